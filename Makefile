@@ -1,0 +1,53 @@
+# The two commands of the README: `make dev` (the connector locally) and `make test` (everything CI runs).
+# Both set up what they need first; the setup steps are skipped when nothing they depend on changed.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.deps-installed
+NODE_STAMP := node_modules/.deps-installed
+
+.PHONY: setup dev test lint typecheck unit integration e2e infra-check bench clean
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+## The connector locally: Azurite + the local Functions host on http://127.0.0.1:7071 (Ctrl-C stops all).
+dev: setup
+	$(PY) -m devstack
+
+## Everything CI runs: lint, format check, type check, infrastructure checks, all test tiers.
+test: setup lint typecheck infra-check
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: setup
+	$(PY) -m mypy
+
+infra-check:
+	bash scripts/check-infra.sh
+
+unit: setup
+	$(PY) -m pytest tests/unit
+
+integration: setup
+	$(PY) -m pytest tests/integration
+
+e2e: setup
+	$(PY) -m pytest tests/e2e
+
+clean:
+	rm -rf $(VENV) .venv-checkov node_modules .azurite .mypy_cache .ruff_cache .pytest_cache

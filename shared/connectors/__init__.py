@@ -1,0 +1,1 @@
+"""Connector lifecycle: one connector per Microsoft 365 tenant, from setup to deletion."""

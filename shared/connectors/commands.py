@@ -1,0 +1,222 @@
+"""Client input (decoded JSON, route values) turned into typed commands, or InvalidConnectorInput.
+
+Everything a client sends is checked here before it reaches the domain or a table key: unknown fields
+and wrong types are refused (a typo must not be silently ignored), URLs must be https (plain http only on
+loopback, for the local simulators), and secrets are write-only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from shared.connectors.exceptions import InvalidConnectorInput
+from shared.connectors.model import (
+    ConnectorSettings,
+    ContactCenterConfig,
+    WebexContactCenter,
+    WebhookContactCenter,
+)
+
+# What GET shows instead of a secret. Sending it back on PATCH means "keep the stored secret", so a client
+# can round-trip the object it read.
+REDACTED: Final = "<redacted>"
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_LOOPBACK_NAMES = frozenset({"localhost"})
+MAX_URL_LENGTH = 2048
+MAX_ID_LENGTH = 256
+MAX_SECRET_LENGTH = 1024
+MIN_WEBHOOK_SECRET_LENGTH = 16
+
+
+class Unset(Enum):
+    """Marks a PATCH field the client did not send (distinct from an explicit null)."""
+
+    UNSET = "unset"
+
+
+UNSET: Final = Unset.UNSET
+
+
+@dataclass(frozen=True)
+class SettingsPatch:
+    show_user_details: bool | None = None
+    presence_sync: bool | None = None
+
+    def apply_to(self, settings: ConnectorSettings) -> ConnectorSettings:
+        return ConnectorSettings(
+            show_user_details=(
+                settings.show_user_details if self.show_user_details is None else self.show_user_details
+            ),
+            presence_sync=settings.presence_sync if self.presence_sync is None else self.presence_sync,
+        )
+
+
+@dataclass(frozen=True)
+class ContactCenterInput:
+    """A contact-center configuration as sent by the client; `secret` None means "keep the stored one"."""
+
+    type: str
+    fields: dict[str, str]
+    secret: str | None
+
+    def resolve(self, existing: ContactCenterConfig | None) -> ContactCenterConfig:
+        secret = self.secret
+        if secret is None:
+            if existing is None or existing.type != self.type:
+                raise InvalidConnectorInput(
+                    f"contactCenter.{_SECRET_FIELD[self.type]} is required when setting up a "
+                    f"{self.type} contact center"
+                )
+            secret = existing.client_secret if isinstance(existing, WebexContactCenter) else existing.secret
+        if self.type == WebexContactCenter.type:
+            return WebexContactCenter(
+                base_url=self.fields["baseUrl"],
+                org_id=self.fields["orgId"],
+                client_id=self.fields["clientId"],
+                client_secret=secret,
+            )
+        return WebhookContactCenter(url=self.fields["url"], secret=secret)
+
+
+@dataclass(frozen=True)
+class CreateConnector:
+    settings: ConnectorSettings
+    contact_center: ContactCenterInput | None
+
+
+@dataclass(frozen=True)
+class UpdateConnector:
+    settings: SettingsPatch
+    contact_center: ContactCenterInput | Unset | None
+
+
+_SECRET_FIELD = {WebexContactCenter.type: "clientSecret", WebhookContactCenter.type: "secret"}
+_PLAIN_FIELDS = {
+    WebexContactCenter.type: {"baseUrl": "url", "orgId": "id", "clientId": "id"},
+    WebhookContactCenter.type: {"url": "url"},
+}
+
+
+def parse_tenant_id(raw: str | None) -> str:
+    """A tenant id is a GUID; returned in canonical lower-case so it is one key, however it was typed."""
+    if raw is None or not _GUID.match(raw):
+        raise InvalidConnectorInput("tenantId must be a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47")
+    return str(uuid.UUID(raw))
+
+
+def parse_create(body: dict[str, Any] | None) -> CreateConnector:
+    body = body or {}
+    _reject_unknown(body, {"settings", "contactCenter"}, "")
+    settings = _parse_settings(body["settings"]) if "settings" in body else SettingsPatch()
+    contact_center = body.get("contactCenter")
+    return CreateConnector(
+        settings=settings.apply_to(ConnectorSettings()),
+        contact_center=None if contact_center is None else _parse_contact_center(contact_center),
+    )
+
+
+def parse_update(body: dict[str, Any]) -> UpdateConnector:
+    _reject_unknown(body, {"settings", "contactCenter"}, "")
+    if not body:
+        raise InvalidConnectorInput("the body names nothing to change: send settings and/or contactCenter")
+    settings = _parse_settings(body["settings"]) if "settings" in body else SettingsPatch()
+    contact_center: ContactCenterInput | Unset | None = UNSET
+    if "contactCenter" in body:
+        raw = body["contactCenter"]
+        contact_center = None if raw is None else _parse_contact_center(raw)
+    return UpdateConnector(settings=settings, contact_center=contact_center)
+
+
+def _parse_settings(raw: object) -> SettingsPatch:
+    if not isinstance(raw, dict):
+        raise InvalidConnectorInput("settings must be an object")
+    _reject_unknown(raw, {"showUserDetails", "presenceSync"}, "settings.")
+    values: dict[str, bool] = {}
+    for name in ("showUserDetails", "presenceSync"):
+        if name in raw:
+            if not isinstance(raw[name], bool):
+                raise InvalidConnectorInput(f"settings.{name} must be true or false")
+            values[name] = raw[name]
+    return SettingsPatch(
+        show_user_details=values.get("showUserDetails"), presence_sync=values.get("presenceSync")
+    )
+
+
+def _parse_contact_center(raw: object) -> ContactCenterInput:
+    if not isinstance(raw, dict):
+        raise InvalidConnectorInput("contactCenter must be an object or null")
+    kind = raw.get("type")
+    if kind not in _PLAIN_FIELDS:
+        raise InvalidConnectorInput('contactCenter.type must be "webexcc" or "webhook"')
+    plain = _PLAIN_FIELDS[kind]
+    secret_field = _SECRET_FIELD[kind]
+    _reject_unknown(raw, {"type", secret_field, *plain}, "contactCenter.")
+    fields: dict[str, str] = {}
+    for name, kind_of_value in plain.items():
+        value = raw.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidConnectorInput(f"contactCenter.{name} is required and must be a non-empty string")
+        value = value.strip()
+        if kind_of_value == "url":
+            _check_url(value, f"contactCenter.{name}")
+        elif len(value) > MAX_ID_LENGTH or not value.isprintable():
+            raise InvalidConnectorInput(
+                f"contactCenter.{name} must be printable and at most {MAX_ID_LENGTH} characters"
+            )
+        fields[name] = value
+    return ContactCenterInput(type=kind, fields=fields, secret=_parse_secret(raw.get(secret_field), kind))
+
+
+def _parse_secret(value: object, kind: str) -> str | None:
+    name = f"contactCenter.{_SECRET_FIELD[kind]}"
+    if value is None or value == REDACTED:
+        return None
+    if not isinstance(value, str):
+        raise InvalidConnectorInput(f"{name} must be a string")
+    minimum = MIN_WEBHOOK_SECRET_LENGTH if kind == WebhookContactCenter.type else 1
+    if not minimum <= len(value) <= MAX_SECRET_LENGTH:
+        raise InvalidConnectorInput(f"{name} must be {minimum} to {MAX_SECRET_LENGTH} characters long")
+    return value
+
+
+def _check_url(value: str, name: str) -> None:
+    if len(value) > MAX_URL_LENGTH:
+        raise InvalidConnectorInput(f"{name} must be at most {MAX_URL_LENGTH} characters")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError as exc:
+        raise InvalidConnectorInput(f"{name} is not a valid URL") from exc
+    if not host or not port_ok or parts.username or parts.password or parts.fragment:
+        raise InvalidConnectorInput(f"{name} must be an absolute URL without credentials or fragment")
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and _is_loopback(host):
+        return
+    raise InvalidConnectorInput(f"{name} must use https (plain http is accepted only on loopback)")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _reject_unknown(raw: dict[str, Any], allowed: set[str], prefix: str) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise InvalidConnectorInput(
+            f"unknown field(s): {', '.join(prefix + name for name in unknown)}; "
+            f"allowed: {', '.join(prefix + name for name in sorted(allowed))}"
+        )

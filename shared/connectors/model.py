@@ -1,0 +1,92 @@
+"""The connector aggregate and its value objects. Pure data: no I/O, no framework types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar, Literal
+
+
+class ConnectorStatus(StrEnum):
+    PENDING_CONSENT = "pendingConsent"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+@dataclass(frozen=True)
+class ConnectorSettings:
+    show_user_details: bool = True
+    presence_sync: bool = True
+
+
+@dataclass(frozen=True)
+class WebexContactCenter:
+    """Webex Contact Center reached through its agent-state REST API with OAuth client credentials."""
+
+    type: ClassVar[Literal["webexcc"]] = "webexcc"
+    base_url: str
+    org_id: str
+    client_id: str
+    client_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class WebhookContactCenter:
+    """Any contact center: we POST HMAC-signed JSON to a URL the tenant configures."""
+
+    type: ClassVar[Literal["webhook"]] = "webhook"
+    url: str
+    secret: str = field(repr=False)
+
+
+ContactCenterConfig = WebexContactCenter | WebhookContactCenter
+
+
+@dataclass(frozen=True)
+class ConsentAttempt:
+    """The one setup attempt whose consent link is currently valid; its id is bound into the signed state."""
+
+    attempt_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsentFailure:
+    error: str
+    description: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Connector:
+    tenant_id: str
+    status: ConnectorStatus
+    settings: ConnectorSettings
+    contact_center: ContactCenterConfig | None
+    created_at: datetime
+    updated_at: datetime
+    activated_at: datetime | None = None
+    deactivated_at: datetime | None = None
+    consent_attempt: ConsentAttempt | None = None
+    last_consent_failure: ConsentFailure | None = None
+    # The storage version (Table Storage ETag) this instance was read at; None before the first write.
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class ConnectorCounts:
+    """What the connector looks after. Agents and subscriptions are filled by the presence features."""
+
+    agents: int = 0
+    subscriptions: int = 0
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    tenant_id: str
+    action: str
+    at: datetime
+    outcome: Literal["succeeded", "failed"]
+    actor: str | None = None
+    detail: str | None = None

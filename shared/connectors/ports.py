@@ -1,0 +1,37 @@
+"""What the connector lifecycle needs from the outside world. Adapters live in shared/storage/."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from shared.connectors.model import AuditEntry, Connector
+
+
+class ConnectorRepository(Protocol):
+    def get(self, tenant_id: str) -> Connector | None: ...
+
+    def add(self, connector: Connector) -> Connector:
+        """Insert; raise ConnectorAlreadyExists. Returns the connector carrying its new etag."""
+        ...
+
+    def save(self, connector: Connector) -> Connector:
+        """Replace if the stored etag still equals `connector.etag`; raise StaleConnector otherwise."""
+        ...
+
+    def delete(self, connector: Connector) -> None:
+        """Delete if the stored etag still equals `connector.etag`; raise StaleConnector otherwise."""
+        ...
+
+
+class AuditLog(Protocol):
+    def record(self, entry: AuditEntry) -> None: ...
+
+    def list_recent(self, tenant_id: str, limit: int) -> list[AuditEntry]:
+        """Newest first."""
+        ...
+
+
+class TenantDataPurger(Protocol):
+    def purge(self, tenant_id: str) -> int:
+        """Remove every entity the tenant owns except the connector row itself; return how many."""
+        ...

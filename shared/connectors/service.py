@@ -1,0 +1,284 @@
+"""Use cases of the connector lifecycle: each public method is one admin action.
+
+The service loads the connector, asks the pure state machine for the next version, and saves it with
+the ETag it read, so two concurrent admins cannot both win. Server-driven retries happen only when the
+caller did not pin a version with If-Match.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.connectors import state_machine
+from shared.connectors.commands import UNSET, CreateConnector, UpdateConnector
+from shared.connectors.consent import ConsentCallback, ConsentLinks
+from shared.connectors.exceptions import (
+    ConnectorAlreadyExists,
+    ConnectorNotFound,
+    ConsentDenied,
+    InvalidConsentCallback,
+    StaleConnector,
+)
+from shared.connectors.model import AuditEntry, Connector, ConnectorCounts, ConnectorStatus, ConsentFailure
+from shared.connectors.ports import AuditLog, ConnectorRepository, TenantDataPurger
+from shared.security.exceptions import ExpiredSignedState, InvalidSignedState
+
+logger = logging.getLogger(__name__)
+
+MAX_SERVER_RETRIES = 3
+MAX_AUDIT_ENTRIES = 200
+MAX_CONSENT_ERROR_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class ConnectorWithConsentLink:
+    connector: Connector
+    consent_url: str
+
+
+@dataclass(frozen=True)
+class ConnectorDetails:
+    connector: Connector
+    counts: ConnectorCounts
+
+
+@dataclass(frozen=True)
+class DeletionReceipt:
+    tenant_id: str
+    app_client_id: str
+    entities_removed: int
+
+
+class ConnectorService:
+    def __init__(
+        self,
+        connectors: ConnectorRepository,
+        audit: AuditLog,
+        purger: TenantDataPurger,
+        consent_links: ConsentLinks,
+        *,
+        app_client_id: str,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._connectors = connectors
+        self._audit = audit
+        self._purger = purger
+        self._links = consent_links
+        self._app_client_id = app_client_id
+        self._clock = clock
+
+    # -- setup and consent -------------------------------------------------------------------------
+
+    def create(self, tenant_id: str, command: CreateConnector, actor: str | None) -> ConnectorWithConsentLink:
+        now = self._clock()
+        if self._connectors.get(tenant_id) is not None:
+            raise ConnectorAlreadyExists(tenant_id)
+        contact_center = None if command.contact_center is None else command.contact_center.resolve(None)
+        attempt = self._links.new_attempt(now)
+        connector = state_machine.new_connector(tenant_id, command.settings, contact_center, attempt, now)
+        saved = self._connectors.add(connector)
+        logger.info("connector created for tenant %s (pendingConsent)", tenant_id)
+        self._record(tenant_id, "create", actor, now)
+        return ConnectorWithConsentLink(saved, self._links.url_for(tenant_id, attempt))
+
+    def request_consent(self, tenant_id: str, actor: str | None) -> ConnectorWithConsentLink:
+        now = self._clock()
+        attempt = self._links.new_attempt(now)
+        saved = self._change(tenant_id, None, lambda c: state_machine.start_consent_attempt(c, attempt, now))
+        logger.info("new consent link issued for tenant %s; earlier links are void", tenant_id)
+        self._record(tenant_id, "requestConsent", actor, now)
+        return ConnectorWithConsentLink(saved, self._links.url_for(tenant_id, attempt))
+
+    def complete_consent(self, callback: ConsentCallback) -> Connector:
+        """Apply Microsoft's redirect. Raise InvalidConsentCallback (nothing changed) or ConsentDenied."""
+        if not callback.state:
+            raise InvalidConsentCallback("the consent callback has no state")
+        try:
+            claims = self._links.verify_state(callback.state)
+        except ExpiredSignedState as exc:
+            raise InvalidConsentCallback(
+                "this consent link has expired; request a new one from the connector setup"
+            ) from exc
+        except InvalidSignedState as exc:
+            logger.warning("consent callback with a state that does not verify: %s", exc.message)
+            raise InvalidConsentCallback("the consent callback state is not valid") from exc
+        tenant_id = claims.tenant_id
+        if callback.tenant is not None and callback.tenant.lower() != tenant_id:
+            logger.warning(
+                "consent callback for tenant %s names another tenant %s", tenant_id, callback.tenant
+            )
+            raise InvalidConsentCallback("the consent callback names another tenant than the one set up")
+        now = self._clock()
+        granted = callback.error is None
+        if granted and (callback.admin_consent or "").lower() != "true":
+            raise InvalidConsentCallback("the consent callback reports neither consent nor an error")
+
+        def apply(connector: Connector) -> Connector:
+            attempt = connector.consent_attempt
+            if connector.status is not ConnectorStatus.PENDING_CONSENT or attempt is None:
+                raise InvalidConsentCallback("this consent link was already used; request a new one")
+            if attempt.attempt_id != claims.attempt_id:
+                raise InvalidConsentCallback("this consent link was replaced by a newer one")
+            if granted:
+                return state_machine.grant_consent(connector, now)
+            failure = ConsentFailure(
+                error=(callback.error or "")[:100],
+                description=(callback.error_description or "")[:MAX_CONSENT_ERROR_LENGTH],
+                at=now,
+            )
+            return state_machine.record_consent_failure(connector, failure)
+
+        try:
+            saved = self._change(tenant_id, None, apply, retry=False)
+        except ConnectorNotFound as exc:
+            raise InvalidConsentCallback("no connector setup is waiting for this consent") from exc
+        except StaleConnector as exc:
+            # Someone used or replaced the attempt between our read and write: this state is spent.
+            raise InvalidConsentCallback("this consent link was already used; request a new one") from exc
+        if granted:
+            logger.info("admin consent granted for tenant %s; connector active", tenant_id)
+            self._record(tenant_id, "grantConsent", None, now)
+            return saved
+        failure = saved.last_consent_failure
+        assert failure is not None  # noqa: S101 - record_consent_failure always sets it
+        logger.warning("admin consent refused for tenant %s: %s", tenant_id, failure.error)
+        self._record(tenant_id, "grantConsent", None, now, outcome="failed", detail=failure.error)
+        raise ConsentDenied(tenant_id, failure.error, failure.description)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def get(self, tenant_id: str) -> ConnectorDetails:
+        connector = self._connectors.get(tenant_id)
+        if connector is None:
+            raise ConnectorNotFound(tenant_id)
+        return ConnectorDetails(connector, ConnectorCounts())
+
+    def audit_trail(self, tenant_id: str, limit: int = MAX_AUDIT_ENTRIES) -> list[AuditEntry]:
+        if self._connectors.get(tenant_id) is None:
+            raise ConnectorNotFound(tenant_id)
+        return self._audit.list_recent(tenant_id, min(limit, MAX_AUDIT_ENTRIES))
+
+    # -- changes -----------------------------------------------------------------------------------
+
+    def update(
+        self, tenant_id: str, command: UpdateConnector, if_match: str | None, actor: str | None
+    ) -> Connector:
+        now = self._clock()
+
+        def apply(connector: Connector) -> Connector:
+            settings = command.settings.apply_to(connector.settings)
+            contact_center = connector.contact_center
+            if command.contact_center is not UNSET:
+                contact_center = (
+                    None
+                    if command.contact_center is None
+                    else command.contact_center.resolve(connector.contact_center)
+                )
+            return state_machine.update(connector, settings, contact_center, now)
+
+        saved = self._change(tenant_id, if_match, apply)
+        logger.info("connector settings updated for tenant %s", tenant_id)
+        self._record(tenant_id, "update", actor, now)
+        return saved
+
+    def deactivate(self, tenant_id: str, if_match: str | None, actor: str | None) -> Connector:
+        now = self._clock()
+        saved = self._change(tenant_id, if_match, lambda c: state_machine.deactivate(c, now))
+        logger.info("connector deactivated for tenant %s", tenant_id)
+        self._record(tenant_id, "deactivate", actor, now)
+        return saved
+
+    def reactivate(self, tenant_id: str, if_match: str | None, actor: str | None) -> Connector:
+        now = self._clock()
+        saved = self._change(tenant_id, if_match, lambda c: state_machine.reactivate(c, now))
+        logger.info("connector reactivated for tenant %s", tenant_id)
+        self._record(tenant_id, "reactivate", actor, now)
+        return saved
+
+    def delete(self, tenant_id: str, if_match: str | None, actor: str | None) -> DeletionReceipt:
+        connector = self._load(tenant_id, if_match)
+        state_machine.ensure_deletable(connector)
+        # Everything else goes first: if the purge stops half-way the connector row is still there,
+        # still inactive, and the admin can simply delete again.
+        removed = self._purger.purge(tenant_id)
+        self._connectors.delete(connector)
+        logger.info(
+            "connector deleted for tenant %s by %s (%s other entities removed)",
+            tenant_id,
+            actor or "an unknown admin",
+            removed,
+        )
+        return DeletionReceipt(tenant_id, self._app_client_id, removed + 1)
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _load(self, tenant_id: str, if_match: str | None) -> Connector:
+        connector = self._connectors.get(tenant_id)
+        if connector is None:
+            raise ConnectorNotFound(tenant_id)
+        if if_match is not None and not etag_matches(if_match, connector.etag):
+            raise StaleConnector(tenant_id)
+        return connector
+
+    def _change(
+        self,
+        tenant_id: str,
+        if_match: str | None,
+        apply: Callable[[Connector], Connector],
+        *,
+        retry: bool = True,
+    ) -> Connector:
+        attempts = MAX_SERVER_RETRIES if retry and if_match is None else 1
+        for attempt in range(1, attempts + 1):
+            current = self._load(tenant_id, if_match)
+            updated = apply(current)
+            if updated == current:
+                return current
+            try:
+                return self._connectors.save(updated)
+            except StaleConnector:
+                if attempt == attempts:
+                    raise
+                logger.info("concurrent change on tenant %s; retrying (%s)", tenant_id, attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _record(
+        self,
+        tenant_id: str,
+        action: str,
+        actor: str | None,
+        at: datetime,
+        *,
+        outcome: str = "succeeded",
+        detail: str | None = None,
+    ) -> None:
+        entry = AuditEntry(
+            tenant_id=tenant_id,
+            action=action,
+            at=at,
+            outcome="failed" if outcome == "failed" else "succeeded",
+            actor=actor,
+            detail=detail,
+        )
+        try:
+            self._audit.record(entry)
+        except Exception:
+            # The change itself is already stored; failing the request now would mislead the admin.
+            logger.exception("could not write the audit entry %s for tenant %s", action, tenant_id)
+
+
+def etag_matches(if_match: str, etag: str | None) -> bool:
+    """RFC 9110 If-Match with weak comparison: `*` or any listed tag equal to the stored one."""
+    if etag is None:
+        return False
+    candidates = [tag.strip() for tag in if_match.split(",")]
+    if "*" in candidates:
+        return True
+    return _opaque(etag) in {_opaque(tag) for tag in candidates}
+
+
+def _opaque(tag: str) -> str:
+    return tag[2:] if tag.startswith("W/") else tag

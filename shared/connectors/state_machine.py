@@ -1,0 +1,129 @@
+"""The connector lifecycle rules, in one place.
+
+    (create) -> pendingConsent --grantConsent--> active --deactivate--> inactive --delete--> (gone)
+                  |  ^                              ^                       |
+                  +--+ requestConsent /             +------reactivate-------+
+                       consentFailed
+
+Every function is pure: it takes a connector and the current time and returns the next connector, or
+raises InvalidTransition naming the current status. Services persist what these functions return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from enum import StrEnum
+
+from shared.connectors.exceptions import InvalidTransition
+from shared.connectors.model import (
+    Connector,
+    ConnectorSettings,
+    ConnectorStatus,
+    ConsentAttempt,
+    ConsentFailure,
+    ContactCenterConfig,
+)
+
+
+class Action(StrEnum):
+    REQUEST_CONSENT = "requestConsent"
+    GRANT_CONSENT = "grantConsent"
+    RECORD_CONSENT_FAILURE = "recordConsentFailure"
+    UPDATE = "update"
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+    DELETE = "delete"
+
+
+_ALLOWED_FROM: dict[Action, frozenset[ConnectorStatus]] = {
+    Action.REQUEST_CONSENT: frozenset({ConnectorStatus.PENDING_CONSENT}),
+    Action.GRANT_CONSENT: frozenset({ConnectorStatus.PENDING_CONSENT}),
+    Action.RECORD_CONSENT_FAILURE: frozenset({ConnectorStatus.PENDING_CONSENT}),
+    Action.UPDATE: frozenset(ConnectorStatus),
+    Action.DEACTIVATE: frozenset({ConnectorStatus.ACTIVE}),
+    Action.REACTIVATE: frozenset({ConnectorStatus.INACTIVE}),
+    Action.DELETE: frozenset({ConnectorStatus.INACTIVE}),
+}
+
+_HINTS: dict[Action, str] = {
+    Action.DELETE: "deactivate the connector first",
+    Action.REQUEST_CONSENT: "consent is only needed while the connector is pendingConsent",
+    Action.GRANT_CONSENT: "consent is only needed while the connector is pendingConsent",
+    Action.RECORD_CONSENT_FAILURE: "consent is only needed while the connector is pendingConsent",
+}
+
+
+def allowed_actions(status: ConnectorStatus) -> frozenset[Action]:
+    return frozenset(action for action, sources in _ALLOWED_FROM.items() if status in sources)
+
+
+def ensure_allowed(connector: Connector, action: Action) -> None:
+    if connector.status not in _ALLOWED_FROM[action]:
+        raise InvalidTransition(action.value, connector.status.value, _HINTS.get(action, ""))
+
+
+def new_connector(
+    tenant_id: str,
+    settings: ConnectorSettings,
+    contact_center: ContactCenterConfig | None,
+    attempt: ConsentAttempt,
+    now: datetime,
+) -> Connector:
+    return Connector(
+        tenant_id=tenant_id,
+        status=ConnectorStatus.PENDING_CONSENT,
+        settings=settings,
+        contact_center=contact_center,
+        created_at=now,
+        updated_at=now,
+        consent_attempt=attempt,
+    )
+
+
+def start_consent_attempt(connector: Connector, attempt: ConsentAttempt, now: datetime) -> Connector:
+    """A new consent link supersedes every earlier one: only the latest attempt id is accepted."""
+    ensure_allowed(connector, Action.REQUEST_CONSENT)
+    return replace(connector, consent_attempt=attempt, updated_at=now)
+
+
+def grant_consent(connector: Connector, now: datetime) -> Connector:
+    ensure_allowed(connector, Action.GRANT_CONSENT)
+    return replace(
+        connector,
+        status=ConnectorStatus.ACTIVE,
+        consent_attempt=None,
+        last_consent_failure=None,
+        activated_at=now,
+        updated_at=now,
+    )
+
+
+def record_consent_failure(connector: Connector, failure: ConsentFailure) -> Connector:
+    """The admin declined or Entra refused: the state is used up and the connector keeps waiting."""
+    ensure_allowed(connector, Action.RECORD_CONSENT_FAILURE)
+    return replace(connector, consent_attempt=None, last_consent_failure=failure, updated_at=failure.at)
+
+
+def update(
+    connector: Connector,
+    settings: ConnectorSettings,
+    contact_center: ContactCenterConfig | None,
+    now: datetime,
+) -> Connector:
+    ensure_allowed(connector, Action.UPDATE)
+    return replace(connector, settings=settings, contact_center=contact_center, updated_at=now)
+
+
+def deactivate(connector: Connector, now: datetime) -> Connector:
+    ensure_allowed(connector, Action.DEACTIVATE)
+    return replace(connector, status=ConnectorStatus.INACTIVE, deactivated_at=now, updated_at=now)
+
+
+def reactivate(connector: Connector, now: datetime) -> Connector:
+    ensure_allowed(connector, Action.REACTIVATE)
+    return replace(connector, status=ConnectorStatus.ACTIVE, activated_at=now, updated_at=now)
+
+
+def ensure_deletable(connector: Connector) -> None:
+    ensure_allowed(connector, Action.DELETE)

@@ -1,0 +1,94 @@
+"""The JSON the API shows for connectors (camelCase, secrets redacted). Pure functions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.connectors.commands import REDACTED
+from shared.connectors.model import (
+    AuditEntry,
+    Connector,
+    ConnectorCounts,
+    ContactCenterConfig,
+    WebexContactCenter,
+)
+from shared.connectors.service import DeletionReceipt
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def contact_center_json(config: ContactCenterConfig | None) -> dict[str, Any] | None:
+    if config is None:
+        return None
+    if isinstance(config, WebexContactCenter):
+        return {
+            "type": config.type,
+            "baseUrl": config.base_url,
+            "orgId": config.org_id,
+            "clientId": config.client_id,
+            "clientSecret": REDACTED,
+        }
+    return {"type": config.type, "url": config.url, "secret": REDACTED}
+
+
+def connector_json(connector: Connector, counts: ConnectorCounts | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "tenantId": connector.tenant_id,
+        "status": connector.status.value,
+        "settings": {
+            "showUserDetails": connector.settings.show_user_details,
+            "presenceSync": connector.settings.presence_sync,
+        },
+        "contactCenter": contact_center_json(connector.contact_center),
+        "createdAt": iso(connector.created_at),
+        "updatedAt": iso(connector.updated_at),
+        "activatedAt": iso(connector.activated_at),
+        "deactivatedAt": iso(connector.deactivated_at),
+    }
+    if connector.last_consent_failure is not None:
+        body["lastConsentError"] = {
+            "error": connector.last_consent_failure.error,
+            "description": connector.last_consent_failure.description,
+            "at": iso(connector.last_consent_failure.at),
+        }
+    if counts is not None:
+        body["counts"] = {"agents": counts.agents, "subscriptions": counts.subscriptions}
+    return body
+
+
+def audit_json(entries: list[AuditEntry]) -> dict[str, Any]:
+    return {
+        "value": [
+            {
+                "action": entry.action,
+                "at": iso(entry.at),
+                "outcome": entry.outcome,
+                "actor": entry.actor,
+                "detail": entry.detail,
+            }
+            for entry in entries
+        ]
+    }
+
+
+def deletion_json(receipt: DeletionReceipt) -> dict[str, Any]:
+    return {
+        "deleted": True,
+        "tenantId": receipt.tenant_id,
+        "nextSteps": {
+            "message": (
+                "The connector and all its data are deleted. Its authorization in Microsoft Entra ID "
+                f"stays until the enterprise application (app id {receipt.app_client_id}) is removed from "
+                f"tenant {receipt.tenant_id}: a Global Administrator or Privileged Role Administrator of "
+                "that tenant must delete it, with the Azure CLI commands below or in the Microsoft Entra "
+                "admin center (Enterprise applications > the app > Properties > Delete)."
+            ),
+            "commands": [
+                f"az login --tenant {receipt.tenant_id} --allow-no-subscriptions",
+                f"az ad sp delete --id {receipt.app_client_id}",
+            ],
+        },
+    }

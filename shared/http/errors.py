@@ -1,0 +1,78 @@
+"""The one table that maps error classes to HTTP statuses, and the wrapper every HTTP trigger uses.
+
+Lookup walks the exception's MRO, so a subclass inherits its family's status unless listed itself.
+Anything not listed is a bug: it is logged with its traceback and answered 500 without details.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import ParamSpec
+
+import azure.functions as func
+
+from shared.connectors.exceptions import (
+    ConnectorAlreadyExists,
+    ConnectorNotFound,
+    ConsentDenied,
+    InvalidConnectorInput,
+    InvalidConsentCallback,
+    InvalidTransition,
+    StaleConnector,
+)
+from shared.errors import AppError, ConfigurationError
+from shared.http.exceptions import HttpInputError, MalformedJson, PayloadTooLarge, UnsupportedMediaType
+from shared.http.responses import error_response
+from shared.storage.exceptions import InvalidTableKey, StorageUnavailable
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+
+STATUS_BY_ERROR: dict[type[AppError], int] = {
+    HttpInputError: 400,
+    MalformedJson: 400,
+    UnsupportedMediaType: 415,
+    PayloadTooLarge: 413,
+    InvalidConnectorInput: 400,
+    InvalidTableKey: 400,
+    InvalidConsentCallback: 400,
+    ConsentDenied: 400,
+    ConnectorNotFound: 404,
+    ConnectorAlreadyExists: 409,
+    InvalidTransition: 409,
+    StaleConnector: 412,
+    StorageUnavailable: 503,
+    ConfigurationError: 500,
+}
+
+
+def status_for(error: AppError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def http_errors(handler: Callable[P, func.HttpResponse]) -> Callable[P, func.HttpResponse]:
+    """Turn expected errors into `{"error": {code, message}}` answers and unexpected ones into a 500."""
+
+    @functools.wraps(handler)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> func.HttpResponse:
+        try:
+            return handler(*args, **kwargs)
+        except AppError as error:
+            status = status_for(error)
+            if status >= 500:
+                logger.error("%s failed: %s", handler.__name__, error.message)
+                message = "the service is temporarily unavailable" if status == 503 else error.message
+                headers = {"Retry-After": "5"} if status == 503 else None
+                return error_response(status, error.code, message, headers=headers)
+            return error_response(status, error.code, error.message)
+        except Exception:
+            logger.exception("%s failed unexpectedly", handler.__name__)
+            return error_response(500, "internalError", "an unexpected error occurred")
+
+    return wrapper

@@ -1,0 +1,44 @@
+"""Reading what a client sent: the JSON body, the If-Match header, and who is acting."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import azure.functions as func
+
+from shared.http.exceptions import MalformedJson, PayloadTooLarge, UnsupportedMediaType
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+def json_object(req: func.HttpRequest, *, required: bool = True) -> dict[str, Any] | None:
+    """The body as a JSON object; None for an empty body when not required."""
+    body = req.get_body() or b""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body must be at most {MAX_BODY_BYTES} bytes")
+    if not body.strip():
+        if required:
+            raise MalformedJson("a JSON object body is required")
+        return None
+    content_type = (req.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise UnsupportedMediaType("send the body as application/json")
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedJson(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise MalformedJson("the body must be a JSON object")
+    return value
+
+
+def if_match(req: func.HttpRequest) -> str | None:
+    value = req.headers.get("if-match")
+    return value.strip() if value and value.strip() else None
+
+
+def actor(req: func.HttpRequest) -> str | None:
+    """The signed-in admin when App Service authentication (Easy Auth) put one in front of us."""
+    name = req.headers.get("x-ms-client-principal-name")
+    return name.strip()[:256] if name and name.strip() else None

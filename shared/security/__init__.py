@@ -1,0 +1,1 @@
+"""Signing and encryption primitives: signed single-use states, secrets sealed at rest."""

@@ -1,0 +1,1 @@
+"""Azure Table Storage adapters behind the ports of each area."""

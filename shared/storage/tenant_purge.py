@@ -1,0 +1,46 @@
+"""Deleting a tenant's data: one partition query per tenant table, deletes in batches of 100 (the
+transaction limit), no cross-partition scans."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from shared.storage.keys import checked_key, odata_string
+from shared.storage.table_names import TENANT_DATA_TABLES
+from shared.storage.table_store import TableStore, storage_errors
+
+logger = logging.getLogger(__name__)
+
+BATCH_LIMIT = 100
+
+
+class TableTenantPurger:
+    def __init__(self, store: TableStore, tables: Sequence[str] = TENANT_DATA_TABLES) -> None:
+        self._store = store
+        self._tables = tuple(tables)
+
+    def purge(self, tenant_id: str) -> int:
+        partition = checked_key(tenant_id, "tenant id")
+        removed = 0
+        for name in self._tables:
+            table = self._store.table(name)
+            query = f"PartitionKey eq {odata_string(partition)}"
+            with storage_errors():
+                try:
+                    keys = [
+                        entity["RowKey"]
+                        for entity in table.query_entities(query, select=["RowKey"], results_per_page=1000)
+                    ]
+                except ResourceNotFoundError:
+                    continue
+                for start in range(0, len(keys), BATCH_LIMIT):
+                    chunk = keys[start : start + BATCH_LIMIT]
+                    table.submit_transaction(
+                        [("delete", {"PartitionKey": partition, "RowKey": key}) for key in chunk]
+                    )
+                    removed += len(chunk)
+            logger.info("purged table %s for tenant %s", name, tenant_id)
+        return removed

@@ -1,0 +1,1 @@
+"""Trigger adapters (Functions blueprints): parse input, call one service method, map errors."""

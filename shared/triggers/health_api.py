@@ -1,0 +1,22 @@
+"""GET /api/health: anonymous readiness probe for load balancers and monitors."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from shared.bootstrap import services
+from shared.http.errors import http_errors
+from shared.http.responses import json_response
+
+bp = func.Blueprint()
+
+VERSION = "0.1.0"
+
+
+@bp.function_name("health")
+@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_errors
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    report = services().health.check()
+    body = {"status": "ok" if report.healthy else "unavailable", "checks": report.checks, "version": VERSION}
+    return json_response(body, 200 if report.healthy else 503)

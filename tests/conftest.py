@@ -1,0 +1,39 @@
+"""Fixtures every tier shares. Azurite is started once per session, on a free port, only when a test
+asks for it, and stopped at the end: the test command needs no service running beforehand."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack.azurite import Azurite
+from shared.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def example_values() -> dict[str, str]:
+    values: dict[str, str] = json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
+    return values
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    with Azurite(port=0) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def azurite_settings(azurite: Azurite, example_values: dict[str, str]) -> Settings:
+    return load_settings({**example_values, "TABLES_CONNECTION_STRING": azurite.connection_string})
+
+
+@pytest.fixture
+def tenant_id() -> str:
+    """A fresh tenant per test keeps tests independent while they share one Azurite."""
+    return str(uuid.uuid4())

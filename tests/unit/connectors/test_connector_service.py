@@ -1,0 +1,254 @@
+"""The lifecycle use cases with fake ports: consent state handling, ETags, deletion, audit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from shared.connectors.commands import parse_create, parse_update
+from shared.connectors.consent import ConsentCallback, ConsentLinks
+from shared.connectors.exceptions import (
+    ConnectorAlreadyExists,
+    ConnectorNotFound,
+    ConsentDenied,
+    InvalidConsentCallback,
+    InvalidTransition,
+    StaleConnector,
+)
+from shared.connectors.model import ConnectorStatus
+from shared.connectors.service import ConnectorService, etag_matches
+from shared.security.signed_state import StateSigner
+from tests.fakes import FakeAuditLog, FakeClock, FakeConnectorRepository, FakeTenantPurger
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+OTHER_TENANT = "11111111-2222-3333-4444-555555555555"
+APP_ID = "00000000-0000-0000-0000-00000000c0de"
+
+
+class World:
+    def __init__(self) -> None:
+        self.clock = FakeClock()
+        self.repo = FakeConnectorRepository()
+        self.audit = FakeAuditLog()
+        self.purger = FakeTenantPurger(self.audit)
+        self.links = ConsentLinks(
+            StateSigner(b"s" * 32, self.clock),
+            authority_host="https://login.microsoftonline.com",
+            client_id=APP_ID,
+            redirect_uri="https://connector.example.com/api/consent/callback",
+            ttl=timedelta(minutes=15),
+        )
+        self.service = ConnectorService(
+            self.repo, self.audit, self.purger, self.links, app_client_id=APP_ID, clock=self.clock
+        )
+
+    def create(self) -> str:
+        return self.service.create(TENANT, parse_create(None), "admin@contoso.com").consent_url
+
+    def activate(self) -> None:
+        self.service.complete_consent(granted(self.create()))
+
+
+def state_of(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["state"][0]
+
+
+def granted(url: str, tenant: str | None = TENANT) -> ConsentCallback:
+    return ConsentCallback(state_of(url), tenant, "True", None, None)
+
+
+def denied(url: str) -> ConsentCallback:
+    return ConsentCallback(state_of(url), TENANT, None, "access_denied", "The admin declined")
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def test_create_returns_microsofts_admin_consent_url_for_the_tenant(world: World) -> None:
+    url = world.create()
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == (
+        f"https://login.microsoftonline.com/{TENANT}/v2.0/adminconsent"
+    )
+    assert query["client_id"] == [APP_ID]
+    assert query["scope"] == ["https://graph.microsoft.com/.default"]
+    assert query["redirect_uri"] == ["https://connector.example.com/api/consent/callback"]
+    assert world.repo.rows[TENANT].status is ConnectorStatus.PENDING_CONSENT
+
+
+def test_a_second_create_for_the_tenant_conflicts(world: World) -> None:
+    world.create()
+    with pytest.raises(ConnectorAlreadyExists):
+        world.create()
+
+
+def test_consent_callback_activates_the_connector_once(world: World) -> None:
+    # GIVEN a pending connector and its consent link
+    url = world.create()
+    world.clock.advance(minutes=2)
+    # WHEN Microsoft redirects back with admin_consent=True
+    connector = world.service.complete_consent(granted(url))
+    # THEN the connector is active since now
+    assert connector.status is ConnectorStatus.ACTIVE
+    assert connector.activated_at == world.clock.now
+    # AND the same state cannot be used again
+    with pytest.raises(InvalidConsentCallback, match="already used"):
+        world.service.complete_consent(granted(url))
+
+
+def test_a_new_consent_link_supersedes_the_old_one(world: World) -> None:
+    first = world.create()
+    second = world.service.request_consent(TENANT, None).consent_url
+    before = world.repo.rows[TENANT]
+    with pytest.raises(InvalidConsentCallback, match="replaced"):
+        world.service.complete_consent(granted(first))
+    assert world.repo.rows[TENANT] == before
+    assert world.service.complete_consent(granted(second)).status is ConnectorStatus.ACTIVE
+
+
+def test_an_expired_link_is_refused_and_changes_nothing(world: World) -> None:
+    url = world.create()
+    before = world.repo.rows[TENANT]
+    world.clock.advance(minutes=15, seconds=1)
+    with pytest.raises(InvalidConsentCallback, match="expired"):
+        world.service.complete_consent(granted(url))
+    assert world.repo.rows[TENANT] == before
+
+
+def test_a_forged_state_is_refused_and_the_real_one_still_works(world: World) -> None:
+    url = world.create()
+    state = state_of(url)
+    forged = ConsentCallback(state[:-3] + "AAA", TENANT, "True", None, None)
+    with pytest.raises(InvalidConsentCallback, match="not valid"):
+        world.service.complete_consent(forged)
+    assert world.service.complete_consent(granted(url)).status is ConnectorStatus.ACTIVE
+
+
+def test_a_tenant_differing_from_the_state_is_refused_and_the_state_stays_usable(world: World) -> None:
+    url = world.create()
+    with pytest.raises(InvalidConsentCallback, match="another tenant"):
+        world.service.complete_consent(granted(url, tenant=OTHER_TENANT))
+    assert world.repo.rows[TENANT].status is ConnectorStatus.PENDING_CONSENT
+    assert world.service.complete_consent(granted(url)).status is ConnectorStatus.ACTIVE
+
+
+def test_a_callback_without_consent_or_error_is_refused(world: World) -> None:
+    url = world.create()
+    with pytest.raises(InvalidConsentCallback):
+        world.service.complete_consent(ConsentCallback(state_of(url), TENANT, None, None, None))
+    with pytest.raises(InvalidConsentCallback, match="no state"):
+        world.service.complete_consent(ConsentCallback(None, TENANT, "True", None, None))
+
+
+def test_a_consent_error_is_recorded_and_uses_up_the_state(world: World) -> None:
+    url = world.create()
+    with pytest.raises(ConsentDenied, match="access_denied"):
+        world.service.complete_consent(denied(url))
+    stored = world.repo.rows[TENANT]
+    assert stored.status is ConnectorStatus.PENDING_CONSENT
+    assert stored.last_consent_failure is not None
+    assert stored.last_consent_failure.description == "The admin declined"
+    with pytest.raises(InvalidConsentCallback, match="already used"):
+        world.service.complete_consent(granted(url))
+    assert [(e.action, e.outcome) for e in world.audit.entries][-1] == ("grantConsent", "failed")
+
+
+def test_consent_for_a_deleted_connector_is_refused(world: World) -> None:
+    url = world.create()
+    world.repo.rows.clear()
+    with pytest.raises(InvalidConsentCallback, match="no connector"):
+        world.service.complete_consent(granted(url))
+
+
+def test_request_consent_is_refused_once_active(world: World) -> None:
+    world.activate()
+    with pytest.raises(InvalidTransition, match="active"):
+        world.service.request_consent(TENANT, None)
+
+
+def test_update_with_a_stale_if_match_fails_and_changes_nothing(world: World) -> None:
+    world.create()
+    stale = world.repo.rows[TENANT].etag
+    world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, None)
+    before = world.repo.rows[TENANT]
+    with pytest.raises(StaleConnector):
+        world.service.update(TENANT, parse_update({"settings": {"showUserDetails": False}}), stale, None)
+    assert world.repo.rows[TENANT] == before
+
+
+def test_update_with_the_current_if_match_applies(world: World) -> None:
+    world.create()
+    etag = world.repo.rows[TENANT].etag
+    updated = world.service.update(TENANT, parse_update({"settings": {"showUserDetails": False}}), etag, None)
+    assert updated.settings.show_user_details is False
+    assert updated.etag != etag
+
+
+def test_an_update_that_changes_nothing_does_not_write(world: World) -> None:
+    world.create()
+    writes = world.repo.writes
+    world.service.update(TENANT, parse_update({"settings": {"presenceSync": True}}), None, None)
+    assert world.repo.writes == writes
+
+
+def test_delete_is_refused_unless_inactive_then_removes_everything(world: World) -> None:
+    world.activate()
+    with pytest.raises(InvalidTransition, match="deactivate the connector first"):
+        world.service.delete(TENANT, None, None)
+    world.service.deactivate(TENANT, None, None)
+    receipt = world.service.delete(TENANT, None, "admin@contoso.com")
+    assert receipt.app_client_id == APP_ID
+    assert TENANT not in world.repo.rows
+    assert world.purger.purged == [TENANT]
+    assert world.audit.list_recent(TENANT, 10) == []
+    with pytest.raises(ConnectorNotFound):
+        world.service.get(TENANT)
+    world.create()
+    assert world.repo.rows[TENANT].status is ConnectorStatus.PENDING_CONSENT
+
+
+def test_reading_or_changing_a_missing_connector_is_not_found(world: World) -> None:
+    for call in (
+        lambda: world.service.get(TENANT),
+        lambda: world.service.deactivate(TENANT, None, None),
+        lambda: world.service.audit_trail(TENANT),
+        lambda: world.service.delete(TENANT, None, None),
+    ):
+        with pytest.raises(ConnectorNotFound):
+            call()
+
+
+def test_audit_trail_is_newest_first_with_actor(world: World) -> None:
+    world.activate()
+    world.clock.advance(minutes=1)
+    world.service.deactivate(TENANT, None, "ops@contoso.com")
+    trail = world.service.audit_trail(TENANT)
+    assert [e.action for e in trail] == ["deactivate", "grantConsent", "create"]
+    assert trail[0].actor == "ops@contoso.com"
+
+
+def test_an_audit_failure_does_not_undo_or_fail_the_change(world: World) -> None:
+    world.activate()
+    world.audit.fail = True
+    assert world.service.deactivate(TENANT, None, None).status is ConnectorStatus.INACTIVE
+
+
+@pytest.mark.parametrize(
+    ("if_match", "etag", "expected"),
+    [
+        ('W/"v1"', 'W/"v1"', True),
+        ('"v1"', 'W/"v1"', True),
+        ('W/"v2", W/"v1"', 'W/"v1"', True),
+        ("*", 'W/"v1"', True),
+        ('W/"v2"', 'W/"v1"', False),
+        ("garbage", 'W/"v1"', False),
+        ("*", None, False),
+    ],
+)
+def test_if_match_comparison(if_match: str, etag: str | None, expected: bool) -> None:
+    assert etag_matches(if_match, etag) is expected
