@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -43,7 +44,7 @@ def test_expired_states_are_refused() -> None:
         lambda s: "a" * 5000,
     ],
 )
-def test_tampered_or_malformed_states_are_refused(mutate) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_or_malformed_states_are_refused(mutate: Callable[[str], str]) -> None:
     clock = FakeClock()
     state = signer(clock).sign("adminConsent", "t", "a", clock.now + timedelta(minutes=15))
     with pytest.raises(InvalidSignedState):
