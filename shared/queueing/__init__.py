@@ -1,0 +1,1 @@
+"""Queue adapters: presence changes handed to Azure Service Bus."""
