@@ -1,0 +1,1 @@
+"""Helpers shared by test tiers (never imported by the product)."""
