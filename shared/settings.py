@@ -127,6 +127,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         value = env.get(name, "").strip()
         return value or None
 
+    # An unresolved Key Vault reference reaches the app as its literal text: never use that as a key.
+    unresolved = [
+        spec.name for spec in SETTING_SPECS if (get(spec.name) or "").startswith("@Microsoft.KeyVault(")
+    ]
+    if unresolved:
+        problems.append(
+            "unresolved Key Vault reference(s): " + ", ".join(unresolved) + " (check the identity's access)"
+        )
+
     specs = {spec.name: spec for spec in SETTING_SPECS}
     missing = [name for name, spec in specs.items() if spec.required and get(name) is None]
     if missing:

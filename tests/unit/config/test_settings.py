@@ -40,6 +40,11 @@ def test_missing_required_settings_are_all_named() -> None:
         ("SECRETS_ENCRYPTION_KEY", "!!!", "exactly 32 bytes"),
         ("PUBLIC_BASE_URL", "ftp://x", "http"),
         ("CONSENT_STATE_TTL_SECONDS", "5", "60 to 86400"),
+        (
+            "STATE_SIGNING_KEY",
+            "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/state-signing-key/)",
+            "unresolved Key Vault reference",
+        ),
     ],
 )
 def test_invalid_values_are_refused_with_the_setting_named(name: str, value: str, message: str) -> None:
