@@ -1,0 +1,210 @@
+"""`python -m devstack`: run the connector locally (Azurite + the local Functions host) until Ctrl-C.
+
+The stack is assembled in DevStack.start(); services that later join the stack (simulators, the
+in-process Service Bus dispatcher) are added to HOST_SERVICES.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import azure.functions as func
+
+from devstack.azurite import DEFAULT_TABLE_PORT, Azurite, AzuriteError
+from devstack.host import DEFAULT_PORT, BackgroundService, LocalHost
+from devstack.local_settings import LocalSettingsError, load_local_settings
+
+logger = logging.getLogger("devstack")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_APP = "function_app:app"
+DEFAULT_AZURITE_DATA = REPO_ROOT / ".azurite"
+TABLES_CONNECTION_STRING = "TABLES_CONNECTION_STRING"
+TABLES_ENDPOINT = "TABLES_ENDPOINT"
+PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
+_DEVELOPMENT_STORAGE = "usedevelopmentstorage=true"
+
+# Built for every run and started with the host, in this order; stopped in reverse.
+HOST_SERVICES: tuple[Callable[[LocalHost], BackgroundService], ...] = ()
+
+
+class DevStackError(RuntimeError):
+    """The stack cannot start; the message says what to fix."""
+
+
+class _ShutdownRequestedError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class DevStackConfig:
+    app_spec: str = DEFAULT_APP
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    azurite_port: int = DEFAULT_TABLE_PORT
+    azurite_data: Path | None = DEFAULT_AZURITE_DATA
+
+
+class DevStack:
+    """Everything `make dev` runs, started in dependency order and stopped in reverse."""
+
+    def __init__(self, config: DevStackConfig) -> None:
+        self.config = config
+        self.services: list[BackgroundService] = []
+        self.azurite: Azurite | None = None
+        self.host: LocalHost | None = None
+
+    def start(self) -> LocalHost:
+        if needs_local_azurite(os.environ):
+            self.azurite = Azurite(port=self.config.azurite_port, location=self.config.azurite_data)
+            self._start(self.azurite)
+            os.environ[TABLES_CONNECTION_STRING] = self.azurite.connection_string
+        else:
+            configured = (
+                TABLES_CONNECTION_STRING if os.environ.get(TABLES_CONNECTION_STRING) else TABLES_ENDPOINT
+            )
+            logger.info("Table Storage: using the configured %s, not starting Azurite", configured)
+        app = load_app(self.config.app_spec)
+        self.host = LocalHost(app, host=self.config.host, port=self.config.port)
+        for build in HOST_SERVICES:
+            self.host.add_background_service(build(self.host))
+        self._start(self.host)
+        return self.host
+
+    def stop(self) -> None:
+        while self.services:
+            service = self.services.pop()
+            try:
+                service.stop()
+            except Exception:
+                logger.exception("Stopping %r failed", service)
+
+    def _start(self, service: BackgroundService) -> None:
+        service.start()
+        self.services.append(service)
+
+
+def needs_local_azurite(environ: Mapping[str, str]) -> bool:
+    """True when the settings mean "the local emulator" (or name no storage at all)."""
+    connection_string = environ.get(TABLES_CONNECTION_STRING, "").strip()
+    endpoint = environ.get(TABLES_ENDPOINT, "").strip()
+    if connection_string:
+        return connection_string.replace(" ", "").rstrip(";").lower() == _DEVELOPMENT_STORAGE
+    return not endpoint
+
+
+def load_app(spec: str) -> func.FunctionApp:
+    """Import `module:attribute` (attribute defaults to `app`) and check it is a FunctionApp."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name:
+        raise DevStackError(f"--app {spec!r} must look like module:attribute, e.g. {DEFAULT_APP}")
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    module = importlib.import_module(module_name)
+    app = getattr(module, attribute or "app", None)
+    if not isinstance(app, func.FunctionApp):
+        raise DevStackError(f"{spec} is not an azure.functions.FunctionApp (got {type(app).__name__})")
+    return app
+
+
+def format_function_table(host: LocalHost) -> str:
+    rows = [("NAME", "TRIGGER", "METHODS", "ROUTE / SCHEDULE / QUEUE", "AUTH")]
+    for http in host.functions.http:
+        methods = ",".join(sorted(http.methods)) if http.methods is not None else "ALL"
+        rows.append((http.name, "http", methods, host.public_path(http), http.auth_level))
+    for timer in host.functions.timers:
+        startup = " (run on startup)" if timer.run_on_startup else ""
+        rows.append((timer.name, "timer", "-", timer.schedule.expression + startup, "-"))
+    for queue in host.functions.service_bus:
+        sessions = " (sessions)" if queue.is_sessions_enabled else ""
+        rows.append((queue.name, "serviceBus", "-", queue.queue_name + sessions, "-"))
+    for skipped in host.functions.skipped:
+        rows.append((skipped.name, "NOT LOADED", "-", skipped.reason, "-"))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in rows
+    )
+
+
+def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument("--app", default=DEFAULT_APP, help="module:attribute of the FunctionApp")
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)), help="HTTP port (env PORT)"
+    )
+    parser.add_argument("--azurite-port", type=int, default=DEFAULT_TABLE_PORT, help="Azurite Table port")
+    parser.add_argument(
+        "--azurite-data",
+        type=Path,
+        default=DEFAULT_AZURITE_DATA,
+        help="folder for Azurite's data (default .azurite/ in the repository)",
+    )
+    parser.add_argument("--azurite-in-memory", action="store_true", help="keep Azurite's data in memory")
+    arguments = parser.parse_args(argv)
+    return DevStackConfig(
+        app_spec=arguments.app,
+        port=arguments.port,
+        azurite_port=arguments.azurite_port,
+        azurite_data=None if arguments.azurite_in_memory else arguments.azurite_data,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The SDK logs every storage request and its headers at INFO.
+    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
+    config = parse_arguments(argv)
+    stack = DevStack(config)
+    stopping = threading.Event()
+    _install_signal_handlers(stopping)
+    try:
+        explicit = set(os.environ)
+        load_local_settings()
+        if PUBLIC_BASE_URL not in explicit and config.port != 0:
+            # Callback URLs must point at this host even when PORT moves it off 7071.
+            os.environ[PUBLIC_BASE_URL] = f"http://{config.host}:{config.port}"
+        host = stack.start()
+        print(f"\nLocal Functions host: {host.base_url}\n{format_function_table(host)}\n", flush=True)
+        print("Press Ctrl-C to stop.", flush=True)
+        while not stopping.wait(1.0):
+            continue
+    except _ShutdownRequestedError:
+        pass
+    except (AzuriteError, DevStackError, LocalSettingsError) as error:
+        logger.error("%s", error)
+        return 1
+    except Exception:
+        logger.exception("The local stack failed to start")
+        return 1
+    finally:
+        stopping.set()
+        stack.stop()
+    logger.info("Stopped")
+    return 0
+
+
+def _install_signal_handlers(stopping: threading.Event) -> None:
+    def request_shutdown(signum: int, frame: FrameType | None) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        logger.info("%s received; stopping", signal.Signals(signum).name)
+        raise _ShutdownRequestedError
+
+    signal.signal(signal.SIGINT, request_shutdown)
+    signal.signal(signal.SIGTERM, request_shutdown)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
