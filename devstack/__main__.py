@@ -21,6 +21,7 @@ from types import FrameType
 import azure.functions as func
 
 from devstack.azurite import DEFAULT_TABLE_PORT, Azurite, AzuriteError
+from devstack.graph_simulator import GraphSimulator
 from devstack.host import DEFAULT_PORT, BackgroundService, LocalHost
 from devstack.local_settings import LocalSettingsError, load_local_settings
 
@@ -32,6 +33,10 @@ DEFAULT_AZURITE_DATA = REPO_ROOT / ".azurite"
 TABLES_CONNECTION_STRING = "TABLES_CONNECTION_STRING"
 TABLES_ENDPOINT = "TABLES_ENDPOINT"
 PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
+ENTRA_AUTHORITY_HOST = "ENTRA_AUTHORITY_HOST"
+DEFAULT_GRAPH_SIMULATOR_PORT = 7072
+DEFAULT_GRAPH_SIMULATOR_TLS_PORT = 7074
+GRAPH_SIMULATOR_TLS_DIR = REPO_ROOT / ".devstack" / "graph-simulator-tls"
 _DEVELOPMENT_STORAGE = "usedevelopmentstorage=true"
 
 # Built for every run and started with the host, in this order; stopped in reverse.
@@ -53,6 +58,8 @@ class DevStackConfig:
     port: int = DEFAULT_PORT
     azurite_port: int = DEFAULT_TABLE_PORT
     azurite_data: Path | None = DEFAULT_AZURITE_DATA
+    graph_simulator_port: int | None = DEFAULT_GRAPH_SIMULATOR_PORT
+    graph_simulator_tls_port: int = DEFAULT_GRAPH_SIMULATOR_TLS_PORT
 
 
 class DevStack:
@@ -62,6 +69,7 @@ class DevStack:
         self.config = config
         self.services: list[BackgroundService] = []
         self.azurite: Azurite | None = None
+        self.graph: GraphSimulator | None = None
         self.host: LocalHost | None = None
 
     def start(self) -> LocalHost:
@@ -74,6 +82,8 @@ class DevStack:
                 TABLES_CONNECTION_STRING if os.environ.get(TABLES_CONNECTION_STRING) else TABLES_ENDPOINT
             )
             logger.info("Table Storage: using the configured %s, not starting Azurite", configured)
+        if self.config.graph_simulator_port is not None:
+            self._start_graph_simulator(self.config.graph_simulator_port)
         app = load_app(self.config.app_spec)
         self.host = LocalHost(app, host=self.config.host, port=self.config.port)
         for build in HOST_SERVICES:
@@ -88,6 +98,16 @@ class DevStack:
                 service.stop()
             except Exception:
                 logger.exception("Stopping %r failed", service)
+
+    def _start_graph_simulator(self, port: int) -> None:
+        """Microsoft Graph and the identity platform, simulated: consent links lead back to this host."""
+        tls_port = 0 if port == 0 else self.config.graph_simulator_tls_port
+        self.graph = GraphSimulator(port=port, tls_port=tls_port, tls_dir=GRAPH_SIMULATOR_TLS_DIR)
+        self._start(self.graph)
+        authority = os.environ.get(ENTRA_AUTHORITY_HOST, "")
+        if not authority or authority.startswith(("http://127.0.0.1:", "http://localhost:")):
+            os.environ[ENTRA_AUTHORITY_HOST] = self.graph.base_url
+        logger.info("Graph simulator: %s (identity platform and Graph v1.0)", self.graph.base_url)
 
     def _start(self, service: BackgroundService) -> None:
         service.start()
@@ -151,12 +171,20 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
         help="folder for Azurite's data (default .azurite/ in the repository)",
     )
     parser.add_argument("--azurite-in-memory", action="store_true", help="keep Azurite's data in memory")
+    parser.add_argument(
+        "--graph-simulator-port",
+        type=int,
+        default=int(os.environ.get("GRAPH_SIMULATOR_PORT", DEFAULT_GRAPH_SIMULATOR_PORT)),
+        help="port of the local Graph + identity simulator (env GRAPH_SIMULATOR_PORT; 0 = any free port)",
+    )
+    parser.add_argument("--no-graph-simulator", action="store_true", help="do not start the Graph simulator")
     arguments = parser.parse_args(argv)
     return DevStackConfig(
         app_spec=arguments.app,
         port=arguments.port,
         azurite_port=arguments.azurite_port,
         azurite_data=None if arguments.azurite_in_memory else arguments.azurite_data,
+        graph_simulator_port=None if arguments.no_graph_simulator else arguments.graph_simulator_port,
     )
 
 
@@ -176,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ[PUBLIC_BASE_URL] = f"http://{config.host}:{config.port}"
         host = stack.start()
         print(f"\nLocal Functions host: {host.base_url}\n{format_function_table(host)}\n", flush=True)
+        if stack.graph is not None:
+            print(f"Graph + identity simulator: {stack.graph.base_url} (control API: /_sim/)", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         while not stopping.wait(1.0):
             continue

@@ -61,7 +61,8 @@ T = TypeVar("T")
 class BackgroundService(Protocol):
     """Anything started and stopped together with the host (simulators, dispatchers)."""
 
-    def start(self) -> None: ...
+    # `object`: some services return themselves from start() for chaining; nobody uses the value.
+    def start(self) -> object: ...
 
     def stop(self) -> None: ...
 

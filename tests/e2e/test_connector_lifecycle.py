@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -207,3 +209,28 @@ def test_the_host_log_holds_no_secret(local_host: RunningHost, tenant_id: str) -
     hook = {"type": "webhook", "url": "https://cc.example.com/hook", "secret": secret}
     assert local_host.client.call("POST", connector_path(tenant_id), {"contactCenter": hook}).status == 201
     assert secret not in local_host.log_path.read_text()
+
+
+def test_the_consent_link_leads_through_the_identity_platform_back_to_an_active_connector(
+    host: HostClient, tenant_id: str
+) -> None:
+    # GIVEN a new connector whose consent URL points at the (simulated) identity platform
+    consent_url = host.call("POST", connector_path(tenant_id)).json()["consentUrl"]
+
+    # WHEN the admin's browser opens it and follows Microsoft's redirect
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as redirect:
+        opener.open(consent_url, timeout=30)
+    assert redirect.value.code == 302
+    location = redirect.value.headers["Location"]
+    assert location.startswith(host.base_url + "/api/consent/callback?")
+    assert "admin_consent=True" in location
+    page = host.call("GET", location.removeprefix(host.base_url), headers={"accept": "text/html"})
+
+    # THEN the connector is active
+    assert page.status == 200
+    assert host.call("GET", connector_path(tenant_id)).json()["status"] == "active"
