@@ -73,8 +73,12 @@ class FakeTenantPurger:
     def __init__(self, audit: FakeAuditLog) -> None:
         self.audit = audit
         self.purged: list[str] = []
+        self.fail_once = False
 
     def purge(self, tenant_id: str) -> int:
+        if self.fail_once:
+            self.fail_once = False
+            raise RuntimeError("storage went away half-way")
         before = len(self.audit.entries)
         self.audit.entries = [e for e in self.audit.entries if e.tenant_id != tenant_id]
         self.purged.append(tenant_id)

@@ -27,7 +27,7 @@ from shared.connectors.model import (
 # can round-trip the object it read.
 REDACTED: Final = "<redacted>"
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _LOOPBACK_NAMES = frozenset({"localhost"})
 MAX_URL_LENGTH = 2048
 MAX_ID_LENGTH = 256
@@ -74,6 +74,12 @@ class ContactCenterInput:
                     f"contactCenter.{_SECRET_FIELD[self.type]} is required when setting up a "
                     f"{self.type} contact center"
                 )
+            if self._destination_changed(existing):
+                # Keeping the stored secret would hand it to whatever host the new URL names.
+                raise InvalidConnectorInput(
+                    f"contactCenter.{_SECRET_FIELD[self.type]} must be sent again when the URL or "
+                    "client id changes"
+                )
             secret = existing.client_secret if isinstance(existing, WebexContactCenter) else existing.secret
         if self.type == WebexContactCenter.type:
             return WebexContactCenter(
@@ -83,6 +89,14 @@ class ContactCenterInput:
                 client_secret=secret,
             )
         return WebhookContactCenter(url=self.fields["url"], secret=secret)
+
+    def _destination_changed(self, existing: ContactCenterConfig) -> bool:
+        if isinstance(existing, WebexContactCenter):
+            return (self.fields["baseUrl"], self.fields["clientId"]) != (
+                existing.base_url,
+                existing.client_id,
+            )
+        return self.fields["url"] != existing.url
 
 
 @dataclass(frozen=True)
@@ -106,7 +120,7 @@ _PLAIN_FIELDS = {
 
 def parse_tenant_id(raw: str | None) -> str:
     """A tenant id is a GUID; returned in canonical lower-case so it is one key, however it was typed."""
-    if raw is None or not _GUID.match(raw):
+    if raw is None or not _GUID.fullmatch(raw):
         raise InvalidConnectorInput("tenantId must be a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47")
     return str(uuid.UUID(raw))
 
@@ -153,7 +167,7 @@ def _parse_contact_center(raw: object) -> ContactCenterInput:
     if not isinstance(raw, dict):
         raise InvalidConnectorInput("contactCenter must be an object or null")
     kind = raw.get("type")
-    if kind not in _PLAIN_FIELDS:
+    if not isinstance(kind, str) or kind not in _PLAIN_FIELDS:
         raise InvalidConnectorInput('contactCenter.type must be "webexcc" or "webhook"')
     plain = _PLAIN_FIELDS[kind]
     secret_field = _SECRET_FIELD[kind]
@@ -164,9 +178,13 @@ def _parse_contact_center(raw: object) -> ContactCenterInput:
         if not isinstance(value, str) or not value.strip():
             raise InvalidConnectorInput(f"contactCenter.{name} is required and must be a non-empty string")
         value = value.strip()
+        if not value.isprintable():
+            raise InvalidConnectorInput(
+                f"contactCenter.{name} must not contain control or invalid characters"
+            )
         if kind_of_value == "url":
             _check_url(value, f"contactCenter.{name}")
-        elif len(value) > MAX_ID_LENGTH or not value.isprintable():
+        elif len(value) > MAX_ID_LENGTH:
             raise InvalidConnectorInput(
                 f"contactCenter.{name} must be printable and at most {MAX_ID_LENGTH} characters"
             )
@@ -180,6 +198,8 @@ def _parse_secret(value: object, kind: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise InvalidConnectorInput(f"{name} must be a string")
+    if not value.isprintable():
+        raise InvalidConnectorInput(f"{name} must not contain control or invalid characters")
     minimum = MIN_WEBHOOK_SECRET_LENGTH if kind == WebhookContactCenter.type else 1
     if not minimum <= len(value) <= MAX_SECRET_LENGTH:
         raise InvalidConnectorInput(f"{name} must be {minimum} to {MAX_SECRET_LENGTH} characters long")

@@ -12,11 +12,14 @@ class ConnectorStatus(StrEnum):
     PENDING_CONSENT = "pendingConsent"
     ACTIVE = "active"
     INACTIVE = "inactive"
+    # Deletion has started: the purge may be half done, so nothing but finishing the delete is allowed.
+    DELETING = "deleting"
 
 
 @dataclass(frozen=True)
 class ConnectorSettings:
-    show_user_details: bool = True
+    # Off until an admin opts in: agents then see colleagues' department, role and phone.
+    show_user_details: bool = False
     presence_sync: bool = True
 
 

@@ -87,7 +87,9 @@ class ConnectorService:
     def request_consent(self, tenant_id: str, actor: str | None) -> ConnectorWithConsentLink:
         now = self._clock()
         attempt = self._links.new_attempt(now)
-        saved = self._change(tenant_id, None, lambda c: state_machine.start_consent_attempt(c, attempt, now))
+        saved, _ = self._change(
+            tenant_id, None, lambda c: state_machine.start_consent_attempt(c, attempt, now)
+        )
         logger.info("new consent link issued for tenant %s; earlier links are void", tenant_id)
         self._record(tenant_id, "requestConsent", actor, now)
         return ConnectorWithConsentLink(saved, self._links.url_for(tenant_id, attempt))
@@ -106,15 +108,17 @@ class ConnectorService:
             logger.warning("consent callback with a state that does not verify: %s", exc.message)
             raise InvalidConsentCallback("the consent callback state is not valid") from exc
         tenant_id = claims.tenant_id
-        if callback.tenant is not None and callback.tenant.lower() != tenant_id:
-            logger.warning(
-                "consent callback for tenant %s names another tenant %s", tenant_id, callback.tenant
-            )
-            raise InvalidConsentCallback("the consent callback names another tenant than the one set up")
         now = self._clock()
         granted = callback.error is None
         if granted and (callback.admin_consent or "").lower() != "true":
             raise InvalidConsentCallback("the consent callback reports neither consent nor an error")
+        if granted and callback.tenant is None:
+            raise InvalidConsentCallback("the consent callback does not name the tenant")
+        if callback.tenant is not None and callback.tenant.lower() != tenant_id:
+            logger.warning(
+                "consent callback for tenant %s names another tenant %r", tenant_id, callback.tenant[:64]
+            )
+            raise InvalidConsentCallback("the consent callback names another tenant than the one set up")
 
         def apply(connector: Connector) -> Connector:
             attempt = connector.consent_attempt
@@ -132,7 +136,8 @@ class ConnectorService:
             return state_machine.record_consent_failure(connector, failure)
 
         try:
-            saved = self._change(tenant_id, None, apply, retry=False)
+            # Retrying is safe: apply() checks the attempt again on every round, so a state is used once.
+            saved, _ = self._change(tenant_id, None, apply)
         except ConnectorNotFound as exc:
             raise InvalidConsentCallback("no connector setup is waiting for this consent") from exc
         except StaleConnector as exc:
@@ -179,30 +184,33 @@ class ConnectorService:
                 )
             return state_machine.update(connector, settings, contact_center, now)
 
-        saved = self._change(tenant_id, if_match, apply)
-        logger.info("connector settings updated for tenant %s", tenant_id)
-        self._record(tenant_id, "update", actor, now)
+        saved, changed = self._change(tenant_id, if_match, apply)
+        if changed:
+            logger.info("connector settings updated for tenant %s", tenant_id)
+            self._record(tenant_id, "update", actor, now)
         return saved
 
     def deactivate(self, tenant_id: str, if_match: str | None, actor: str | None) -> Connector:
         now = self._clock()
-        saved = self._change(tenant_id, if_match, lambda c: state_machine.deactivate(c, now))
+        saved, _ = self._change(tenant_id, if_match, lambda c: state_machine.deactivate(c, now))
         logger.info("connector deactivated for tenant %s", tenant_id)
         self._record(tenant_id, "deactivate", actor, now)
         return saved
 
     def reactivate(self, tenant_id: str, if_match: str | None, actor: str | None) -> Connector:
         now = self._clock()
-        saved = self._change(tenant_id, if_match, lambda c: state_machine.reactivate(c, now))
+        saved, _ = self._change(tenant_id, if_match, lambda c: state_machine.reactivate(c, now))
         logger.info("connector reactivated for tenant %s", tenant_id)
         self._record(tenant_id, "reactivate", actor, now)
         return saved
 
     def delete(self, tenant_id: str, if_match: str | None, actor: str | None) -> DeletionReceipt:
-        connector = self._load(tenant_id, if_match)
-        state_machine.ensure_deletable(connector)
-        # Everything else goes first: if the purge stops half-way the connector row is still there,
-        # still inactive, and the admin can simply delete again.
+        loaded = self._load(tenant_id, if_match)
+        marked = state_machine.begin_deletion(loaded, self._clock())
+        # The mark is written with the ETag just read: a concurrent reactivate makes this fail before any
+        # data is touched. Once marked, nothing else may change the connector; if the purge stops
+        # half-way the row stays "deleting" and the admin simply deletes again.
+        connector = loaded if marked == loaded else self._connectors.save(marked)
         removed = self._purger.purge(tenant_id)
         self._connectors.delete(connector)
         logger.info(
@@ -228,17 +236,16 @@ class ConnectorService:
         tenant_id: str,
         if_match: str | None,
         apply: Callable[[Connector], Connector],
-        *,
-        retry: bool = True,
-    ) -> Connector:
-        attempts = MAX_SERVER_RETRIES if retry and if_match is None else 1
+    ) -> tuple[Connector, bool]:
+        """Read, apply, write with the ETag read; the flag says whether anything was written."""
+        attempts = MAX_SERVER_RETRIES if if_match is None else 1
         for attempt in range(1, attempts + 1):
             current = self._load(tenant_id, if_match)
             updated = apply(current)
             if updated == current:
-                return current
+                return current, False
             try:
-                return self._connectors.save(updated)
+                return self._connectors.save(updated), True
             except StaleConnector:
                 if attempt == attempts:
                     raise

@@ -1,8 +1,8 @@
 """The connector lifecycle rules, in one place.
 
-    (create) -> pendingConsent --grantConsent--> active --deactivate--> inactive --delete--> (gone)
-                  |  ^                              ^                       |
-                  +--+ requestConsent /             +------reactivate-------+
+    (create) -> pendingConsent --grantConsent--> active --deactivate--> inactive --delete--> deleting
+                  |  ^                              ^                       |                  |
+                  +--+ requestConsent /             +------reactivate-------+     purge, then (gone)
                        consentFailed
 
 Every function is pure: it takes a connector and the current time and returns the next connector, or
@@ -40,10 +40,13 @@ _ALLOWED_FROM: dict[Action, frozenset[ConnectorStatus]] = {
     Action.REQUEST_CONSENT: frozenset({ConnectorStatus.PENDING_CONSENT}),
     Action.GRANT_CONSENT: frozenset({ConnectorStatus.PENDING_CONSENT}),
     Action.RECORD_CONSENT_FAILURE: frozenset({ConnectorStatus.PENDING_CONSENT}),
-    Action.UPDATE: frozenset(ConnectorStatus),
+    Action.UPDATE: frozenset(
+        {ConnectorStatus.PENDING_CONSENT, ConnectorStatus.ACTIVE, ConnectorStatus.INACTIVE}
+    ),
     Action.DEACTIVATE: frozenset({ConnectorStatus.ACTIVE}),
     Action.REACTIVATE: frozenset({ConnectorStatus.INACTIVE}),
-    Action.DELETE: frozenset({ConnectorStatus.INACTIVE}),
+    # A deletion that stopped half-way can be repeated.
+    Action.DELETE: frozenset({ConnectorStatus.INACTIVE, ConnectorStatus.DELETING}),
 }
 
 _HINTS: dict[Action, str] = {
@@ -125,5 +128,9 @@ def reactivate(connector: Connector, now: datetime) -> Connector:
     return replace(connector, status=ConnectorStatus.ACTIVE, activated_at=now, updated_at=now)
 
 
-def ensure_deletable(connector: Connector) -> None:
+def begin_deletion(connector: Connector, now: datetime) -> Connector:
+    """Mark the connector before its data is purged, so no other change can race the purge."""
     ensure_allowed(connector, Action.DELETE)
+    if connector.status is ConnectorStatus.DELETING:
+        return connector
+    return replace(connector, status=ConnectorStatus.DELETING, updated_at=now)

@@ -26,8 +26,9 @@ def json_object(req: func.HttpRequest, *, required: bool = True) -> dict[str, An
         raise UnsupportedMediaType("send the body as application/json")
     try:
         value = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedJson(f"the body is not valid JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers bad UTF-8, bad JSON and integers past Python's digit limit.
+        raise MalformedJson("the body is not valid JSON") from exc
     if not isinstance(value, dict):
         raise MalformedJson("the body must be a JSON object")
     return value

@@ -19,7 +19,7 @@ def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> func.HttpResponse:
     return func.HttpResponse(
-        json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        json.dumps(body, separators=(",", ":")),
         status_code=status,
         mimetype="application/json",
         charset="utf-8",

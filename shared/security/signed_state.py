@@ -51,7 +51,7 @@ class StateSigner:
 
     def verify(self, state: str, purpose: str) -> StateClaims:
         """The claims of a state this app signed for `purpose`; raises on anything else."""
-        if not state or len(state) > MAX_STATE_LENGTH or state.count(".") != 1:
+        if not state or len(state) > MAX_STATE_LENGTH or not state.isascii() or state.count(".") != 1:
             raise InvalidSignedState("the state is malformed")
         payload, signature = state.split(".")
         if not hmac.compare_digest(signature, self._mac(purpose, payload)):

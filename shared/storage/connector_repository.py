@@ -88,6 +88,8 @@ class TableConnectorRepository:
                 )
             except ResourceModifiedError as exc:
                 raise StaleConnector(connector.tenant_id) from exc
+            except ResourceNotFoundError:
+                logger.info("connector of tenant %s was already deleted", connector.tenant_id)
 
     # -- mapping -----------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 
 from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import TableClient, TableTransactionError
 
 from shared.storage.keys import checked_key, odata_string
 from shared.storage.table_names import TENANT_DATA_TABLES
@@ -37,10 +38,20 @@ class TableTenantPurger:
                 except ResourceNotFoundError:
                     continue
                 for start in range(0, len(keys), BATCH_LIMIT):
-                    chunk = keys[start : start + BATCH_LIMIT]
-                    table.submit_transaction(
-                        [("delete", {"PartitionKey": partition, "RowKey": key}) for key in chunk]
-                    )
-                    removed += len(chunk)
+                    removed += _delete_chunk(table, partition, keys[start : start + BATCH_LIMIT])
             logger.info("purged table %s for tenant %s", name, tenant_id)
         return removed
+
+
+def _delete_chunk(table: TableClient, partition: str, keys: list[str]) -> int:
+    try:
+        table.submit_transaction([("delete", {"PartitionKey": partition, "RowKey": key}) for key in keys])
+        return len(keys)
+    except TableTransactionError:
+        # Someone else (a repeated delete) removed a row of this batch first: finish one by one.
+        for key in keys:
+            try:
+                table.delete_entity(partition, key)
+            except ResourceNotFoundError:
+                continue
+        return len(keys)

@@ -195,3 +195,19 @@ def test_an_unreachable_table_service_is_reported_as_unavailable(example_values:
     probe = TableStore.from_settings(settings, retry_total=0, connection_timeout=1)
     with pytest.raises(StorageUnavailable):
         probe.ping()
+
+
+def test_a_batch_hitting_rows_another_delete_removed_finishes_one_by_one(
+    store: TableStore, tenant_id: str
+) -> None:
+    # GIVEN three audit rows, one of which a concurrent delete already removed
+    from shared.storage.tenant_purge import _delete_chunk
+
+    table = store.table(CONNECTOR_AUDIT)
+    for key in ("a", "b", "c"):
+        table.create_entity({"PartitionKey": tenant_id, "RowKey": key, "Action": "x"})
+    table.delete_entity(tenant_id, "b")
+    # WHEN the purge deletes the batch it listed before
+    _delete_chunk(table, tenant_id, ["a", "b", "c"])
+    # THEN the batch fails as a whole, the rows are deleted one by one and nothing is left
+    assert list(table.query_entities(f"PartitionKey eq '{tenant_id}'")) == []

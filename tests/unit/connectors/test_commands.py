@@ -42,6 +42,8 @@ def test_tenant_ids_are_canonical_lowercase_guids() -> None:
         "back\\slash",
         "tab\there",
         "72f988bf86f141af91ab2d7cd011db47",
+        "72f988bf-86f1-41af-91ab-2d7cd011db47\n",
+        "\n72f988bf-86f1-41af-91ab-2d7cd011db47",
     ],
 )
 def test_anything_but_a_guid_is_refused_as_tenant_id(raw: str | None) -> None:
@@ -51,7 +53,7 @@ def test_anything_but_a_guid_is_refused_as_tenant_id(raw: str | None) -> None:
 
 def test_create_with_no_body_uses_the_defaults() -> None:
     command = parse_create(None)
-    assert command.settings == ConnectorSettings(show_user_details=True, presence_sync=True)
+    assert command.settings == ConnectorSettings(show_user_details=False, presence_sync=True)
     assert command.contact_center is None
 
 
@@ -73,6 +75,15 @@ def test_create_with_settings_and_a_webex_contact_center() -> None:
         ({"settings": []}, "settings must be an object"),
         ({"contactCenter": "webex"}, "object or null"),
         ({"contactCenter": {"type": "genesys"}}, "webexcc"),
+        ({"contactCenter": {"type": []}}, "webexcc"),
+        ({"contactCenter": {"type": {}}}, "webexcc"),
+        ({"contactCenter": {**WEBEX, "baseUrl": "https://a.example/\ud800"}}, "invalid characters"),
+        (
+            {"contactCenter": {**WEBEX, "baseUrl": "https://a.example/\x00x\r\nHost: evil"}},
+            "invalid characters",
+        ),
+        ({"contactCenter": {**WEBEX, "orgId": "org\u0007"}}, "invalid characters"),
+        ({"contactCenter": {**WEBEX, "clientSecret": "\ud800\udc00x"}}, "invalid characters"),
         ({"contactCenter": {**WEBEX, "baseUrl": "http://example.com"}}, "https"),
         ({"contactCenter": {**WEBEX, "baseUrl": "https://user:pw@example.com"}}, "credentials"),
         ({"contactCenter": {**WEBEX, "baseUrl": "not a url"}}, "absolute URL"),
@@ -108,15 +119,30 @@ def test_a_new_contact_center_needs_its_secret() -> None:
 
 def test_the_redacted_placeholder_keeps_the_stored_secret_of_the_same_type() -> None:
     # GIVEN a stored webex configuration and a PATCH that sends back what GET showed
-    stored = WebexContactCenter("https://a.example.com", "org-1", "client-1", "kept-secret")
-    command = parse_update({"contactCenter": {**WEBEX, "clientId": "client-2", "clientSecret": REDACTED}})
+    stored = WebexContactCenter("https://api.wxcc-us1.cisco.com", "org-1", "client-1", "kept-secret")
+    command = parse_update({"contactCenter": {**WEBEX, "orgId": "org-2", "clientSecret": REDACTED}})
     # WHEN it is resolved
     assert isinstance(command.contact_center, ContactCenterInput)
     resolved = command.contact_center.resolve(stored)
     # THEN the new fields apply and the stored secret is kept
     assert resolved == WebexContactCenter(
-        "https://api.wxcc-us1.cisco.com", "org-1", "client-2", "kept-secret"
+        "https://api.wxcc-us1.cisco.com", "org-2", "client-1", "kept-secret"
     )
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [{"baseUrl": "https://evil.example.com"}, {"clientId": "client-9"}],
+)
+def test_a_new_destination_needs_the_secret_again(changed: dict[str, str]) -> None:
+    # GIVEN a stored webex configuration
+    stored = WebexContactCenter("https://api.wxcc-us1.cisco.com", "org-1", "client-1", "kept-secret")
+    # WHEN a PATCH points it elsewhere but keeps the secret redacted
+    command = parse_update({"contactCenter": {**WEBEX, **changed, "clientSecret": REDACTED}})
+    assert isinstance(command.contact_center, ContactCenterInput)
+    # THEN the stored secret is not handed to the new destination
+    with pytest.raises(InvalidConnectorInput, match="sent again"):
+        command.contact_center.resolve(stored)
 
 
 def test_switching_contact_center_type_needs_the_new_secret() -> None:

@@ -184,16 +184,54 @@ def test_update_with_a_stale_if_match_fails_and_changes_nothing(world: World) ->
 def test_update_with_the_current_if_match_applies(world: World) -> None:
     world.create()
     etag = world.repo.rows[TENANT].etag
-    updated = world.service.update(TENANT, parse_update({"settings": {"showUserDetails": False}}), etag, None)
-    assert updated.settings.show_user_details is False
+    updated = world.service.update(TENANT, parse_update({"settings": {"showUserDetails": True}}), etag, None)
+    assert updated.settings.show_user_details is True
     assert updated.etag != etag
 
 
-def test_an_update_that_changes_nothing_does_not_write(world: World) -> None:
+def test_an_update_that_changes_nothing_neither_writes_nor_audits(world: World) -> None:
     world.create()
-    writes = world.repo.writes
+    writes, audited = world.repo.writes, len(world.audit.entries)
     world.service.update(TENANT, parse_update({"settings": {"presenceSync": True}}), None, None)
     assert world.repo.writes == writes
+    assert len(world.audit.entries) == audited
+
+
+def test_delete_marks_the_connector_before_purging_so_a_racing_reactivate_loses(world: World) -> None:
+    # GIVEN an inactive connector as a DELETE has read it
+    world.activate()
+    world.service.deactivate(TENANT, None, None)
+    read_by_delete = world.repo.rows[TENANT]
+    # AND a reactivate that lands before the DELETE writes anything
+    world.service.reactivate(TENANT, None, None)
+    world.repo.get = lambda tenant_id: read_by_delete  # type: ignore[method-assign]
+    # WHEN the DELETE goes on with what it read
+    with pytest.raises(StaleConnector):
+        world.service.delete(TENANT, None, None)
+    # THEN it failed before the purge, and the active connector keeps its data
+    assert world.purger.purged == []
+    assert world.repo.rows[TENANT].status is ConnectorStatus.ACTIVE
+    assert world.audit.entries
+
+
+def test_a_delete_that_stopped_half_way_can_be_repeated(world: World) -> None:
+    world.activate()
+    world.service.deactivate(TENANT, None, None)
+    world.purger.fail_once = True
+    with pytest.raises(RuntimeError):
+        world.service.delete(TENANT, None, None)
+    assert world.repo.rows[TENANT].status is ConnectorStatus.DELETING
+    with pytest.raises(InvalidTransition):
+        world.service.reactivate(TENANT, None, None)
+    world.service.delete(TENANT, None, None)
+    assert TENANT not in world.repo.rows
+
+
+def test_a_granted_callback_must_name_the_tenant(world: World) -> None:
+    url = world.create()
+    with pytest.raises(InvalidConsentCallback, match="does not name the tenant"):
+        world.service.complete_consent(granted(url, tenant=None))
+    assert world.service.complete_consent(granted(url)).status is ConnectorStatus.ACTIVE
 
 
 def test_delete_is_refused_unless_inactive_then_removes_everything(world: World) -> None:

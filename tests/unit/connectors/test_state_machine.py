@@ -78,8 +78,8 @@ def test_deactivate_then_reactivate_round_trip() -> None:
     assert active.activated_at == T1 + timedelta(minutes=1)
 
 
-def test_settings_can_change_in_every_status() -> None:
-    for status in ConnectorStatus:
+def test_settings_can_change_in_every_status_but_deleting() -> None:
+    for status in (ConnectorStatus.PENDING_CONSENT, ConnectorStatus.ACTIVE, ConnectorStatus.INACTIVE):
         updated = sm.update(connector(status), ConnectorSettings(show_user_details=False), None, T1)
         assert updated.settings.show_user_details is False
         assert updated.status is status
@@ -94,6 +94,7 @@ EXPECTED_ALLOWED = {
     },
     ConnectorStatus.ACTIVE: {sm.Action.DEACTIVATE, sm.Action.UPDATE},
     ConnectorStatus.INACTIVE: {sm.Action.REACTIVATE, sm.Action.DELETE, sm.Action.UPDATE},
+    ConnectorStatus.DELETING: {sm.Action.DELETE},
 }
 
 
@@ -120,5 +121,12 @@ def test_every_other_transition_is_refused_naming_the_status(
 
 def test_delete_is_refused_while_active_with_the_hint_to_deactivate() -> None:
     with pytest.raises(InvalidTransition, match="deactivate the connector first"):
-        sm.ensure_deletable(connector(ConnectorStatus.ACTIVE))
-    sm.ensure_deletable(connector(ConnectorStatus.INACTIVE))
+        sm.begin_deletion(connector(ConnectorStatus.ACTIVE), T1)
+
+
+def test_deletion_marks_the_connector_first_and_can_be_repeated() -> None:
+    marked = sm.begin_deletion(connector(ConnectorStatus.INACTIVE), T1)
+    assert marked.status is ConnectorStatus.DELETING
+    assert sm.begin_deletion(marked, T1 + timedelta(minutes=1)) == marked
+    with pytest.raises(InvalidTransition):
+        sm.reactivate(marked, T1)

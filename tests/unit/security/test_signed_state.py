@@ -42,6 +42,8 @@ def test_expired_states_are_refused() -> None:
         lambda s: s.split(".")[0],
         lambda s: "",
         lambda s: "a" * 5000,
+        lambda s: s[:-1] + "é",
+        lambda s: s.split(".")[0] + ".\u2603",
     ],
 )
 def test_tampered_or_malformed_states_are_refused(mutate: Callable[[str], str]) -> None:

@@ -94,9 +94,9 @@ def test_create_answers_201_with_consent_url_and_etag(wired: Wired) -> None:
     body = payload(response)
     assert response.status_code == 201
     assert body["status"] == "pendingConsent"
-    assert body["consentUrl"].startswith(f"https://login.microsoftonline.com/{TENANT}/v2.0/adminconsent?")
+    assert body["consentUrl"].startswith(f"{wired.settings.entra_authority_host}/{TENANT}/v2.0/adminconsent?")
     assert response.headers["ETag"] == wired.repo.rows[TENANT].etag
-    assert body["settings"] == {"showUserDetails": True, "presenceSync": True}
+    assert body["settings"] == {"showUserDetails": False, "presenceSync": True}
 
 
 @pytest.mark.parametrize(
@@ -110,6 +110,14 @@ def test_create_answers_201_with_consent_url_and_etag(wired: Wired) -> None:
         (request("POST", "t", tenant="a/b"), 400, "invalidRequest"),
         (request("POST", "t", body={}, headers={"content-type": "text/plain"}), 415, "unsupportedMediaType"),
         (request("POST", "t", body=b"{" + b" " * 300_000 + b"}"), 413, "payloadTooLarge"),
+        (request("POST", "t", body=b"[" * 100_000), 400, "malformedJson"),
+        (
+            request("POST", "t", body=b'{"settings": {"presenceSync": ' + b"1" * 5000 + b"}}"),
+            400,
+            "malformedJson",
+        ),
+        (request("POST", "t", body=b"\xff\xfe"), 400, "malformedJson"),
+        (request("POST", "t", tenant="72f988bf-86f1-41af-91ab-2d7cd011db47\n"), 400, "invalidRequest"),
     ],
 )
 def test_bad_create_requests_get_a_4xx_envelope_and_change_nothing(

@@ -1,0 +1,311 @@
+"""The GraphGateway on msgraph-sdk.
+
+msgraph-sdk is imported on the first Graph call, never when this module is imported or the gateway
+is built: the notification hot path loads shared/ but must not pay the SDK's import time. The SDK is
+async and the callers are not: every call runs on one event loop in a daemon thread, where the shared
+HTTP client, the per-tenant clients and their credentials (with their cached tokens) live.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from shared.errors import AppError
+from shared.graph.credentials import AppCredentialFactory
+from shared.graph.delegated_credential import DelegatedTokenCredential
+from shared.graph.error_mapping import graph_error_from
+from shared.graph.event_loop_thread import EventLoopThread
+from shared.graph.exceptions import GraphNotFound, GraphUnavailable
+from shared.graph.model import DirectoryUser, GraphSubscription, Presence, SubscriptionRequest, UserQuery
+from shared.graph.odata import unique_chunks
+from shared.graph.ports import DelegatedTokenProvider
+
+if TYPE_CHECKING:
+    import httpx
+    from azure.core.credentials_async import AsyncTokenCredential
+    from msgraph.graph_service_client import GraphServiceClient
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
+
+
+class MsGraphGateway:
+    """Thread-safe; call `close()` (or use it as a context manager) to release connections."""
+
+    def __init__(
+        self,
+        credential_factory: AppCredentialFactory,
+        base_url: str = DEFAULT_GRAPH_BASE_URL,
+        *,
+        timeout_seconds: float = 30.0,
+        max_retries: int = 0,
+    ) -> None:
+        """`credential_factory(tenant_id)` gives the app-only credential for a tenant (built once per
+        tenant); `timeout_seconds` bounds each Graph call, token acquisition included; `max_retries`
+        lets the SDK retry 429/503/504 itself after Retry-After (0: the caller gets GraphThrottled).
+        """
+        if timeout_seconds <= 0:
+            raise ValueError("timeout_seconds must be positive")
+        if max_retries < 0:
+            raise ValueError("max_retries must not be negative")
+        self._credential_factory = credential_factory
+        self._base_url = base_url.rstrip("/")
+        self._timeout_seconds = timeout_seconds
+        self._max_retries = max_retries
+        self._loop_thread = EventLoopThread("msgraph-gateway")
+        self._close_lock = threading.Lock()
+        self._closed = False
+        # Touched only on the loop thread, so they need no lock.
+        self._http_client: httpx.AsyncClient | None = None
+        self._app_clients: dict[str, GraphServiceClient] = {}
+        self._app_credentials: list[AsyncTokenCredential] = []
+
+    # App-only -------------------------------------------------------------------------------
+
+    def get_user(self, tenant_id: str, id_or_upn: str) -> DirectoryUser | None:
+        from shared.graph import msgraph_operations
+
+        try:
+            return self._app_call(
+                tenant_id, "get user", lambda client: msgraph_operations.get_user(client, id_or_upn)
+            )
+        except GraphNotFound:
+            return None
+
+    def search_users(self, tenant_id: str, query: UserQuery) -> list[DirectoryUser]:
+        from shared.graph import msgraph_operations
+
+        return self._app_call(
+            tenant_id, "search users", lambda client: msgraph_operations.search_users(client, query)
+        )
+
+    def get_presences(self, tenant_id: str, user_ids: Sequence[str]) -> list[Presence]:
+        from shared.graph import msgraph_operations
+
+        presences: list[Presence] = []
+        for chunk in unique_chunks(user_ids):
+            presences.extend(
+                self._app_call(
+                    tenant_id,
+                    "get presences",
+                    functools.partial(msgraph_operations.get_presences, user_ids=chunk),
+                )
+            )
+        return presences
+
+    def set_presence(
+        self,
+        tenant_id: str,
+        user_id: str,
+        session_id: str,
+        availability: str,
+        activity: str,
+        expiration: timedelta,
+    ) -> None:
+        from shared.graph import msgraph_operations
+
+        self._app_call(
+            tenant_id,
+            "set presence",
+            lambda client: msgraph_operations.set_presence(
+                client, user_id, session_id, availability, activity, expiration
+            ),
+        )
+
+    def clear_presence(self, tenant_id: str, user_id: str, session_id: str) -> bool:
+        from shared.graph import msgraph_operations
+
+        try:
+            self._app_call(
+                tenant_id,
+                "clear presence",
+                lambda client: msgraph_operations.clear_presence(client, user_id, session_id),
+            )
+        except GraphNotFound:
+            logger.info("tenant %s user %s had no presence session to clear", tenant_id, user_id)
+            return False
+        return True
+
+    # Delegated ------------------------------------------------------------------------------
+
+    def create_subscription(
+        self, tenant_id: str, token_provider: DelegatedTokenProvider, request: SubscriptionRequest
+    ) -> GraphSubscription:
+        from shared.graph import msgraph_operations
+
+        subscription = self._delegated_call(
+            tenant_id,
+            token_provider,
+            "create subscription",
+            lambda client: msgraph_operations.create_subscription(client, request),
+        )
+        logger.info(
+            "tenant %s subscription %s created, expires %s",
+            tenant_id,
+            subscription.id,
+            subscription.expiration.isoformat(),
+        )
+        return subscription
+
+    def renew_subscription(
+        self,
+        tenant_id: str,
+        token_provider: DelegatedTokenProvider,
+        subscription_id: str,
+        expiration: datetime,
+    ) -> GraphSubscription:
+        from shared.graph import msgraph_operations
+
+        if expiration.tzinfo is None:
+            raise ValueError("expiration must be timezone-aware")
+        return self._delegated_call(
+            tenant_id,
+            token_provider,
+            "renew subscription",
+            lambda client: msgraph_operations.renew_subscription(client, subscription_id, expiration),
+        )
+
+    def delete_subscription(
+        self, tenant_id: str, token_provider: DelegatedTokenProvider, subscription_id: str
+    ) -> None:
+        from shared.graph import msgraph_operations
+
+        try:
+            self._delegated_call(
+                tenant_id,
+                token_provider,
+                "delete subscription",
+                lambda client: msgraph_operations.delete_subscription(client, subscription_id),
+            )
+        except GraphNotFound:
+            logger.info("tenant %s subscription %s was already gone", tenant_id, subscription_id)
+
+    def reauthorize_subscription(
+        self, tenant_id: str, token_provider: DelegatedTokenProvider, subscription_id: str
+    ) -> None:
+        from shared.graph import msgraph_operations
+
+        self._delegated_call(
+            tenant_id,
+            token_provider,
+            "reauthorize subscription",
+            lambda client: msgraph_operations.reauthorize_subscription(client, subscription_id),
+        )
+
+    # Lifetime -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the credentials and connections and stop the loop thread; idempotent."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._loop_thread.running:
+            try:
+                self._loop_thread.run(self._aclose(), self._timeout_seconds)
+            except Exception:
+                logger.warning("closing the Graph clients failed", exc_info=True)
+        self._loop_thread.close()
+
+    def __enter__(self) -> MsGraphGateway:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # Internals ------------------------------------------------------------------------------
+
+    def _app_call(
+        self, tenant_id: str, action: str, operation: Callable[[GraphServiceClient], Awaitable[T]]
+    ) -> T:
+        async def call() -> T:
+            return await operation(self._app_client(tenant_id))
+
+        return self._run(tenant_id, action, call)
+
+    def _delegated_call(
+        self,
+        tenant_id: str,
+        token_provider: DelegatedTokenProvider,
+        action: str,
+        operation: Callable[[GraphServiceClient], Awaitable[T]],
+    ) -> T:
+        async def call() -> T:
+            from shared.graph.msgraph_client import build_graph_client
+
+            # Cheap: the adapter is new, the HTTP client and its connections are shared.
+            client = build_graph_client(
+                DelegatedTokenCredential(token_provider), self._shared_http_client(), self._base_url
+            )
+            return await operation(client)
+
+        return self._run(tenant_id, action, call)
+
+    def _run(self, tenant_id: str, action: str, call: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        if self._closed:
+            raise RuntimeError("the Graph gateway is closed")
+        try:
+            return self._loop_thread.run(call(), self._timeout_seconds)
+        except TimeoutError:
+            logger.warning("Graph %s for tenant %s timed out", action, tenant_id)
+            raise GraphUnavailable(f"Graph did not answer within {self._timeout_seconds} s") from None
+        except AppError:
+            raise
+        except Exception as error:
+            mapped = graph_error_from(error)
+            if mapped is None:
+                raise
+            # A 404 is an answer the callers expect (user gone, session expired), not an incident.
+            logger.log(
+                logging.DEBUG if isinstance(mapped, GraphNotFound) else logging.WARNING,
+                "Graph %s for tenant %s failed: %s (status %s, code %s)",
+                action,
+                tenant_id,
+                type(mapped).__name__,
+                mapped.status,
+                mapped.graph_code,
+            )
+            raise mapped from error
+
+    def _shared_http_client(self) -> httpx.AsyncClient:
+        if self._http_client is None:
+            from shared.graph.msgraph_client import build_http_client
+
+            self._http_client = build_http_client(self._base_url, self._timeout_seconds, self._max_retries)
+        return self._http_client
+
+    def _app_client(self, tenant_id: str) -> GraphServiceClient:
+        client = self._app_clients.get(tenant_id)
+        if client is None:
+            from shared.graph.msgraph_client import build_graph_client
+
+            credential = self._credential_factory(tenant_id)
+            self._app_credentials.append(credential)
+            client = build_graph_client(credential, self._shared_http_client(), self._base_url)
+            self._app_clients[tenant_id] = client
+        return client
+
+    async def _aclose(self) -> None:
+        credentials, self._app_credentials, self._app_clients = self._app_credentials, [], {}
+        for credential in credentials:
+            try:
+                await credential.close()
+            except Exception:
+                logger.warning("closing a Graph credential failed", exc_info=True)
+        if self._http_client is not None:
+            client, self._http_client = self._http_client, None
+            await client.aclose()
