@@ -272,12 +272,13 @@ class MsGraphGateway:
             # A 404 is an answer the callers expect (user gone, session expired), not an incident.
             logger.log(
                 logging.DEBUG if isinstance(mapped, GraphNotFound) else logging.WARNING,
-                "Graph %s for tenant %s failed: %s (status %s, code %s)",
+                "Graph %s for tenant %s failed: %s (status %s, code %s): %s",
                 action,
                 tenant_id,
                 type(mapped).__name__,
                 mapped.status,
                 mapped.graph_code,
+                mapped.message,
             )
             raise mapped from error
 

@@ -1,0 +1,36 @@
+"""msgraph-sdk must never load on the notification hot path: not on import, not when wiring."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+_PROBE = """
+import json, sys
+import shared.graph
+import shared.graph.credentials
+import shared.graph.exceptions
+import shared.graph.model
+import shared.graph.ports
+from shared.graph.credentials import app_credential_factory
+from shared.graph.msgraph_gateway import MsGraphGateway
+
+gateway = MsGraphGateway(app_credential_factory("client", client_secret="secret"), "http://127.0.0.1:9/v1.0")
+gateway.close()
+heavy = ("msgraph", "msgraph_core", "kiota_", "azure.identity", "httpx", "shared.graph.msgraph_operations")
+print(json.dumps(sorted(m for m in sys.modules if m.startswith(heavy))))
+"""
+
+
+def test_importing_and_building_the_gateway_loads_no_sdk() -> None:
+    # GIVEN a fresh interpreter (this one may have loaded the SDK for other tests)
+    # WHEN the Graph modules are imported and a gateway is built and closed without any call
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", _PROBE], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    # THEN none of msgraph-sdk, kiota, azure-identity or httpx was imported
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
