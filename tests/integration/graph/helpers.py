@@ -7,15 +7,13 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+
+from tests.support.notification_encryption import generate_certificate
 
 # Never through a proxy: the simulator is on loopback.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -91,17 +89,5 @@ class ValidationReceiver:
 
 def encryption_certificate_b64() -> str:
     """A fresh self-signed RSA 2048 certificate, base64 DER, as rich subscriptions need."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "graph-gateway-test")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+    certificate, _ = generate_certificate(common_name="graph-gateway-test")
     return base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
