@@ -73,6 +73,11 @@ var deploymentContainerName = 'app-package'
 var appTableNames = [
   'Connectors'
   'ConnectorAudit'
+  'Agents'
+  'SyncAccounts'
+  'SyncSignIns'
+  'Subscriptions'
+  'PresenceMappings'
 ]
 var stateSigningKeySecretName = 'state-signing-key'
 var secretsEncryptionKeySecretName = 'secrets-encryption-key'
@@ -159,6 +164,10 @@ module functionApp 'modules/function-app.bicep' = {
     stateSigningKeySecretName: stateSigningKeySecretName
     secretsEncryptionKeySecretName: secretsEncryptionKeySecretName
     entraAppClientId: entraAppClientId
+    entraAppCertificateName: entraAppCertificateName
+    notificationCertificateName: notificationCertificateName
+    serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    presenceQueueName: serviceBus.outputs.presenceQueueName
     consentStateTtlSeconds: consentStateTtlSeconds
     alwaysReadyHttpInstances: alwaysReadyHttpInstances
     maximumInstanceCount: maximumInstanceCount

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +22,10 @@ from shared.errors import ConfigurationError
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
 DEFAULT_CONSENT_STATE_TTL_SECONDS = 900
+DEFAULT_GRAPH_TIMEOUT_SECONDS = 10
+DEFAULT_PRESENCE_QUEUE_NAME = "presence-changes"
+MICROSOFT_JWKS_URL = "https://login.microsoftonline.com/common/discovery/v2.0/keys"
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,259}")
 MIN_STATE_SIGNING_KEY_BYTES = 32
 
 
@@ -85,6 +90,65 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "How long an admin consent link stays valid, in seconds.",
         default=str(DEFAULT_CONSENT_STATE_TTL_SECONDS),
     ),
+    SettingSpec(
+        "ENTRA_APP_CLIENT_SECRET",
+        "Client secret of the Entra app (local runs; the simulator accepts any value). Set this or "
+        "ENTRA_APP_CERTIFICATE.",
+        secret=True,
+    ),
+    SettingSpec(
+        "ENTRA_APP_CERTIFICATE",
+        "The Entra app's certificate with its private key: base64 PKCS#12 (a Key Vault certificate "
+        "reference) or PEM. Set this or ENTRA_APP_CLIENT_SECRET.",
+        secret=True,
+    ),
+    SettingSpec(
+        "ENTRA_TOKEN_AUTHORITY_HOST",
+        "https host of the token endpoint the app calls (MSAL, azure-identity). Empty: ENTRA_AUTHORITY_HOST.",
+    ),
+    SettingSpec(
+        "ENTRA_AUTHORITY_CA_BUNDLE",
+        "Path of a PEM CA bundle trusted for the token endpoint (the local simulator's self-signed "
+        "certificate). Empty: the system CAs.",
+    ),
+    SettingSpec(
+        "GRAPH_BASE_URL",
+        "Microsoft Graph base URL, version included.",
+        default=DEFAULT_GRAPH_BASE_URL,
+    ),
+    SettingSpec(
+        "GRAPH_TIMEOUT_SECONDS",
+        "Upper bound of one Graph call, token acquisition included, in seconds.",
+        default=str(DEFAULT_GRAPH_TIMEOUT_SECONDS),
+    ),
+    SettingSpec(
+        "GRAPH_NOTIFICATION_JWKS_URL",
+        "Where the signing keys of rich notifications' validation tokens are fetched.",
+        default=MICROSOFT_JWKS_URL,
+    ),
+    SettingSpec(
+        "NOTIFICATION_CERTIFICATE",
+        "Certificate with private key that Graph encrypts rich notifications for: base64 PKCS#12 (a "
+        "Key Vault certificate reference) or PEM. RSA 2048-4096.",
+        required=True,
+        secret=True,
+    ),
+    SettingSpec(
+        "NOTIFICATION_PREVIOUS_CERTIFICATE",
+        "The certificate before a rotation, same format, kept for decrypting until every "
+        "subscription carries the new one (at most an hour).",
+        secret=True,
+    ),
+    SettingSpec(
+        "ServiceBusConnection__fullyQualifiedNamespace",
+        "Service Bus namespace (<name>.servicebus.windows.net) for the presence queue; the queue "
+        "trigger reads it too. Not used by the local stack, which queues in process.",
+    ),
+    SettingSpec(
+        "PRESENCE_QUEUE_NAME",
+        "The sessions-enabled Service Bus queue that carries presence changes and agent events.",
+        default=DEFAULT_PRESENCE_QUEUE_NAME,
+    ),
 )
 
 # Read by the Functions host and its bindings, never by our code. Identity-based connections use
@@ -98,6 +162,8 @@ HOST_SETTINGS: tuple[str, ...] = (
     "FUNCTIONS_EXTENSION_VERSION",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    "ServiceBusConnection__credential",
+    "ServiceBusConnection__clientId",
 )
 
 
@@ -112,10 +178,38 @@ class Settings:
     azure_client_id: str | None = None
     entra_authority_host: str = DEFAULT_AUTHORITY_HOST
     consent_state_ttl: timedelta = timedelta(seconds=DEFAULT_CONSENT_STATE_TTL_SECONDS)
+    app_client_secret: str | None = field(default=None, repr=False)
+    # PEM: the private key and the certificate (converted from PKCS#12 when given so).
+    app_certificate_pem: bytes | None = field(default=None, repr=False)
+    token_authority_host: str = DEFAULT_AUTHORITY_HOST
+    authority_ca_bundle: str | None = None
+    graph_base_url: str = DEFAULT_GRAPH_BASE_URL
+    graph_timeout_seconds: float = DEFAULT_GRAPH_TIMEOUT_SECONDS
+    notification_jwks_url: str = MICROSOFT_JWKS_URL
+    notification_certificate: bytes = field(default=b"", repr=False)
+    notification_previous_certificate: bytes | None = field(default=None, repr=False)
+    service_bus_namespace: str | None = None
+    presence_queue_name: str = DEFAULT_PRESENCE_QUEUE_NAME
 
     @property
     def consent_redirect_uri(self) -> str:
         return f"{self.public_base_url}/api/consent/callback"
+
+    @property
+    def sign_in_redirect_uri(self) -> str:
+        return f"{self.public_base_url}/api/auth/callback"
+
+    @property
+    def notification_url(self) -> str:
+        return f"{self.public_base_url}/api/graph/notifications"
+
+    @property
+    def lifecycle_notification_url(self) -> str:
+        return f"{self.public_base_url}/api/graph/lifecycle"
+
+    @property
+    def contact_center_events_url_template(self) -> str:
+        return f"{self.public_base_url}/api/tenants/{{tenantId}}/contact-center/events"
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -177,6 +271,60 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         else:
             problems.append("CONSENT_STATE_TTL_SECONDS must be a whole number from 60 to 86400")
 
+    client_secret = get("ENTRA_APP_CLIENT_SECRET")
+    app_certificate: bytes | None = None
+    raw_app_certificate = get("ENTRA_APP_CERTIFICATE")
+    if (client_secret is None) == (raw_app_certificate is None):
+        problems.append("set exactly one of ENTRA_APP_CLIENT_SECRET and ENTRA_APP_CERTIFICATE")
+    if raw_app_certificate is not None:
+        app_certificate = _certificate_pem(raw_app_certificate, "ENTRA_APP_CERTIFICATE", problems)
+
+    token_authority_host = (get("ENTRA_TOKEN_AUTHORITY_HOST") or authority_host).rstrip("/")
+    if not token_authority_host.startswith("https://") or not _is_http_url(token_authority_host):
+        problems.append(
+            "ENTRA_TOKEN_AUTHORITY_HOST (or ENTRA_AUTHORITY_HOST when it is empty) must be an https URL: "
+            "MSAL and azure-identity refuse anything else"
+        )
+    # Not checked for existence here: the local stack writes the simulator's certificate at start.
+    ca_bundle = get("ENTRA_AUTHORITY_CA_BUNDLE")
+
+    graph_base_url = (get("GRAPH_BASE_URL") or DEFAULT_GRAPH_BASE_URL).rstrip("/")
+    if not _is_http_url(graph_base_url):
+        problems.append("GRAPH_BASE_URL must be an http(s) URL")
+    jwks_url = get("GRAPH_NOTIFICATION_JWKS_URL") or MICROSOFT_JWKS_URL
+    if not _is_http_url(jwks_url):
+        problems.append("GRAPH_NOTIFICATION_JWKS_URL must be an http(s) URL")
+    graph_timeout = float(DEFAULT_GRAPH_TIMEOUT_SECONDS)
+    raw_timeout = get("GRAPH_TIMEOUT_SECONDS")
+    if raw_timeout is not None:
+        try:
+            graph_timeout = float(raw_timeout)
+        except ValueError:
+            graph_timeout = -1.0
+        if not 1 <= graph_timeout <= 120:
+            problems.append("GRAPH_TIMEOUT_SECONDS must be a number from 1 to 120")
+
+    notification_certificate = b""
+    raw_notification_certificate = get("NOTIFICATION_CERTIFICATE")
+    if raw_notification_certificate is not None:
+        notification_certificate = (
+            _certificate_pem(raw_notification_certificate, "NOTIFICATION_CERTIFICATE", problems) or b""
+        )
+    previous_certificate: bytes | None = None
+    raw_previous = get("NOTIFICATION_PREVIOUS_CERTIFICATE")
+    if raw_previous is not None:
+        previous_certificate = _certificate_pem(raw_previous, "NOTIFICATION_PREVIOUS_CERTIFICATE", problems)
+
+    namespace = get("ServiceBusConnection__fullyQualifiedNamespace")
+    if namespace is not None and ("/" in namespace or not namespace.strip(".")):
+        problems.append(
+            "ServiceBusConnection__fullyQualifiedNamespace must be a host name like "
+            "<name>.servicebus.windows.net (no scheme, no path)"
+        )
+    queue_name = get("PRESENCE_QUEUE_NAME") or DEFAULT_PRESENCE_QUEUE_NAME
+    if not _QUEUE_NAME.fullmatch(queue_name):
+        problems.append("PRESENCE_QUEUE_NAME must be a Service Bus queue name (letters, digits, . - _ /)")
+
     if problems:
         raise ConfigurationError("invalid app settings: " + "; ".join(problems))
 
@@ -190,7 +338,53 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         azure_client_id=get("AZURE_CLIENT_ID"),
         entra_authority_host=authority_host,
         consent_state_ttl=timedelta(seconds=ttl_seconds),
+        app_client_secret=client_secret,
+        app_certificate_pem=app_certificate,
+        token_authority_host=token_authority_host,
+        authority_ca_bundle=ca_bundle,
+        graph_base_url=graph_base_url,
+        graph_timeout_seconds=graph_timeout,
+        notification_jwks_url=jwks_url,
+        notification_certificate=notification_certificate,
+        notification_previous_certificate=previous_certificate,
+        service_bus_namespace=namespace,
+        presence_queue_name=queue_name,
     )
+
+
+def _certificate_pem(value: str, name: str, problems: list[str]) -> bytes | None:
+    """PEM (private key + certificate) from PEM text or base64 PKCS#12 (what a Key Vault certificate
+    reference resolves to); None, with a problem noted, when it is neither or has no private key."""
+    try:
+        return certificate_to_pem(value)
+    except ValueError as exc:
+        problems.append(f"{name}: {exc}")
+        return None
+
+
+def certificate_to_pem(value: str) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    if "-----BEGIN" in value:
+        pem = value.replace("\\n", "\n").encode("ascii", "replace")
+        try:
+            x509.load_pem_x509_certificate(pem)
+            serialization.load_pem_private_key(pem, None)
+        except (ValueError, TypeError) as exc:
+            raise ValueError("the PEM text must hold an unencrypted private key and its certificate") from exc
+        return pem
+    try:
+        raw = base64.b64decode(value, validate=True)
+        key, certificate, _chain = pkcs12.load_key_and_certificates(raw, None)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise ValueError("neither PEM nor base64 PKCS#12 without a password") from exc
+    if key is None or certificate is None:
+        raise ValueError("the PKCS#12 data must hold a certificate and its private key")
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ) + certificate.public_bytes(serialization.Encoding.PEM)
 
 
 def _is_http_url(value: str) -> bool:

@@ -45,6 +45,18 @@ param secretsEncryptionKeySecretName string
 @description('Application (client) id of the multi-tenant Entra app.')
 param entraAppClientId string
 
+@description('Key Vault certificate the Entra app authenticates with (its secret is the PKCS#12).')
+param entraAppCertificateName string
+
+@description('Key Vault certificate Graph encrypts rich notifications for.')
+param notificationCertificateName string
+
+@description('Service Bus namespace host name (<name>.servicebus.windows.net).')
+param serviceBusFullyQualifiedNamespace string
+
+@description('The sessions-enabled queue that carries presence changes and agent events.')
+param presenceQueueName string
+
 @description('How long an admin consent link stays valid, in seconds.')
 @minValue(60)
 @maxValue(86400)
@@ -190,6 +202,15 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     STATE_SIGNING_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultSecretsBase}/${stateSigningKeySecretName})'
     SECRETS_ENCRYPTION_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultSecretsBase}/${secretsEncryptionKeySecretName})'
     CONSENT_STATE_TTL_SECONDS: string(consentStateTtlSeconds)
+    // A certificate's secret is its PKCS#12 (private key included), which is what the app loads.
+    ENTRA_APP_CERTIFICATE: '@Microsoft.KeyVault(SecretUri=${keyVaultSecretsBase}/${entraAppCertificateName})'
+    NOTIFICATION_CERTIFICATE: '@Microsoft.KeyVault(SecretUri=${keyVaultSecretsBase}/${notificationCertificateName})'
+    GRAPH_BASE_URL: '${environment().graph}v1.0'
+    // Identity-based connection: the sender in our code and the queue trigger both use it.
+    ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
+    ServiceBusConnection__credential: 'managedidentity'
+    ServiceBusConnection__clientId: identityClientId
+    PRESENCE_QUEUE_NAME: presenceQueueName
   }
 }
 

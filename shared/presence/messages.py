@@ -36,6 +36,10 @@ class PresenceChange:
         return f"{self.tenant_id}:{self.user_id}"
 
     @property
+    def kind(self) -> str:
+        return SCHEMA
+
+    @property
     def message_id(self) -> str:
         identity = "|".join(
             (

@@ -1,4 +1,4 @@
-"""Presence changes sent to a sessions-enabled Service Bus queue with the azure-servicebus SDK.
+"""Sync messages (presence changes, contact-center agent events) sent to a sessions-enabled Service Bus queue with the azure-servicebus SDK.
 
 The Functions output binding cannot set SessionId or MessageId, hence the SDK. One sender is kept
 open for the process (opening an AMQP link costs tens of milliseconds, more than the whole budget of a
@@ -16,21 +16,21 @@ from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusSend
 from azure.servicebus.exceptions import MessageSizeExceededError, ServiceBusError
 
 from shared.presence.exceptions import PresenceQueueUnavailable
-from shared.presence.messages import PresenceChange
+from shared.presence.ports import SyncMessage
 
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/json"
 
 
-def to_service_bus_message(change: PresenceChange) -> ServiceBusMessage:
+def to_service_bus_message(message: SyncMessage) -> ServiceBusMessage:
     return ServiceBusMessage(
-        change.to_json(),
-        session_id=change.session_id,
-        message_id=change.message_id,
+        message.to_json(),
+        session_id=message.session_id,
+        message_id=message.message_id,
         content_type=CONTENT_TYPE,
-        subject=f"presenceChange/{change.source}",
-        application_properties={"tenantId": change.tenant_id, "schemaVersion": 1},
+        subject=message.kind,
+        application_properties={"tenantId": message.tenant_id, "schemaVersion": 1},
     )
 
 
@@ -43,7 +43,7 @@ class ServiceBusPresenceQueue:
         self._sender: ServiceBusSender | None = None
         self._lock = threading.Lock()
 
-    def publish(self, changes: Sequence[PresenceChange]) -> None:
+    def publish(self, changes: Sequence[SyncMessage]) -> None:
         if not changes:
             return
         with self._lock:

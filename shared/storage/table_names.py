@@ -5,8 +5,22 @@ from __future__ import annotations
 
 CONNECTORS = "Connectors"
 CONNECTOR_AUDIT = "ConnectorAudit"
+# Two row kinds per agent in one partition: `agent|{agentId}` (the roster) and `user|{userId}` (the
+# agent's presence sync state, found by the Entra user id that notifications carry).
+AGENTS = "Agents"
+SYNC_ACCOUNTS = "SyncAccounts"
+SYNC_SIGN_INS = "SyncSignIns"
+SUBSCRIPTIONS = "Subscriptions"
+PRESENCE_MAPPINGS = "PresenceMappings"
 
 # Purged when a tenant's connector is deleted; the Connectors row itself goes last.
-TENANT_DATA_TABLES: tuple[str, ...] = (CONNECTOR_AUDIT,)
+TENANT_DATA_TABLES: tuple[str, ...] = (
+    SUBSCRIPTIONS,
+    SYNC_SIGN_INS,
+    SYNC_ACCOUNTS,
+    AGENTS,
+    PRESENCE_MAPPINGS,
+    CONNECTOR_AUDIT,
+)
 
 ALL_TABLES: tuple[str, ...] = (CONNECTORS, *TENANT_DATA_TABLES)

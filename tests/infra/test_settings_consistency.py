@@ -36,6 +36,19 @@ NOT_SET_IN_AZURE: Mapping[str, str] = {
         "with the managed identity; a connection string would carry an account key (and shared-key "
         "access is disabled on the account), and load_settings refuses both settings at once."
     ),
+    "ENTRA_APP_CLIENT_SECRET": (
+        "Local runs only. In Azure the app authenticates with the Key Vault certificate "
+        "(ENTRA_APP_CERTIFICATE); load_settings refuses both at once."
+    ),
+    "ENTRA_TOKEN_AUTHORITY_HOST": "Defaults to ENTRA_AUTHORITY_HOST, which Azure sets; only the local "
+    "simulator splits the browser-facing http host from the https token host.",
+    "ENTRA_AUTHORITY_CA_BUNDLE": "Local runs only: trusts the simulator's self-signed certificate.",
+    "GRAPH_TIMEOUT_SECONDS": "The default (10 s) is the production value.",
+    "GRAPH_NOTIFICATION_JWKS_URL": "The default is Microsoft's signing keys, the production value.",
+    "NOTIFICATION_PREVIOUS_CERTIFICATE": (
+        "Set by hand (a versioned Key Vault reference) only during a certificate rotation; see "
+        "infra/README.md."
+    ),
 }
 
 KEY_MATERIAL_MARKERS = (

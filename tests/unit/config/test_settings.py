@@ -56,3 +56,77 @@ def test_secrets_do_not_show_in_the_settings_repr() -> None:
     text = repr(load_settings(EXAMPLE))
     assert EXAMPLE["STATE_SIGNING_KEY"] not in text
     assert "UseDevelopmentStorage" not in text
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("ENTRA_APP_CERTIFICATE", "not a certificate", "neither PEM nor base64 PKCS#12"),
+        ("NOTIFICATION_CERTIFICATE", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", "PEM"),
+        ("ENTRA_TOKEN_AUTHORITY_HOST", "http://127.0.0.1:7072", "https"),
+        ("GRAPH_BASE_URL", "graph.microsoft.com", "GRAPH_BASE_URL"),
+        ("GRAPH_TIMEOUT_SECONDS", "0", "1 to 120"),
+        ("GRAPH_TIMEOUT_SECONDS", "soon", "1 to 120"),
+        ("ServiceBusConnection__fullyQualifiedNamespace", "sb://ns.servicebus.windows.net/", "host name"),
+        ("PRESENCE_QUEUE_NAME", "bad queue", "queue name"),
+    ],
+)
+def test_invalid_graph_and_queue_settings_are_refused(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message) as error:
+        load_settings({**EXAMPLE, name: value})
+    assert name in error.value.message
+
+
+def test_the_app_needs_exactly_one_credential() -> None:
+    # GIVEN both a secret and a certificate, or neither
+    both = {**EXAMPLE, "ENTRA_APP_CERTIFICATE": EXAMPLE["NOTIFICATION_CERTIFICATE"]}
+    neither = {**EXAMPLE, "ENTRA_APP_CLIENT_SECRET": ""}
+    # THEN each is refused
+    for env in (both, neither):
+        with pytest.raises(ConfigurationError, match="exactly one of ENTRA_APP_CLIENT_SECRET"):
+            load_settings(env)
+
+
+def test_a_key_vault_certificate_secret_loads_as_pem() -> None:
+    # GIVEN the certificate as Key Vault hands it out: base64 PKCS#12 without a password
+    import base64
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    pem = EXAMPLE["NOTIFICATION_CERTIFICATE"].encode()
+    key = serialization.load_pem_private_key(pem, None)
+    certificate = x509.load_pem_x509_certificate(pem)
+    pfx = pkcs12.serialize_key_and_certificates(
+        b"kv",
+        key,
+        certificate,
+        None,
+        serialization.NoEncryption(),  # type: ignore[arg-type]
+    )
+    env = {
+        **EXAMPLE,
+        "ENTRA_APP_CLIENT_SECRET": "",
+        "ENTRA_APP_CERTIFICATE": base64.b64encode(pfx).decode(),
+    }
+    # WHEN the settings load
+    settings = load_settings(env)
+    # THEN the app credential is PEM holding the same certificate, and no secret shows in the repr
+    assert settings.app_certificate_pem is not None
+    assert x509.load_pem_x509_certificate(settings.app_certificate_pem) == certificate
+    assert settings.app_client_secret is None
+    assert "PRIVATE KEY" not in repr(settings)
+
+
+def test_the_token_host_defaults_to_the_authority_host() -> None:
+    env = {**EXAMPLE, "ENTRA_AUTHORITY_HOST": "https://login.example.test", "ENTRA_TOKEN_AUTHORITY_HOST": ""}
+    assert load_settings(env).token_authority_host == "https://login.example.test"
+
+
+def test_graph_and_queue_urls_follow_the_public_base_url() -> None:
+    settings = load_settings(EXAMPLE)
+    assert settings.notification_url == "http://127.0.0.1:7071/api/graph/notifications"
+    assert settings.lifecycle_notification_url == "http://127.0.0.1:7071/api/graph/lifecycle"
+    assert settings.sign_in_redirect_uri == "http://127.0.0.1:7071/api/auth/callback"
+    assert settings.presence_queue_name == "presence-changes"
