@@ -5,11 +5,30 @@ from __future__ import annotations
 import azure.functions as func
 
 from shared.bootstrap import check_settings
-from shared.triggers import connector_api, consent_callback, health_api
+from shared.triggers import (
+    agents_api,
+    connector_api,
+    consent_callback,
+    contact_center_events,
+    graph_notifications,
+    health_api,
+    presence_worker,
+    subscription_timer,
+    sync_accounts_api,
+)
 
 check_settings()
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-app.register_functions(connector_api.bp)
-app.register_functions(consent_callback.bp)
-app.register_functions(health_api.bp)
+for blueprint in (
+    connector_api.bp,
+    consent_callback.bp,
+    health_api.bp,
+    agents_api.bp,
+    sync_accounts_api.bp,
+    graph_notifications.bp,
+    subscription_timer.bp,
+    presence_worker.bp,
+    contact_center_events.bp,
+):
+    app.register_functions(blueprint)

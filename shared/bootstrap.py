@@ -1,6 +1,7 @@
 """The composition root: the one place that builds real adapters from settings and wires services.
 
-Triggers call `services()`; tests call `use_services(...)` with services wired to fakes or to Azurite.
+Triggers call `services()`; tests call `use_services(...)` with services wired to fakes or to Azurite;
+the local host passes its in-process queue as `presence_queue`.
 """
 
 from __future__ import annotations
@@ -11,18 +12,44 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from shared.agents.service import AgentService
 from shared.connectors.consent import ConsentLinks
 from shared.connectors.service import ConnectorService
+from shared.contact_center.intake import ContactCenterEventIntake
+from shared.graph.credentials import app_credential_factory
+from shared.graph.msgraph_gateway import MsGraphGateway
 from shared.health import HealthService
+from shared.notifications.client_state import ClientStateSigner
+from shared.notifications.encryption_keys import EncryptionCertificate, EncryptionKeyRing
+from shared.notifications.intake import NotificationIntake
+from shared.notifications.validation_tokens import JwksKeySource, ValidationTokenVerifier
+from shared.presence.messages import SCHEMA as PRESENCE_CHANGE
+from shared.presence.ports import PresenceQueue
+from shared.presence.worker import PresenceWorker, RecordTeamsPresence
+from shared.queueing.unconfigured_queue import UnconfiguredPresenceQueue
+from shared.security.key_derivation import derive_key
 from shared.security.secret_box import SecretBox
 from shared.security.signed_state import StateSigner
 from shared.settings import Settings, load_settings
+from shared.storage.agent_repository import TableAgentRepository
 from shared.storage.audit_log import TableAuditLog
 from shared.storage.connector_repository import TableConnectorRepository
+from shared.storage.subscription_repository import TableSubscriptionRepository
+from shared.storage.sync_account_repository import TableSignInRepository, TableSyncAccountRepository
 from shared.storage.table_store import TableStore
 from shared.storage.tenant_purge import TableTenantPurger
+from shared.subscriptions.connector_activity import SubscriptionConnectorActivity
+from shared.subscriptions.directory import TableSubscriptionDirectory
+from shared.subscriptions.service import SubscriptionService
+from shared.sync_accounts.oauth import MsalOAuthClient, msal_certificate_credential
+from shared.sync_accounts.service import SyncAccountService
 
 logger = logging.getLogger(__name__)
+
+CLIENT_STATE_KEY_PURPOSE = "graph-subscription-client-state-v1"
 
 
 def utc_now() -> datetime:
@@ -34,31 +61,169 @@ class Services:
     settings: Settings
     connectors: ConnectorService
     health: HealthService
+    agents: AgentService
+    sync_accounts: SyncAccountService
+    subscriptions: SubscriptionService
+    notifications: NotificationIntake
+    presence_worker: PresenceWorker
+    contact_center_events: ContactCenterEventIntake
 
 
-def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Services:
+class _SubscriptionsLater:
+    """Sync accounts and subscriptions need each other; this forwards to the subscription service once
+    it exists (the listener and usage ports of SyncAccountService)."""
+
+    def __init__(self) -> None:
+        self.target: SubscriptionService | None = None
+
+    def _service(self) -> SubscriptionService:
+        if self.target is None:
+            raise RuntimeError("the subscription service is not wired yet")
+        return self.target
+
+    def accounts_changed(self, tenant_id: str) -> None:
+        self._service().accounts_changed(tenant_id)
+
+    def account_removed(self, tenant_id: str, account_id: str) -> None:
+        self._service().account_removed(tenant_id, account_id)
+
+    def used(self, tenant_id: str) -> dict[str, int]:
+        return self._service().used(tenant_id)
+
+
+def notification_key_ring(settings: Settings) -> EncryptionKeyRing:
+    """The certificate new subscriptions carry, plus the previous one while a rotation settles. The
+    certificate id Graph echoes back is the thumbprint, so it changes exactly when the key does."""
+
+    def load(pem: bytes) -> EncryptionCertificate:
+        thumbprint = x509.load_pem_x509_certificate(pem).fingerprint(hashes.SHA1()).hex()  # noqa: S303 - an identifier, not a signature
+        return EncryptionCertificate.from_pem(f"notification-{thumbprint}", pem, pem)
+
+    previous = settings.notification_previous_certificate
+    return EncryptionKeyRing(
+        load(settings.notification_certificate), [load(previous)] if previous is not None else []
+    )
+
+
+def real_presence_queue(settings: Settings) -> PresenceQueue:
+    if settings.service_bus_namespace is None:
+        logger.error(
+            "ServiceBusConnection__fullyQualifiedNamespace is not set: presence changes cannot be queued"
+        )
+        return UnconfiguredPresenceQueue()
+    from azure.identity import DefaultAzureCredential
+
+    from shared.queueing.service_bus_queue import ServiceBusPresenceQueue
+
+    credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+    return ServiceBusPresenceQueue(settings.service_bus_namespace, settings.presence_queue_name, credential)
+
+
+def build_services(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    presence_queue: PresenceQueue | None = None,
+) -> Services:
     store = TableStore.from_settings(settings)
     # The probe must answer fast when storage is down, so it gets its own client without retries.
     probe_store = TableStore.from_settings(settings, retry_total=0, connection_timeout=3, read_timeout=5)
+    queue = presence_queue if presence_queue is not None else real_presence_queue(settings)
+    secrets = SecretBox(settings.secrets_encryption_key)
+    state_signer = StateSigner(settings.state_signing_key, clock)
+    connector_repository = TableConnectorRepository(store, secrets)
+    agent_repository = TableAgentRepository(store, clock=clock)
+    graph = MsGraphGateway(
+        app_credential_factory(
+            settings.entra_app_client_id,
+            client_secret=settings.app_client_secret,
+            certificate_pem=settings.app_certificate_pem,
+            authority_host=settings.token_authority_host,
+            ca_bundle_path=settings.authority_ca_bundle,
+        ),
+        settings.graph_base_url,
+        timeout_seconds=settings.graph_timeout_seconds,
+    )
+    client_states = ClientStateSigner(derive_key(settings.state_signing_key, CLIENT_STATE_KEY_PURPOSE))
+    key_ring = notification_key_ring(settings)
+
+    subscriptions_later = _SubscriptionsLater()
+    oauth = MsalOAuthClient(
+        settings.entra_app_client_id,
+        settings.app_client_secret
+        if settings.app_client_secret is not None
+        else msal_certificate_credential(settings.app_certificate_pem or b""),
+        settings.token_authority_host,
+        settings.entra_authority_host,
+        settings.sign_in_redirect_uri,
+        settings.authority_ca_bundle,
+        timeout_seconds=settings.graph_timeout_seconds,
+    )
+    sync_accounts = SyncAccountService(
+        TableSyncAccountRepository(store, secrets),
+        TableSignInRepository(store, secrets),
+        connector_repository,
+        oauth,
+        state_signer,
+        subscriptions_later,
+        clock,
+        usage=subscriptions_later,
+    )
+    subscription_repository = TableSubscriptionRepository(store)
+    directory = TableSubscriptionDirectory(subscription_repository, clock)
+    subscriptions = SubscriptionService(
+        subscription_repository,
+        graph,
+        agent_repository,
+        sync_accounts,
+        connector_repository,
+        queue,
+        client_states,
+        key_ring,
+        settings.notification_url,
+        settings.lifecycle_notification_url,
+        clock,
+        active_tenants=connector_repository,
+        directory=directory,
+    )
+    subscriptions_later.target = subscriptions
+
     links = ConsentLinks(
-        StateSigner(settings.state_signing_key, clock),
+        state_signer,
         authority_host=settings.entra_authority_host,
         client_id=settings.entra_app_client_id,
         redirect_uri=settings.consent_redirect_uri,
         ttl=settings.consent_state_ttl,
     )
     connectors = ConnectorService(
-        TableConnectorRepository(store, SecretBox(settings.secrets_encryption_key)),
+        connector_repository,
         TableAuditLog(store),
         TableTenantPurger(store),
         links,
         app_client_id=settings.entra_app_client_id,
         clock=clock,
+        activity=SubscriptionConnectorActivity(subscriptions),
+    )
+    notifications = NotificationIntake(
+        directory,
+        client_states,
+        ValidationTokenVerifier(settings.entra_app_client_id, JwksKeySource(settings.notification_jwks_url)),
+        key_ring,
+        queue,
+        clock,
     )
     return Services(
         settings=settings,
         connectors=connectors,
         health=HealthService({"tableStorage": probe_store.ping}),
+        agents=AgentService(
+            agent_repository, graph, connector_repository, subscriptions, subscriptions, clock
+        ),
+        sync_accounts=sync_accounts,
+        subscriptions=subscriptions,
+        notifications=notifications,
+        presence_worker=PresenceWorker({PRESENCE_CHANGE: RecordTeamsPresence(agent_repository)}),
+        contact_center_events=ContactCenterEventIntake(connector_repository, agent_repository, queue, clock),
     )
 
 
@@ -77,7 +242,7 @@ def services() -> Services:
 
 
 def use_services(replacement: Services | None) -> None:
-    """Install services built by a test (or None to rebuild from settings on next use)."""
+    """Install services built by a test or the local host (None: rebuild from settings on next use)."""
     global _services  # noqa: PLW0603
     with _lock:
         _services = replacement

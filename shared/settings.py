@@ -12,9 +12,10 @@ import base64
 import binascii
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from shared.errors import ConfigurationError
@@ -24,6 +25,7 @@ DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
 DEFAULT_CONSENT_STATE_TTL_SECONDS = 900
 DEFAULT_GRAPH_TIMEOUT_SECONDS = 10
 DEFAULT_PRESENCE_QUEUE_NAME = "presence-changes"
+DEFAULT_WEBEX_TOKEN_URL = "https://webexapis.com/v1/access_token"  # noqa: S105 - a URL, not a password
 MICROSOFT_JWKS_URL = "https://login.microsoftonline.com/common/discovery/v2.0/keys"
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,259}")
 MIN_STATE_SIGNING_KEY_BYTES = 32
@@ -145,6 +147,11 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "trigger reads it too. Not used by the local stack, which queues in process.",
     ),
     SettingSpec(
+        "WEBEX_TOKEN_URL",
+        "OAuth token endpoint of Webex (for tenants whose contact center is Webex Contact Center).",
+        default=DEFAULT_WEBEX_TOKEN_URL,
+    ),
+    SettingSpec(
         "PRESENCE_QUEUE_NAME",
         "The sessions-enabled Service Bus queue that carries presence changes and agent events.",
         default=DEFAULT_PRESENCE_QUEUE_NAME,
@@ -190,6 +197,7 @@ class Settings:
     notification_previous_certificate: bytes | None = field(default=None, repr=False)
     service_bus_namespace: str | None = None
     presence_queue_name: str = DEFAULT_PRESENCE_QUEUE_NAME
+    webex_token_url: str = DEFAULT_WEBEX_TOKEN_URL
 
     @property
     def consent_redirect_uri(self) -> str:
@@ -229,12 +237,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         problems.append(
             "unresolved Key Vault reference(s): " + ", ".join(unresolved) + " (check the identity's access)"
         )
-
-    specs = {spec.name: spec for spec in SETTING_SPECS}
-    missing = [name for name, spec in specs.items() if spec.required and get(name) is None]
+    missing = [spec.name for spec in SETTING_SPECS if spec.required and get(spec.name) is None]
     if missing:
         problems.append("missing required setting(s): " + ", ".join(missing))
 
+    values: dict[str, Any] = {}
+    for section in (_core_settings, _identity_settings, _graph_settings, _queue_settings):
+        values.update(section(get, problems))
+    if problems:
+        raise ConfigurationError("invalid app settings: " + "; ".join(problems))
+    return Settings(**values)
+
+
+_Get = Callable[[str], "str | None"]
+
+
+def _core_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
     connection_string = get("TABLES_CONNECTION_STRING")
     endpoint = get("TABLES_ENDPOINT")
     if (connection_string is None) == (endpoint is None):
@@ -245,9 +263,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     public_base_url = (get("PUBLIC_BASE_URL") or "").rstrip("/")
     if public_base_url and not _is_http_url(public_base_url):
         problems.append("PUBLIC_BASE_URL must be an http(s) URL")
-    authority_host = (get("ENTRA_AUTHORITY_HOST") or DEFAULT_AUTHORITY_HOST).rstrip("/")
-    if not _is_http_url(authority_host):
-        problems.append("ENTRA_AUTHORITY_HOST must be an http(s) URL")
 
     signing_key = (get("STATE_SIGNING_KEY") or "").encode()
     if signing_key and len(signing_key) < MIN_STATE_SIGNING_KEY_BYTES:
@@ -270,6 +285,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             ttl_seconds = int(raw_ttl)
         else:
             problems.append("CONSENT_STATE_TTL_SECONDS must be a whole number from 60 to 86400")
+    return {
+        "entra_app_client_id": get("ENTRA_APP_CLIENT_ID") or "",
+        "public_base_url": public_base_url,
+        "state_signing_key": signing_key,
+        "secrets_encryption_key": encryption_key,
+        "tables_connection_string": connection_string,
+        "tables_endpoint": endpoint,
+        "azure_client_id": get("AZURE_CLIENT_ID"),
+        "consent_state_ttl": timedelta(seconds=ttl_seconds),
+    }
+
+
+def _identity_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
+    authority_host = (get("ENTRA_AUTHORITY_HOST") or DEFAULT_AUTHORITY_HOST).rstrip("/")
+    if not _is_http_url(authority_host):
+        problems.append("ENTRA_AUTHORITY_HOST must be an http(s) URL")
 
     client_secret = get("ENTRA_APP_CLIENT_SECRET")
     app_certificate: bytes | None = None
@@ -285,9 +316,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "ENTRA_TOKEN_AUTHORITY_HOST (or ENTRA_AUTHORITY_HOST when it is empty) must be an https URL: "
             "MSAL and azure-identity refuse anything else"
         )
-    # Not checked for existence here: the local stack writes the simulator's certificate at start.
-    ca_bundle = get("ENTRA_AUTHORITY_CA_BUNDLE")
+    return {
+        "entra_authority_host": authority_host,
+        "app_client_secret": client_secret,
+        "app_certificate_pem": app_certificate,
+        "token_authority_host": token_authority_host,
+        # Not checked for existence here: the local stack writes the simulator's certificate at start.
+        "authority_ca_bundle": get("ENTRA_AUTHORITY_CA_BUNDLE"),
+    }
 
+
+def _graph_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
     graph_base_url = (get("GRAPH_BASE_URL") or DEFAULT_GRAPH_BASE_URL).rstrip("/")
     if not _is_http_url(graph_base_url):
         problems.append("GRAPH_BASE_URL must be an http(s) URL")
@@ -304,19 +343,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if not 1 <= graph_timeout <= 120:
             problems.append("GRAPH_TIMEOUT_SECONDS must be a number from 1 to 120")
 
-    notification_certificate = b""
-    raw_notification_certificate = get("NOTIFICATION_CERTIFICATE")
-    if raw_notification_certificate is not None:
-        notification_certificate = (
-            _certificate_pem(raw_notification_certificate, "NOTIFICATION_CERTIFICATE", problems) or b""
-        )
-    previous_certificate: bytes | None = None
+    raw_certificate = get("NOTIFICATION_CERTIFICATE")
+    certificate = (
+        _certificate_pem(raw_certificate, "NOTIFICATION_CERTIFICATE", problems) if raw_certificate else None
+    )
     raw_previous = get("NOTIFICATION_PREVIOUS_CERTIFICATE")
-    if raw_previous is not None:
-        previous_certificate = _certificate_pem(raw_previous, "NOTIFICATION_PREVIOUS_CERTIFICATE", problems)
+    previous = (
+        _certificate_pem(raw_previous, "NOTIFICATION_PREVIOUS_CERTIFICATE", problems)
+        if raw_previous
+        else None
+    )
+    return {
+        "graph_base_url": graph_base_url,
+        "graph_timeout_seconds": graph_timeout,
+        "notification_jwks_url": jwks_url,
+        "notification_certificate": certificate or b"",
+        "notification_previous_certificate": previous,
+    }
 
+
+def _queue_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
     namespace = get("ServiceBusConnection__fullyQualifiedNamespace")
-    if namespace is not None and ("/" in namespace or not namespace.strip(".")):
+    if namespace is not None and ("/" in namespace or ":" in namespace or not namespace.strip(".")):
         problems.append(
             "ServiceBusConnection__fullyQualifiedNamespace must be a host name like "
             "<name>.servicebus.windows.net (no scheme, no path)"
@@ -324,32 +372,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     queue_name = get("PRESENCE_QUEUE_NAME") or DEFAULT_PRESENCE_QUEUE_NAME
     if not _QUEUE_NAME.fullmatch(queue_name):
         problems.append("PRESENCE_QUEUE_NAME must be a Service Bus queue name (letters, digits, . - _ /)")
-
-    if problems:
-        raise ConfigurationError("invalid app settings: " + "; ".join(problems))
-
-    return Settings(
-        entra_app_client_id=get("ENTRA_APP_CLIENT_ID") or "",
-        public_base_url=public_base_url,
-        state_signing_key=signing_key,
-        secrets_encryption_key=encryption_key,
-        tables_connection_string=connection_string,
-        tables_endpoint=endpoint,
-        azure_client_id=get("AZURE_CLIENT_ID"),
-        entra_authority_host=authority_host,
-        consent_state_ttl=timedelta(seconds=ttl_seconds),
-        app_client_secret=client_secret,
-        app_certificate_pem=app_certificate,
-        token_authority_host=token_authority_host,
-        authority_ca_bundle=ca_bundle,
-        graph_base_url=graph_base_url,
-        graph_timeout_seconds=graph_timeout,
-        notification_jwks_url=jwks_url,
-        notification_certificate=notification_certificate,
-        notification_previous_certificate=previous_certificate,
-        service_bus_namespace=namespace,
-        presence_queue_name=queue_name,
-    )
+    webex_token_url = get("WEBEX_TOKEN_URL") or DEFAULT_WEBEX_TOKEN_URL
+    if not _is_http_url(webex_token_url):
+        problems.append("WEBEX_TOKEN_URL must be an http(s) URL")
+    return {
+        "service_bus_namespace": namespace,
+        "presence_queue_name": queue_name,
+        "webex_token_url": webex_token_url,
+    }
 
 
 def _certificate_pem(value: str, name: str, problems: list[str]) -> bytes | None:

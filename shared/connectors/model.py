@@ -79,10 +79,17 @@ class Connector:
 
 @dataclass(frozen=True)
 class ConnectorCounts:
-    """What the connector looks after. Agents and subscriptions are filled by the presence features."""
+    """What the connector looks after, and what it lacks to look after all of it."""
 
     agents: int = 0
+    subscribed_agents: int = 0
     subscriptions: int = 0
+    sync_accounts_signed_in: int = 0
+    sync_accounts_needed: int = 0
+    # For the admin, e.g. "1,300 agents need 2 sync accounts; 1 signed in"; None when nothing is missing.
+    missing: str | None = None
+    # Graph's limit of ids in one presence subscription, and one subscription per sync account.
+    agents_per_sync_account: int = 650
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from shared.connectors.model import AuditEntry, Connector
+from shared.connectors.model import AuditEntry, Connector, ConnectorCounts
 
 
 class ConnectorRepository(Protocol):
@@ -35,3 +35,30 @@ class TenantDataPurger(Protocol):
     def purge(self, tenant_id: str) -> int:
         """Remove every entity the tenant owns except the connector row itself; return how many."""
         ...
+
+
+class ConnectorActivity(Protocol):
+    """What presence sync does when a connector starts or stops working, and what it reports."""
+
+    def activated(self, tenant_id: str) -> None:
+        """Consent granted or connector reactivated: subscribe the tenant's agents. Never raises."""
+        ...
+
+    def deactivated(self, tenant_id: str) -> None:
+        """Deactivated (or about to be deleted): remove the tenant's Graph subscriptions. Never raises."""
+        ...
+
+    def counts(self, tenant_id: str) -> ConnectorCounts: ...
+
+
+class NoConnectorActivity:
+    """For a connector service wired without presence sync (tests of the lifecycle alone)."""
+
+    def activated(self, tenant_id: str) -> None:
+        return None
+
+    def deactivated(self, tenant_id: str) -> None:
+        return None
+
+    def counts(self, tenant_id: str) -> ConnectorCounts:
+        return ConnectorCounts()

@@ -23,7 +23,13 @@ from shared.connectors.exceptions import (
     StaleConnector,
 )
 from shared.connectors.model import AuditEntry, Connector, ConnectorCounts, ConnectorStatus, ConsentFailure
-from shared.connectors.ports import AuditLog, ConnectorRepository, TenantDataPurger
+from shared.connectors.ports import (
+    AuditLog,
+    ConnectorActivity,
+    ConnectorRepository,
+    NoConnectorActivity,
+    TenantDataPurger,
+)
 from shared.security.exceptions import ExpiredSignedState, InvalidSignedState
 
 logger = logging.getLogger(__name__)
@@ -62,7 +68,9 @@ class ConnectorService:
         *,
         app_client_id: str,
         clock: Callable[[], datetime],
+        activity: ConnectorActivity | None = None,
     ) -> None:
+        self._activity: ConnectorActivity = activity if activity is not None else NoConnectorActivity()
         self._connectors = connectors
         self._audit = audit
         self._purger = purger
@@ -146,6 +154,7 @@ class ConnectorService:
         if granted:
             logger.info("admin consent granted for tenant %s; connector active", tenant_id)
             self._record(tenant_id, "grantConsent", None, now)
+            self._activity.activated(tenant_id)
             return saved
         failure = saved.last_consent_failure
         assert failure is not None  # noqa: S101 - record_consent_failure always sets it
@@ -159,7 +168,7 @@ class ConnectorService:
         connector = self._connectors.get(tenant_id)
         if connector is None:
             raise ConnectorNotFound(tenant_id)
-        return ConnectorDetails(connector, ConnectorCounts())
+        return ConnectorDetails(connector, self._activity.counts(tenant_id))
 
     def audit_trail(self, tenant_id: str, limit: int = MAX_AUDIT_ENTRIES) -> list[AuditEntry]:
         if self._connectors.get(tenant_id) is None:
@@ -195,6 +204,7 @@ class ConnectorService:
         saved, _ = self._change(tenant_id, if_match, lambda c: state_machine.deactivate(c, now))
         logger.info("connector deactivated for tenant %s", tenant_id)
         self._record(tenant_id, "deactivate", actor, now)
+        self._activity.deactivated(tenant_id)
         return saved
 
     def reactivate(self, tenant_id: str, if_match: str | None, actor: str | None) -> Connector:
@@ -202,6 +212,7 @@ class ConnectorService:
         saved, _ = self._change(tenant_id, if_match, lambda c: state_machine.reactivate(c, now))
         logger.info("connector reactivated for tenant %s", tenant_id)
         self._record(tenant_id, "reactivate", actor, now)
+        self._activity.activated(tenant_id)
         return saved
 
     def delete(self, tenant_id: str, if_match: str | None, actor: str | None) -> DeletionReceipt:
@@ -211,6 +222,8 @@ class ConnectorService:
         # data is touched. Once marked, nothing else may change the connector; if the purge stops
         # half-way the row stays "deleting" and the admin simply deletes again.
         connector = loaded if marked == loaded else self._connectors.save(marked)
+        # Deactivation removed the subscriptions already; again here in case that failed half-way.
+        self._activity.deactivated(tenant_id)
         removed = self._purger.purge(tenant_id)
         self._connectors.delete(connector)
         logger.info(

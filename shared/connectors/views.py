@@ -55,7 +55,17 @@ def connector_json(connector: Connector, counts: ConnectorCounts | None = None) 
             "at": iso(connector.last_consent_failure.at),
         }
     if counts is not None:
-        body["counts"] = {"agents": counts.agents, "subscriptions": counts.subscriptions}
+        body["counts"] = {
+            "agents": counts.agents,
+            "subscribedAgents": counts.subscribed_agents,
+            "subscriptions": counts.subscriptions,
+            "syncAccounts": {
+                "signedIn": counts.sync_accounts_signed_in,
+                "needed": counts.sync_accounts_needed,
+                "agentsPerAccount": counts.agents_per_sync_account,
+            },
+            "missing": counts.missing,
+        }
     return body
 
 

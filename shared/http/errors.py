@@ -13,6 +13,7 @@ from typing import ParamSpec
 
 import azure.functions as func
 
+from shared.agents import exceptions as agents
 from shared.connectors.exceptions import (
     ConnectorAlreadyExists,
     ConnectorNotFound,
@@ -22,10 +23,16 @@ from shared.connectors.exceptions import (
     InvalidTransition,
     StaleConnector,
 )
+from shared.contact_center import exceptions as contact_center
 from shared.errors import AppError, ConfigurationError
+from shared.graph import exceptions as graph
 from shared.http.exceptions import HttpInputError, MalformedJson, PayloadTooLarge, UnsupportedMediaType
 from shared.http.responses import error_response
+from shared.notifications.exceptions import MalformedNotificationError, SigningKeysUnavailableError
+from shared.presence.exceptions import PresenceQueueUnavailable
 from shared.storage.exceptions import InvalidTableKey, StorageUnavailable
+from shared.subscriptions.exceptions import SubscriptionError
+from shared.sync_accounts import exceptions as sync_accounts
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +53,47 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     StaleConnector: 412,
     StorageUnavailable: 503,
     ConfigurationError: 500,
+    # Agents
+    agents.InvalidAgentInput: 400,
+    agents.AgentNotFound: 404,
+    agents.UserNotFound: 404,
+    agents.UserAlreadyAssigned: 409,
+    agents.ConnectorNotActive: 409,
+    agents.ConnectorDeleting: 409,
+    agents.ConcurrentAgentChange: 409,
+    agents.UserLookupFailed: 502,
+    # Sync accounts
+    sync_accounts.InvalidSyncAccountInput: 400,
+    sync_accounts.InvalidSignInCallback: 400,
+    sync_accounts.SignInExpired: 400,
+    sync_accounts.SignInAlreadyUsed: 400,
+    sync_accounts.SignInDenied: 400,
+    sync_accounts.SignInRejected: 400,
+    sync_accounts.WrongTenant: 400,
+    sync_accounts.SyncAccountNotFound: 404,
+    sync_accounts.ConnectorNotActive: 409,
+    sync_accounts.SyncAccountReauthorizationRequired: 409,
+    sync_accounts.StaleSyncAccount: 412,
+    sync_accounts.AppCredentialRejected: 502,
+    sync_accounts.IdentityPlatformUnavailable: 503,
+    sync_accounts.SyncAccountTokenUnavailable: 503,
+    # Graph notifications and subscriptions
+    MalformedNotificationError: 400,
+    SigningKeysUnavailableError: 503,
+    PresenceQueueUnavailable: 503,
+    SubscriptionError: 503,
+    graph.GraphThrottled: 503,
+    graph.GraphUnavailable: 503,
+    graph.GraphError: 502,
+    # Contact center
+    contact_center.InvalidAgentEvents: 400,
+    contact_center.InvalidEventSignature: 401,
+    contact_center.AgentEventsTooLarge: 413,
+    contact_center.ConnectorNotActive: 409,
+    contact_center.ContactCenterNotConfigured: 409,
+    contact_center.ContactCenterThrottled: 503,
+    contact_center.ContactCenterUnavailable: 503,
+    contact_center.ContactCenterError: 502,
 }
 
 

@@ -1,4 +1,5 @@
-"""Sync messages (presence changes, contact-center agent events) sent to a sessions-enabled Service Bus queue with the azure-servicebus SDK.
+"""Sync messages (presence changes, contact-center agent events) sent to a sessions-enabled Service
+Bus queue with the azure-servicebus SDK.
 
 The Functions output binding cannot set SessionId or MessageId, hence the SDK. One sender is kept
 open for the process (opening an AMQP link costs tens of milliseconds, more than the whole budget of a

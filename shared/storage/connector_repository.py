@@ -29,7 +29,7 @@ from shared.connectors.model import (
     WebhookContactCenter,
 )
 from shared.security.secret_box import SecretBox
-from shared.storage.keys import checked_key
+from shared.storage.keys import checked_key, odata_string
 from shared.storage.table_names import CONNECTORS
 from shared.storage.table_store import TableStore, storage_errors
 
@@ -90,6 +90,18 @@ class TableConnectorRepository:
                 raise StaleConnector(connector.tenant_id) from exc
             except ResourceNotFoundError:
                 logger.info("connector of tenant %s was already deleted", connector.tenant_id)
+
+    def active_tenant_ids(self) -> list[str]:
+        """Tenants whose connector is active: the one cross-partition query, run by timers only."""
+        table = self._store.table(CONNECTORS)
+        query = (
+            f"RowKey eq {odata_string(ROW_KEY)} and Status eq {odata_string(ConnectorStatus.ACTIVE.value)}"
+        )
+        with storage_errors():
+            return [
+                str(entity["PartitionKey"])
+                for entity in table.query_entities(query, select=["PartitionKey"], results_per_page=1000)
+            ]
 
     # -- mapping -----------------------------------------------------------------------------------
 

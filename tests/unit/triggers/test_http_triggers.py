@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import azure.functions as func
@@ -47,7 +47,21 @@ class Wired:
             app_client_id=self.settings.entra_app_client_id,
             clock=self.clock,
         )
-        use_services(Services(self.settings, service, HealthService({"tableStorage": self._probe})))
+        # The presence services are not reached by these routes.
+        unused = cast(Any, None)
+        use_services(
+            Services(
+                self.settings,
+                service,
+                HealthService({"tableStorage": self._probe}),
+                agents=unused,
+                sync_accounts=unused,
+                subscriptions=unused,
+                notifications=unused,
+                presence_worker=unused,
+                contact_center_events=unused,
+            )
+        )
 
     def _probe(self) -> None:
         if not self.storage_up:
@@ -142,7 +156,13 @@ def test_get_redacts_secrets_and_reports_counts(wired: Wired) -> None:
         "url": "https://cc.example.com/hook",
         "secret": "<redacted>",
     }
-    assert body["counts"] == {"agents": 0, "subscriptions": 0}
+    assert body["counts"] == {
+        "agents": 0,
+        "subscribedAgents": 0,
+        "subscriptions": 0,
+        "syncAccounts": {"signedIn": 0, "needed": 0, "agentsPerAccount": 650},
+        "missing": None,
+    }
 
 
 def test_patch_honours_if_match(wired: Wired) -> None:

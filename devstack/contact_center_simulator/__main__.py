@@ -1,0 +1,50 @@
+"""Run the simulator: python -m devstack.contact_center_simulator --port 7073."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+
+from devstack.contact_center_simulator.server import DEFAULT_PORT, ContactCenterSimulator
+
+logger = logging.getLogger(__name__)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description="Local contact center (Webex-like REST API + signed webhook)"
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument(
+        "--no-echo",
+        action="store_true",
+        help="do not send agent events for state changes the connector itself made",
+    )
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args()
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    simulator = ContactCenterSimulator(args.port, args.host, echo_connector_changes=not args.no_echo)
+    stopped = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    simulator.start()
+    logger.info("Webex-like API: %s (token URL %s)", simulator.base_url, simulator.token_url)
+    logger.info("Webhook:        %s", simulator.webhook_url)
+    logger.info("Control API:    %s/_sim", simulator.base_url)
+    try:
+        stopped.wait()
+    finally:
+        simulator.stop()
+
+
+if __name__ == "__main__":
+    main()

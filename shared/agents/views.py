@@ -1,0 +1,54 @@
+"""The JSON the API shows for agents (camelCase). Pure functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.agents.model import AgentListItem, AgentPage, ImportReport, ImportStatus, SeenPresence
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def presence_json(presence: SeenPresence | None) -> dict[str, Any] | None:
+    if presence is None:
+        return None
+    return {
+        "availability": presence.availability,
+        "activity": presence.activity,
+        "sequenceNumber": presence.sequence_number,
+        "observedAt": iso(presence.observed_at),
+    }
+
+
+def agent_json(item: AgentListItem) -> dict[str, Any]:
+    agent = item.agent
+    return {
+        "agentId": agent.agent_id,
+        "userId": agent.user_id,
+        "userPrincipalName": agent.user_principal_name,
+        "displayName": agent.display_name,
+        "subscribed": item.subscribed,
+        "lastPresence": presence_json(item.last_presence),
+        "createdAt": iso(agent.created_at),
+        "updatedAt": iso(agent.updated_at),
+    }
+
+
+def page_json(page: AgentPage) -> dict[str, Any]:
+    return {"agents": [agent_json(item) for item in page.items], "nextCursor": page.next_cursor}
+
+
+def import_json(report: ImportReport) -> dict[str, Any]:
+    results: list[dict[str, Any]] = []
+    for result in report.results:
+        entry: dict[str, Any] = {"agentId": result.agent_id, "status": result.status.value}
+        if result.error is not None:
+            entry["error"] = {"code": result.error.code, "message": result.error.message}
+        results.append(entry)
+    return {
+        "results": results,
+        "summary": {status.value: report.count(status) for status in ImportStatus},
+    }

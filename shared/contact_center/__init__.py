@@ -1,0 +1,1 @@
+"""The contact-center side of presence sync: the port, Webex and webhook adapters, inbound agent events."""

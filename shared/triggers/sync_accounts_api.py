@@ -1,0 +1,109 @@
+"""Sync accounts: the admin API (function-key protected) and the sign-in callback (anonymous by
+necessity: the admin's browser comes back here from the identity platform).
+
+The callback answers with a small HTML page for the person in the browser; a client that asks for JSON
+gets JSON (and the usual error envelope).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import azure.functions as func
+
+from shared.bootstrap import services
+from shared.connectors.commands import parse_tenant_id
+from shared.errors import AppError
+from shared.http.errors import http_errors, status_for
+from shared.http.requests import json_object
+from shared.http.responses import error_response, html_page, json_response
+from shared.sync_accounts.commands import parse_account_id
+from shared.sync_accounts.exceptions import SignInDenied
+from shared.sync_accounts.views import listing_json, sign_in_start_json, sync_account_json
+
+logger = logging.getLogger(__name__)
+
+bp = func.Blueprint()
+
+SYNC_ACCOUNTS_ROUTE = "tenants/{tenantId}/sync-accounts"
+CALLBACK_PARAMS = ("state", "code", "error", "error_description")
+
+
+def _tenant(req: func.HttpRequest) -> str:
+    return parse_tenant_id(req.route_params.get("tenantId"))
+
+
+def _wants_json(req: func.HttpRequest) -> bool:
+    return "application/json" in (req.headers.get("accept") or "").lower()
+
+
+@bp.function_name("start_sync_account_sign_in")
+@bp.route(route=SYNC_ACCOUNTS_ROUTE, methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@http_errors
+def start_sync_account_sign_in(req: func.HttpRequest) -> func.HttpResponse:
+    tenant_id = _tenant(req)
+    started = services().sync_accounts.start_sign_in(tenant_id, json_object(req, required=False))
+    return json_response(sign_in_start_json(started), 201)
+
+
+@bp.function_name("list_sync_accounts")
+@bp.route(route=SYNC_ACCOUNTS_ROUTE, methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@http_errors
+def list_sync_accounts(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(listing_json(services().sync_accounts.listing(_tenant(req))))
+
+
+@bp.function_name("delete_sync_account")
+@bp.route(route=SYNC_ACCOUNTS_ROUTE + "/{accountId}", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
+@http_errors
+def delete_sync_account(req: func.HttpRequest) -> func.HttpResponse:
+    tenant_id = _tenant(req)
+    account_id = parse_account_id(req.route_params.get("accountId"))
+    services().sync_accounts.delete(tenant_id, account_id)
+    return func.HttpResponse(status_code=204, headers={"Cache-Control": "no-store"})
+
+
+@bp.function_name("sync_account_sign_in_callback")
+@bp.route(route="auth/callback", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def sync_account_sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
+    params = {name: value for name in CALLBACK_PARAMS if (value := req.params.get(name))}
+    try:
+        account = services().sync_accounts.complete_sign_in(params)
+    except SignInDenied as denied:
+        if _wants_json(req):
+            return error_response(400, denied.code, denied.message)
+        return html_page(
+            400,
+            "The sync account was not signed in",
+            [
+                f"Microsoft reported: {denied.error}",
+                denied.description or "No further description was given.",
+                "Start the sign-in again from the connector's sync-account settings.",
+            ],
+        )
+    except AppError as error:
+        status = status_for(error)
+        if status >= 500:
+            logger.error("sync-account sign-in callback failed: %s", error.message)
+        if _wants_json(req):
+            return error_response(status, error.code, error.message)
+        return html_page(status, "The sync account could not be signed in", [error.message])
+    except Exception:
+        logger.exception("sync-account sign-in callback failed unexpectedly")
+        if _wants_json(req):
+            return error_response(500, "internalError", "an unexpected error occurred")
+        return html_page(500, "Something went wrong", ["An unexpected error occurred. Please try again."])
+    status = 201 if account.created_by_latest_sign_in else 200
+    if _wants_json(req):
+        return json_response(
+            {"tenantId": account.tenant_id, "syncAccount": sync_account_json(account)}, status
+        )
+    return html_page(
+        status,
+        "Sync account signed in" if status == 201 else "Sync account signed in again",
+        [
+            f"{account.user_principal_name} now keeps Teams presence subscriptions for tenant "
+            f"{account.tenant_id}.",
+            "You can close this window.",
+        ],
+    )

@@ -1,0 +1,166 @@
+"""Fakes of the roster's ports. They keep the contracts of the real adapters: one user per agent and one
+agent per user, no write when nothing changes, and paging by an opaque continuation."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import datetime
+
+from shared.agents.exceptions import UserAlreadyAssigned
+from shared.agents.model import (
+    Agent,
+    ContinuationToken,
+    RosterPage,
+    SavedAgent,
+    SeenPresence,
+    UserDetails,
+    WriteStatus,
+)
+from shared.errors import AppError
+from shared.graph.model import DirectoryUser
+
+
+class FakeAgentRepository:
+    def __init__(self) -> None:
+        self.agents: dict[tuple[str, str], Agent] = {}
+        self.presences: dict[tuple[str, str], SeenPresence] = {}
+        self.writes = 0
+        self.deletes = 0
+        # Raised by the save call with this (1-based) number, to simulate an outage half-way.
+        self.fail_on_save: tuple[int, AppError] | None = None
+        self._saves = 0
+        self._version = 0
+
+    def get(self, tenant_id: str, agent_id: str) -> Agent | None:
+        return self.agents.get((tenant_id, agent_id))
+
+    def save(
+        self, tenant_id: str, agent_id: str, user_id: str, details: UserDetails | None, now: datetime
+    ) -> SavedAgent:
+        self._saves += 1
+        if self.fail_on_save is not None and self.fail_on_save[0] == self._saves:
+            raise self.fail_on_save[1]
+        current = self.agents.get((tenant_id, agent_id))
+        if current is not None and current.user_id == user_id:
+            if details is None or (details.user_principal_name, details.display_name) == (
+                current.user_principal_name,
+                current.display_name,
+            ):
+                return SavedAgent(current, WriteStatus.UNCHANGED, user_changed=False)
+            updated = replace(
+                current,
+                user_principal_name=details.user_principal_name,
+                display_name=details.display_name,
+                updated_at=now,
+            )
+            return SavedAgent(self._store(updated), WriteStatus.UPDATED, user_changed=False)
+        owner = self._owner_of(tenant_id, user_id)
+        if owner is not None:
+            raise UserAlreadyAssigned(user_id, owner)
+        if current is not None:
+            self.presences.pop((tenant_id, current.user_id), None)
+        agent = Agent(
+            tenant_id=tenant_id,
+            agent_id=agent_id,
+            user_id=user_id,
+            user_principal_name=None if details is None else details.user_principal_name,
+            display_name=None if details is None else details.display_name,
+            created_at=now if current is None else current.created_at,
+            updated_at=now,
+        )
+        status = WriteStatus.CREATED if current is None else WriteStatus.UPDATED
+        return SavedAgent(self._store(agent), status, user_changed=True)
+
+    def delete(self, tenant_id: str, agent_id: str) -> Agent | None:
+        agent = self.agents.pop((tenant_id, agent_id), None)
+        if agent is not None:
+            self.deletes += 1
+            self.presences.pop((tenant_id, agent.user_id), None)
+        return agent
+
+    def list_page(self, tenant_id: str, limit: int, continuation: ContinuationToken | None) -> RosterPage:
+        ids = sorted(agent_id for tenant, agent_id in self.agents if tenant == tenant_id)
+        if continuation is not None:
+            ids = [agent_id for agent_id in ids if agent_id >= continuation.row_key]
+        page, rest = ids[:limit], ids[limit:]
+        following = ContinuationToken(tenant_id, rest[0]) if rest else None
+        return RosterPage([self.agents[(tenant_id, agent_id)] for agent_id in page], following)
+
+    def presence_of(self, tenant_id: str, user_id: str) -> SeenPresence | None:
+        return self.presences.get((tenant_id, user_id))
+
+    def last_presences(self, tenant_id: str) -> dict[str, SeenPresence]:
+        return {user: presence for (tenant, user), presence in self.presences.items() if tenant == tenant_id}
+
+    def user_ids(self, tenant_id: str) -> list[str]:
+        return [agent.user_id for (tenant, _), agent in sorted(self.agents.items()) if tenant == tenant_id]
+
+    def count(self, tenant_id: str) -> int:
+        return sum(1 for tenant, _ in self.agents if tenant == tenant_id)
+
+    def _owner_of(self, tenant_id: str, user_id: str) -> str | None:
+        for (tenant, agent_id), agent in self.agents.items():
+            if tenant == tenant_id and agent.user_id == user_id:
+                return agent_id
+        return None
+
+    def _store(self, agent: Agent) -> Agent:
+        self.writes += 1
+        self._version += 1
+        stored = replace(agent, etag=f'W/"v{self._version}"')
+        self.agents[(agent.tenant_id, agent.agent_id)] = stored
+        return stored
+
+
+class FakeDirectory:
+    """The tenant directory as Graph's get_user shows it; thread-safe, as the import calls it from a pool."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, DirectoryUser] = {}
+        self.calls: list[str] = []
+        self.failure: AppError | None = None
+        # When set, every call waits here: proves how many lookups run at the same time.
+        self.barrier: threading.Barrier | None = None
+        self._lock = threading.Lock()
+
+    def add(self, user_id: str, upn: str, name: str) -> DirectoryUser:
+        user = DirectoryUser(user_id, name, upn, None, None, ())
+        self.users[user_id] = user
+        return user
+
+    def get_user(self, tenant_id: str, id_or_upn: str) -> DirectoryUser | None:
+        with self._lock:
+            self.calls.append(id_or_upn)
+        if self.barrier is not None:
+            self.barrier.wait()
+        if self.failure is not None:
+            raise self.failure
+        for user in self.users.values():
+            if (
+                id_or_upn in (user.id, user.user_principal_name)
+                or (user.user_principal_name or "").casefold() == id_or_upn.casefold()
+            ):
+                return user
+        return None
+
+
+class FakeCoverage:
+    def __init__(self) -> None:
+        self.subscribed: set[str] = set()
+        self.calls = 0
+
+    def subscribed_user_ids(self, tenant_id: str) -> frozenset[str]:
+        self.calls += 1
+        return frozenset(self.subscribed)
+
+
+class RecordingListener:
+    def __init__(self) -> None:
+        self.changes: list[str] = []
+        self.fail = False
+
+    def roster_changed(self, tenant_id: str) -> None:
+        self.changes.append(tenant_id)
+        if self.fail:
+            raise RuntimeError("subscriptions are down")
