@@ -13,10 +13,11 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 import azure.functions as func
 
@@ -24,6 +25,12 @@ from devstack.azurite import DEFAULT_TABLE_PORT, Azurite, AzuriteError
 from devstack.graph_simulator import GraphSimulator
 from devstack.host import DEFAULT_PORT, BackgroundService, LocalHost
 from devstack.local_settings import LocalSettingsError, load_local_settings
+from devstack.service_bus import ROUTE as SERVICE_BUS_ROUTE
+from devstack.service_bus import InProcessServiceBus
+from shared.bootstrap import build_services, use_services
+from shared.errors import ConfigurationError
+from shared.presence.ports import PresenceQueue
+from shared.settings import load_settings
 
 logger = logging.getLogger("devstack")
 
@@ -71,6 +78,7 @@ class DevStack:
         self.azurite: Azurite | None = None
         self.graph: GraphSimulator | None = None
         self.host: LocalHost | None = None
+        self.bus: InProcessServiceBus | None = None
 
     def start(self) -> LocalHost:
         if needs_local_azurite(os.environ):
@@ -86,6 +94,10 @@ class DevStack:
             self._start_graph_simulator(self.config.graph_simulator_port)
         app = load_app(self.config.app_spec)
         self.host = LocalHost(app, host=self.config.host, port=self.config.port)
+        # Azure has no stand-in: there the app sends to real Service Bus and the host receives from it.
+        self.bus = InProcessServiceBus(self.host)
+        self.host.add_background_service(self.bus)
+        install_app_services(self.bus)
         for build in HOST_SERVICES:
             self.host.add_background_service(build(self.host))
         self._start(self.host)
@@ -98,20 +110,55 @@ class DevStack:
                 service.stop()
             except Exception:
                 logger.exception("Stopping %r failed", service)
+        if self.bus is not None:
+            # The installed services hold the stopped bus; the next use rebuilds them from settings.
+            use_services(None)
+            self.bus = None
 
     def _start_graph_simulator(self, port: int) -> None:
         """Microsoft Graph and the identity platform, simulated: consent links lead back to this host."""
         tls_port = 0 if port == 0 else self.config.graph_simulator_tls_port
         self.graph = GraphSimulator(port=port, tls_port=tls_port, tls_dir=GRAPH_SIMULATOR_TLS_DIR)
         self._start(self.graph)
-        authority = os.environ.get(ENTRA_AUTHORITY_HOST, "")
-        if not authority or authority.startswith(("http://127.0.0.1:", "http://localhost:")):
-            os.environ[ENTRA_AUTHORITY_HOST] = self.graph.base_url
+        point_settings_at_simulator(os.environ, self.graph)
         logger.info("Graph simulator: %s (identity platform and Graph v1.0)", self.graph.base_url)
 
     def _start(self, service: BackgroundService) -> None:
         service.start()
         self.services.append(service)
+
+
+def point_settings_at_simulator(environ: MutableMapping[str, str], graph: GraphSimulator) -> None:
+    """Aim every Graph and identity setting that names a loopback address (or nothing) at the
+    simulator as it runs now: its ports may differ from the example file's (tests use free ports)."""
+    tls_base_url = graph.tls_base_url
+    targets = {
+        ENTRA_AUTHORITY_HOST: graph.base_url,
+        "GRAPH_BASE_URL": f"{graph.base_url}/v1.0",
+        "GRAPH_NOTIFICATION_JWKS_URL": f"{graph.base_url}/common/discovery/v2.0/keys",
+    }
+    if tls_base_url is not None:
+        targets["ENTRA_TOKEN_AUTHORITY_HOST"] = tls_base_url
+    for name, value in targets.items():
+        if _is_loopback_or_unset(environ.get(name, "")):
+            environ[name] = value
+    ca_path = graph.tls_ca_path
+    if ca_path is not None and _is_loopback_or_unset(environ.get("ENTRA_TOKEN_AUTHORITY_HOST", "")):
+        environ["ENTRA_AUTHORITY_CA_BUNDLE"] = str(ca_path)
+
+
+def _is_loopback_or_unset(value: str) -> bool:
+    host = urlsplit(value.strip()).hostname if value.strip() else None
+    return host is None or host in {"127.0.0.1", "localhost", "::1"}
+
+
+def install_app_services(presence_queue: PresenceQueue) -> None:
+    """Wire the app's services from settings, with `presence_queue` in place of the Service Bus sender."""
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        raise DevStackError(f"the app settings are not usable: {error}") from error
+    use_services(build_services(settings, presence_queue=presence_queue))
 
 
 def needs_local_azurite(environ: Mapping[str, str]) -> bool:
@@ -206,6 +253,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nLocal Functions host: {host.base_url}\n{format_function_table(host)}\n", flush=True)
         if stack.graph is not None:
             print(f"Graph + identity simulator: {stack.graph.base_url} (control API: /_sim/)", flush=True)
+        if stack.bus is not None:
+            print(
+                f"In-process Service Bus: {host.base_url}{SERVICE_BUS_ROUTE} (deliveries, dead letters)",
+                flush=True,
+            )
         print("Press Ctrl-C to stop.", flush=True)
         while not stopping.wait(1.0):
             continue

@@ -4,7 +4,8 @@ HTTP triggers are served by a stdlib threading HTTP server, requests and respons
 way the Python worker converts them; timer triggers run on their NCRONTAB schedules; Service Bus
 queue triggers are exposed for an in-process dispatcher to call. Like `func start`, function keys
 are not checked. `async def` functions run on one event loop in a dedicated thread, as the worker
-runs them on its own loop.
+runs them on its own loop. Paths under `/_devstack/` belong to the local stack itself (diagnostics
+of its simulated services), never to the app's functions, whatever the route prefix.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ IDLE_CONNECTION_TIMEOUT_SECONDS = 120.0
 STOP_JOIN_TIMEOUT_SECONDS = 30.0
 _LONGEST_TIMER_SLEEP_SECONDS = 60.0
 _MAX_LINE = 65536
+HOST_ROUTE_ROOT = "/_devstack"
 
 T = TypeVar("T")
 
@@ -72,6 +74,20 @@ class HttpReply:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+
+
+@dataclass(frozen=True)
+class HostRequest:
+    """A request to a host-level route (under /_devstack/); `path` is the full path, query decoded."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+
+HostRouteHandler = Callable[[HostRequest], HttpReply]
 
 
 class _BadRequestBodyError(Exception):
@@ -383,6 +399,7 @@ class LocalHost:
         for function in self._index.http:
             self._routes.add(function.route, function.methods, function)
         self._service_bus = {function.name: function for function in self._index.service_bus}
+        self._host_routes: dict[str, HostRouteHandler] = {}
         self._services: list[BackgroundService] = []
         self._started_services: list[BackgroundService] = []
         self._lifecycle = threading.Lock()
@@ -431,6 +448,18 @@ class LocalHost:
             if self._server is not None:
                 service.start()
                 self._started_services.append(service)
+
+    def add_host_route(self, path: str, handler: HostRouteHandler) -> None:
+        """Serve `path` (under /_devstack/) and everything below it with `handler`, outside the
+        function route table."""
+        normalized = "/" + path.strip("/")
+        if not normalized.startswith(HOST_ROUTE_ROOT + "/"):
+            raise ValueError(f"host routes live under {HOST_ROUTE_ROOT}/, got {path!r}")
+        with self._lifecycle:
+            if normalized in self._host_routes:
+                raise ValueError(f"{normalized} is already served by another host route")
+            # Replaced, never mutated: request threads read the table without the lock.
+            self._host_routes = {**self._host_routes, normalized: handler}
 
     def start(self) -> None:
         with self._lifecycle:
@@ -486,6 +515,8 @@ class LocalHost:
     ) -> HttpReply:
         """Route one HTTP request to its function and convert the answer."""
         split = urlsplit(target)
+        if _is_host_path(split.path):
+            return self._handle_host_request(method, split.path, split.query, headers, body)
         resolution = self._routes.resolve(method, split.path)
         if isinstance(resolution, NoRoute):
             return error_reply(404, "notFound", f"No function serves {split.path}")
@@ -517,6 +548,30 @@ class LocalHost:
         except TypeError:
             logger.exception("Function %s returned something that is not an HTTP response", function.name)
             return error_reply(500, "internalError", f"Function {function.name} returned an invalid response")
+
+    def _handle_host_request(
+        self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes
+    ) -> HttpReply:
+        normalized = "/" + path.strip("/")
+        routes = self._host_routes
+        # The longest registered path that is the request path or one of its ancestors.
+        mount = max(
+            (
+                candidate
+                for candidate in routes
+                if normalized == candidate or normalized.startswith(candidate + "/")
+            ),
+            key=len,
+            default=None,
+        )
+        if mount is None:
+            return error_reply(404, "notFound", f"Nothing in the local stack serves {path}")
+        request = HostRequest(method, normalized, _first_values(query), _merge_headers(headers), body)
+        try:
+            return routes[mount](request)
+        except Exception:
+            logger.exception("Host route %s failed on %s %s", mount, method, normalized)
+            return error_reply(500, "internalError", f"The local stack failed to serve {path}; see its log")
 
     def _call(self, target: Callable[..., Any], arguments: dict[str, Any]) -> Any:
         loop = self._loop
@@ -581,6 +636,10 @@ class LocalHost:
         if self._loop is not None:
             self._loop.stop()
             self._loop = None
+
+
+def _is_host_path(path: str) -> bool:
+    return path == HOST_ROUTE_ROOT or path.startswith(HOST_ROUTE_ROOT + "/")
 
 
 def _merge_headers(headers: list[tuple[str, str]]) -> dict[str, str]:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from devstack.__main__ import DevStackError, load_app, needs_local_azurite, parse_arguments
+from devstack.__main__ import (
+    DevStackError,
+    load_app,
+    needs_local_azurite,
+    parse_arguments,
+    point_settings_at_simulator,
+)
 from tests.fixtures import sample_function_app
 
 
@@ -52,3 +60,41 @@ def test_port_comes_from_the_port_variable(monkeypatch: pytest.MonkeyPatch) -> N
     assert config.azurite_data is None
     assert config.app_spec == "function_app:app"
     assert parse_arguments(["--port", "9000"]).port == 9000
+
+
+class _RunningSimulator:
+    base_url = "http://127.0.0.1:50001"
+    tls_base_url = "https://127.0.0.1:50002"
+    tls_ca_path = Path("/srv/sim/graph-simulator-cert.pem")
+
+
+def test_loopback_graph_settings_follow_the_simulator_ports() -> None:
+    # GIVEN the example's loopback settings and a simulator on other ports
+    environ = {
+        "ENTRA_AUTHORITY_HOST": "http://127.0.0.1:7072",
+        "ENTRA_TOKEN_AUTHORITY_HOST": "https://127.0.0.1:7074",
+        "GRAPH_BASE_URL": "http://127.0.0.1:7072/v1.0",
+        "GRAPH_NOTIFICATION_JWKS_URL": "",
+    }
+    # WHEN the stack points them at the simulator
+    point_settings_at_simulator(environ, _RunningSimulator())  # type: ignore[arg-type]
+    # THEN every one names the running simulator, and its CA is trusted
+    assert environ == {
+        "ENTRA_AUTHORITY_HOST": "http://127.0.0.1:50001",
+        "ENTRA_TOKEN_AUTHORITY_HOST": "https://127.0.0.1:50002",
+        "GRAPH_BASE_URL": "http://127.0.0.1:50001/v1.0",
+        "GRAPH_NOTIFICATION_JWKS_URL": "http://127.0.0.1:50001/common/discovery/v2.0/keys",
+        "ENTRA_AUTHORITY_CA_BUNDLE": "/srv/sim/graph-simulator-cert.pem",
+    }
+
+
+def test_real_endpoints_are_left_alone() -> None:
+    environ = {
+        "ENTRA_AUTHORITY_HOST": "https://login.microsoftonline.com",
+        "ENTRA_TOKEN_AUTHORITY_HOST": "https://login.microsoftonline.com",
+        "GRAPH_BASE_URL": "https://graph.microsoft.com/v1.0",
+        "GRAPH_NOTIFICATION_JWKS_URL": "https://login.microsoftonline.com/common/discovery/v2.0/keys",
+    }
+    before = dict(environ)
+    point_settings_at_simulator(environ, _RunningSimulator())  # type: ignore[arg-type]
+    assert environ == before
