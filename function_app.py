@@ -12,7 +12,9 @@ from shared.triggers import (
     contact_center_events,
     graph_notifications,
     health_api,
+    presence_mappings_api,
     presence_worker,
+    reconcile_timer,
     subscription_timer,
     sync_accounts_api,
 )
@@ -30,5 +32,7 @@ for blueprint in (
     subscription_timer.bp,
     presence_worker.bp,
     contact_center_events.bp,
+    presence_mappings_api.bp,
+    reconcile_timer.bp,
 ):
     app.register_functions(blueprint)

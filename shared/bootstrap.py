@@ -16,27 +16,37 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from shared.agents.service import AgentService
+from shared.connectors.cache import CachedConnectors
 from shared.connectors.consent import ConsentLinks
 from shared.connectors.service import ConnectorService
+from shared.contact_center.clients import HttpContactCenterClients
 from shared.contact_center.intake import ContactCenterEventIntake
+from shared.contact_center.messages import SCHEMA as AGENT_STATE_CHANGE
 from shared.graph.credentials import app_credential_factory
 from shared.graph.msgraph_gateway import MsGraphGateway
 from shared.health import HealthService
+from shared.mappings.cache import CachedMappings
+from shared.mappings.service import PresenceMappingService
 from shared.notifications.client_state import ClientStateSigner
 from shared.notifications.encryption_keys import EncryptionCertificate, EncryptionKeyRing
 from shared.notifications.intake import NotificationIntake
 from shared.notifications.validation_tokens import JwksKeySource, ValidationTokenVerifier
+from shared.presence.commands import CommandRunner
 from shared.presence.messages import SCHEMA as PRESENCE_CHANGE
 from shared.presence.ports import PresenceQueue
-from shared.presence.worker import PresenceWorker, RecordTeamsPresence
+from shared.presence.reconcile import ReconcileService
+from shared.presence.sync_service import PresenceSyncService
+from shared.presence.worker import PresenceWorker
 from shared.queueing.unconfigured_queue import UnconfiguredPresenceQueue
 from shared.security.key_derivation import derive_key
 from shared.security.secret_box import SecretBox
 from shared.security.signed_state import StateSigner
 from shared.settings import Settings, load_settings
 from shared.storage.agent_repository import TableAgentRepository
+from shared.storage.agent_sync_state_repository import TableAgentSyncStates
 from shared.storage.audit_log import TableAuditLog
 from shared.storage.connector_repository import TableConnectorRepository
+from shared.storage.mapping_repository import TableMappingRepository
 from shared.storage.subscription_repository import TableSubscriptionRepository
 from shared.storage.sync_account_repository import TableSignInRepository, TableSyncAccountRepository
 from shared.storage.table_store import TableStore
@@ -67,6 +77,8 @@ class Services:
     notifications: NotificationIntake
     presence_worker: PresenceWorker
     contact_center_events: ContactCenterEventIntake
+    presence_mappings: PresenceMappingService
+    reconcile: ReconcileService
 
 
 class _SubscriptionsLater:
@@ -188,6 +200,7 @@ def build_services(
     )
     subscriptions_later.target = subscriptions
 
+    audit = TableAuditLog(store)
     links = ConsentLinks(
         state_signer,
         authority_host=settings.entra_authority_host,
@@ -197,7 +210,7 @@ def build_services(
     )
     connectors = ConnectorService(
         connector_repository,
-        TableAuditLog(store),
+        audit,
         TableTenantPurger(store),
         links,
         app_client_id=settings.entra_app_client_id,
@@ -212,6 +225,34 @@ def build_services(
         queue,
         clock,
     )
+    mapping_repository = TableMappingRepository(store)
+    mappings = CachedMappings(mapping_repository, clock)
+    connector_cache = CachedConnectors(connector_repository, clock)
+    contact_centers = HttpContactCenterClients(
+        settings.public_base_url, webex_token_url=settings.webex_token_url, clock=clock
+    )
+    sync_states = TableAgentSyncStates(store)
+    sync = PresenceSyncService(
+        connector_cache,
+        mappings,
+        sync_states,
+        CommandRunner(contact_centers, graph, settings.entra_app_client_id),
+        agent_repository,
+        subscriptions,
+        clock,
+    )
+    reconcile = ReconcileService(
+        connector_repository,
+        connector_cache,
+        mappings,
+        sync_states,
+        graph,
+        contact_centers,
+        # A timer run never waits out a Retry-After: the agent is simply looked at again next run.
+        CommandRunner(contact_centers, graph, settings.entra_app_client_id, max_inline_wait=0),
+        subscriptions,
+        clock,
+    )
     return Services(
         settings=settings,
         connectors=connectors,
@@ -222,8 +263,14 @@ def build_services(
         sync_accounts=sync_accounts,
         subscriptions=subscriptions,
         notifications=notifications,
-        presence_worker=PresenceWorker({PRESENCE_CHANGE: RecordTeamsPresence(agent_repository)}),
+        presence_worker=PresenceWorker(
+            {PRESENCE_CHANGE: sync.teams_change, AGENT_STATE_CHANGE: sync.agent_event}
+        ),
         contact_center_events=ContactCenterEventIntake(connector_repository, agent_repository, queue, clock),
+        presence_mappings=PresenceMappingService(
+            mapping_repository, connector_repository, mappings, audit, clock
+        ),
+        reconcile=reconcile,
     )
 
 

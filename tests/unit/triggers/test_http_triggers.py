@@ -60,6 +60,8 @@ class Wired:
                 notifications=unused,
                 presence_worker=unused,
                 contact_center_events=unused,
+                presence_mappings=unused,
+                reconcile=unused,
             )
         )
 

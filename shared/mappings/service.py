@@ -1,0 +1,103 @@
+"""Use cases of the presence-mappings API: read a tenant's mappings (stored or default) and replace them.
+
+Writes follow the connector API's concurrency rules: with If-Match the write happens only at that
+version (the defaults' version DEFAULT_ETAG means "only if nothing is stored yet"), without it the last
+writer wins. Storing the same rules again writes nothing, so the ETag does not change for a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Final
+
+from shared.connectors.exceptions import ConnectorNotFound, InvalidTransition
+from shared.connectors.model import AuditEntry, ConnectorStatus
+from shared.connectors.ports import AuditLog, ConnectorRepository
+from shared.mappings.defaults import DEFAULT_MAPPINGS
+from shared.mappings.exceptions import StaleMappings
+from shared.mappings.model import DEFAULT_ETAG, MappingRules, PresenceMappings
+from shared.mappings.ports import MappingCache, MappingRepository
+from shared.mappings.validation import parse_mappings
+
+logger = logging.getLogger(__name__)
+
+AUDIT_ACTION: Final = "updatePresenceMappings"
+# If-Match: * asks only that the resource exists, and a tenant's mappings always do (the defaults).
+_ANY_VERSION: Final = "*"
+
+
+class PresenceMappingService:
+    def __init__(
+        self,
+        repository: MappingRepository,
+        connectors: ConnectorRepository,
+        cache: MappingCache,
+        audit: AuditLog,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._repository = repository
+        self._connectors = connectors
+        self._cache = cache
+        self._audit = audit
+        self._clock = clock
+
+    def get(self, tenant_id: str) -> PresenceMappings:
+        self._require_connector(tenant_id, "read the presence mappings of")
+        stored = self._repository.get(tenant_id)
+        return DEFAULT_MAPPINGS if stored is None else stored
+
+    def put(self, tenant_id: str, body: Any, if_match: str | None, actor: str | None) -> PresenceMappings:
+        """Validate and store the mappings; raise InvalidMapping (nothing stored) or StaleMappings."""
+        self._require_connector(tenant_id, "change the presence mappings of")
+        rules = parse_mappings(body)
+        now = self._clock()
+        if if_match == DEFAULT_ETAG:
+            saved = self._repository.insert(tenant_id, rules, now)
+        else:
+            current = self._repository.get(tenant_id)
+            expected = None if if_match == _ANY_VERSION else if_match
+            if expected is not None and (current is None or current.etag != expected):
+                raise StaleMappings(tenant_id)
+            if current is not None and current.rules == rules:
+                logger.info("presence mappings of tenant %s unchanged; nothing stored", tenant_id)
+                return current
+            if expected is not None:
+                saved = self._repository.replace(tenant_id, rules, expected, now)
+            else:
+                saved = self._repository.upsert(tenant_id, rules, now)
+        self._cache.invalidate(tenant_id)
+        logger.info(
+            "presence mappings of tenant %s stored: %s Teams rules, %s contact-center rules",
+            tenant_id,
+            len(rules.teams_to_contact_center),
+            len(rules.contact_center_to_teams),
+        )
+        self._record(tenant_id, rules, actor, now)
+        return saved
+
+    def _require_connector(self, tenant_id: str, action: str) -> None:
+        connector = self._connectors.get(tenant_id)
+        if connector is None:
+            raise ConnectorNotFound(tenant_id)
+        if connector.status is ConnectorStatus.DELETING:
+            raise InvalidTransition(action, connector.status.value, "the connector is being deleted")
+
+    def _record(self, tenant_id: str, rules: MappingRules, actor: str | None, at: datetime) -> None:
+        entry = AuditEntry(
+            tenant_id=tenant_id,
+            action=AUDIT_ACTION,
+            at=at,
+            outcome="succeeded",
+            actor=actor,
+            detail=(
+                f"{len(rules.teams_to_contact_center)} Teams rules, "
+                f"{len(rules.contact_center_to_teams)} contact-center rules"
+            ),
+        )
+        try:
+            self._audit.record(entry)
+        except Exception:
+            # The mappings are stored already; failing the request now would mislead the admin.
+            logger.exception("could not write the audit entry %s for tenant %s", AUDIT_ACTION, tenant_id)

@@ -1,0 +1,179 @@
+"""Carrying out a sync decision's commands: the contact-center one through the tenant's adapter, the
+Teams one through Graph's setPresence / clearPresence with the connector's session id.
+
+A refusal that will not change on retry (unknown agent, invalid idle code, a pair Graph rejects) is
+folded into the state, so the agent's record says what did not happen. "Later" (429, 503, timeouts)
+waits for Retry-After, bounded, and raises TransientSyncFailure so the message is delivered again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.connectors.model import ContactCenterConfig
+from shared.contact_center.exceptions import (
+    ContactCenterAuthFailed,
+    ContactCenterRejected,
+    ContactCenterThrottled,
+    ContactCenterUnavailable,
+)
+from shared.contact_center.ports import ContactCenterClients
+from shared.graph.exceptions import (
+    GraphAuthenticationFailed,
+    GraphError,
+    GraphThrottled,
+    GraphUnavailable,
+)
+from shared.graph.ports import GraphGateway
+from shared.presence.exceptions import TransientSyncFailure
+from shared.presence.sync_rules import (
+    ClearPresence,
+    SetIdle,
+    SetPresence,
+    SyncDecision,
+    contact_center_command_rejected,
+    teams_command_failed,
+)
+from shared.presence.sync_state import AgentSyncState
+
+logger = logging.getLogger(__name__)
+
+# The longest a message waits for a Retry-After before it is abandoned and delivered again; the queue
+# lock (1 minute) must comfortably outlast it.
+MAX_INLINE_WAIT_SECONDS = 10.0
+DEFAULT_BACKOFF_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Target:
+    tenant_id: str
+    user_id: str
+    agent_id: str
+    contact_center: ContactCenterConfig
+
+
+class CommandRunner:
+    def __init__(
+        self,
+        contact_centers: ContactCenterClients,
+        graph: GraphGateway,
+        session_id: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        max_inline_wait: float = MAX_INLINE_WAIT_SECONDS,
+    ) -> None:
+        self._contact_centers = contact_centers
+        self._graph = graph
+        self._session_id = session_id
+        self._sleep = sleep
+        self._max_inline_wait = max_inline_wait
+
+    def run(
+        self, target: Target, decision: SyncDecision, now: datetime, delivery_count: int
+    ) -> AgentSyncState:
+        """The state to save once the commands ran (raises TransientSyncFailure to retry later)."""
+        state = decision.state
+        command = decision.contact_center
+        if command is not None:
+            client = self._contact_centers.client_for(target.tenant_id, target.contact_center)
+            try:
+                if isinstance(command, SetIdle):
+                    client.set_idle(
+                        target.agent_id, command.idle_code_id, command.idle_code_name, decision.reason
+                    )
+                else:
+                    client.set_available(target.agent_id, decision.reason)
+                logger.info(
+                    "tenant %s agent %s: contact center %s (%s)",
+                    target.tenant_id,
+                    target.agent_id,
+                    _describe(command),
+                    decision.reason,
+                )
+            except ContactCenterRejected as exc:
+                logger.warning(
+                    "tenant %s agent %s: the contact center refused %s: %s",
+                    target.tenant_id,
+                    target.agent_id,
+                    _describe(command),
+                    exc.message,
+                )
+                state = contact_center_command_rejected(state, command, now)
+            except (ContactCenterThrottled, ContactCenterUnavailable) as exc:
+                self._later(target, "the contact center", exc.retry_after, delivery_count, exc.message)
+            except ContactCenterAuthFailed as exc:
+                # Fixable by the admin (credentials): keep retrying until the message dead-letters.
+                self._later(target, "the contact center (credentials)", None, delivery_count, exc.message)
+        teams = decision.teams
+        if teams is not None:
+            try:
+                if isinstance(teams, SetPresence):
+                    self._graph.set_presence(
+                        target.tenant_id,
+                        target.user_id,
+                        self._session_id,
+                        teams.availability,
+                        teams.activity,
+                        teams.expiration,
+                    )
+                else:
+                    self._graph.clear_presence(target.tenant_id, target.user_id, self._session_id)
+                logger.info(
+                    "tenant %s agent %s: Teams %s (%s)",
+                    target.tenant_id,
+                    target.agent_id,
+                    _describe(teams),
+                    decision.reason,
+                )
+            except GraphThrottled as exc:
+                self._later(target, "Graph", exc.retry_after, delivery_count, exc.message)
+            except (GraphUnavailable, GraphAuthenticationFailed) as exc:
+                self._later(target, "Graph", None, delivery_count, exc.message)
+            except GraphError as exc:
+                logger.warning(
+                    "tenant %s agent %s: Graph refused %s: %s",
+                    target.tenant_id,
+                    target.agent_id,
+                    _describe(teams),
+                    exc.message,
+                )
+                state = teams_command_failed(state, teams, now)
+        return state
+
+    def _later(
+        self, target: Target, who: str, retry_after: float | None, delivery_count: int, message: str
+    ) -> None:
+        wait = (
+            retry_after
+            if retry_after is not None
+            else DEFAULT_BACKOFF_SECONDS * min(2 ** (delivery_count - 1), 8)
+        )
+        wait = max(0.0, min(wait, self._max_inline_wait))
+        logger.warning(
+            "tenant %s agent %s: %s asks to retry later (%s); waiting %.1fs, then the message is delivered "
+            "again (delivery %s)",
+            target.tenant_id,
+            target.agent_id,
+            who,
+            message,
+            wait,
+            delivery_count,
+        )
+        if wait > 0:
+            # Nothing to wait for (the timer's runner, or Retry-After: 0): straight back to the caller.
+            self._sleep(wait)
+        raise TransientSyncFailure(f"{who} asked to retry later")
+
+
+def _describe(command: object) -> str:
+    if isinstance(command, SetIdle):
+        return f"idle {command.idle_code_id}"
+    if isinstance(command, SetPresence):
+        return f"setPresence {command.availability}/{command.activity}"
+    if isinstance(command, ClearPresence):
+        return "clearPresence"
+    return "available"

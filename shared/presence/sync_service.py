@@ -1,0 +1,189 @@
+"""The presence sync engine: what the Service Bus-triggered function does with each message.
+
+Per message: the tenant's connector and mappings come from short-lived caches, the agent's sync state
+is one point read, the decision is pure (sync_rules), the commands run, and the new state is one
+conditional merge. So a change costs two table operations and no Graph read (rich notifications carry
+the presence). Messages of one agent arrive in order (one session per tenant + user), so the merge
+only conflicts when something outside the session wrote the row; then the message is decided again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from shared.connectors.model import Connector, ConnectorStatus
+from shared.contact_center.messages import AgentStateChange
+from shared.mappings.model import PresenceMappings
+from shared.presence.commands import CommandRunner, Target
+from shared.presence.exceptions import AgentSyncStateGone, StaleAgentSyncState, TransientSyncFailure
+from shared.presence.messages import PresenceChange
+from shared.presence.sync_rules import Outcome, SyncDecision, on_agent_event, on_teams_presence
+from shared.presence.sync_state import AgentSyncState
+from shared.storage.agent_sync_state_repository import StoredSyncState
+
+logger = logging.getLogger(__name__)
+
+MAX_DECISION_ATTEMPTS = 3
+
+Decide = Callable[[AgentSyncState, PresenceMappings, datetime], SyncDecision]
+
+
+class ConnectorLookup(Protocol):
+    def get(self, tenant_id: str) -> Connector | None: ...
+
+
+class MappingLookup(Protocol):
+    def get(self, tenant_id: str) -> PresenceMappings: ...
+
+
+class SyncStates(Protocol):
+    def load(self, tenant_id: str, user_id: str) -> StoredSyncState | None: ...
+
+    def save(self, stored: StoredSyncState, state: AgentSyncState) -> StoredSyncState: ...
+
+
+class TeamsPresenceRecorder(Protocol):
+    def record_teams_presence(self, tenant_id: str, change: PresenceChange) -> bool: ...
+
+
+class Resubscriber(Protocol):
+    def roster_changed(self, tenant_id: str) -> None: ...
+
+
+class PresenceSyncService:
+    def __init__(
+        self,
+        connectors: ConnectorLookup,
+        mappings: MappingLookup,
+        states: SyncStates,
+        commands: CommandRunner,
+        recorder: TeamsPresenceRecorder,
+        subscriptions: Resubscriber,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._connectors = connectors
+        self._mappings = mappings
+        self._states = states
+        self._commands = commands
+        self._recorder = recorder
+        self._subscriptions = subscriptions
+        self._clock = clock
+
+    # Handlers of the two message kinds (shared.presence.worker.MessageHandler).
+
+    def teams_change(self, body: bytes, *, message_id: str | None, delivery_count: int) -> None:
+        change = PresenceChange.from_json(body)
+        connector = self._active_connector(change.tenant_id)
+        if connector is None or not connector.settings.presence_sync or connector.contact_center is None:
+            # Not synced, but the agents list still shows the last Teams presence.
+            self._recorder.record_teams_presence(change.tenant_id, change)
+            return
+        self._apply(
+            connector,
+            change.user_id,
+            lambda state, mappings, now: on_teams_presence(state, change, mappings, now),
+            f"Teams {change.availability}/{change.activity}",
+            delivery_count,
+        )
+
+    def agent_event(self, body: bytes, *, message_id: str | None, delivery_count: int) -> None:
+        event = AgentStateChange.from_json(body)
+        connector = self._active_connector(event.tenant_id)
+        if connector is None or not connector.settings.presence_sync or connector.contact_center is None:
+            logger.info(
+                "tenant %s agent %s: event %s not synced", event.tenant_id, event.agent_id, event.event_id
+            )
+            return
+        self._apply(
+            connector,
+            event.user_id,
+            lambda state, mappings, now: on_agent_event(state, event, mappings, now),
+            f"contact center {event.state}",
+            delivery_count,
+            agent_id=event.agent_id,
+        )
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _active_connector(self, tenant_id: str) -> Connector | None:
+        connector = self._connectors.get(tenant_id)
+        if connector is None or connector.status is not ConnectorStatus.ACTIVE:
+            logger.info("tenant %s: connector missing or not active; message not applied", tenant_id)
+            return None
+        return connector
+
+    def _apply(
+        self,
+        connector: Connector,
+        user_id: str,
+        decide: Decide,
+        what: str,
+        delivery_count: int,
+        *,
+        agent_id: str | None = None,
+    ) -> None:
+        """Decide and apply for the user's agent; `agent_id`: the agent the message is about, when it
+        names one."""
+        tenant_id = connector.tenant_id
+        assert connector.contact_center is not None  # noqa: S101 - checked by the callers
+        mappings = self._mappings.get(tenant_id)
+        for attempt in range(1, MAX_DECISION_ATTEMPTS + 1):
+            stored = self._states.load(tenant_id, user_id)
+            if stored is None:
+                logger.info("tenant %s user %s: not an agent; %s ignored", tenant_id, user_id, what)
+                return
+            if agent_id is not None and stored.agent_id != agent_id:
+                # The user was given to another agent after the event was queued: it is not his state.
+                logger.info(
+                    "tenant %s user %s: now backs agent %s, not agent %s; %s ignored",
+                    tenant_id,
+                    user_id,
+                    stored.agent_id,
+                    agent_id,
+                    what,
+                )
+                return
+            now = self._clock()
+            decision = decide(stored.state, mappings, now)
+            if decision.discarded or (
+                decision.outcome is Outcome.UNCHANGED and decision.state == stored.state
+            ):
+                logger.info(
+                    "tenant %s agent %s: %s %s (%s)",
+                    tenant_id,
+                    stored.agent_id,
+                    what,
+                    decision.outcome.value,
+                    decision.reason,
+                )
+                return
+            target = Target(tenant_id, user_id, stored.agent_id, connector.contact_center)
+            state = self._commands.run(target, decision, now, delivery_count)
+            if decision.resubscribe:
+                # The agent logged in: make sure his presence is subscribed now, not at the next timer run.
+                self._subscriptions.roster_changed(tenant_id)
+            try:
+                self._states.save(stored, state)
+            except StaleAgentSyncState:
+                logger.info(
+                    "tenant %s agent %s: state changed meanwhile; deciding again", tenant_id, stored.agent_id
+                )
+                continue
+            except AgentSyncStateGone:
+                logger.info(
+                    "tenant %s agent %s: removed from the roster meanwhile", tenant_id, stored.agent_id
+                )
+                return
+            logger.info(
+                "tenant %s agent %s: %s applied (%s; attempt %s)",
+                tenant_id,
+                stored.agent_id,
+                what,
+                decision.reason,
+                attempt,
+            )
+            return
+        raise TransientSyncFailure("the agent's sync state kept changing; the message is delivered again")

@@ -1,0 +1,46 @@
+"""Admin HTTP API of a tenant's presence mappings (function-key protected, like the connector API)."""
+
+from __future__ import annotations
+
+import logging
+
+import azure.functions as func
+
+from shared.bootstrap import services
+from shared.connectors.commands import parse_tenant_id
+from shared.http.errors import http_errors
+from shared.http.requests import actor, if_match, json_object
+from shared.http.responses import json_response
+from shared.mappings.model import PresenceMappings
+from shared.mappings.views import mappings_json
+
+logger = logging.getLogger(__name__)
+
+bp = func.Blueprint()
+
+MAPPINGS_ROUTE = "tenants/{tenantId}/presence-mappings"
+
+
+def _tenant(req: func.HttpRequest) -> str:
+    return parse_tenant_id(req.route_params.get("tenantId"))
+
+
+def _answer(mappings: PresenceMappings) -> func.HttpResponse:
+    headers = {"ETag": mappings.etag} if mappings.etag else None
+    return json_response(mappings_json(mappings), 200, headers)
+
+
+@bp.function_name("get_presence_mappings")
+@bp.route(route=MAPPINGS_ROUTE, methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@http_errors
+def get_presence_mappings(req: func.HttpRequest) -> func.HttpResponse:
+    return _answer(services().presence_mappings.get(_tenant(req)))
+
+
+@bp.function_name("put_presence_mappings")
+@bp.route(route=MAPPINGS_ROUTE, methods=["PUT"], auth_level=func.AuthLevel.FUNCTION)
+@http_errors
+def put_presence_mappings(req: func.HttpRequest) -> func.HttpResponse:
+    tenant_id = _tenant(req)
+    saved = services().presence_mappings.put(tenant_id, json_object(req), if_match(req), actor(req))
+    return _answer(saved)
