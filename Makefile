@@ -49,5 +49,11 @@ integration: setup
 e2e: setup
 	$(PY) -m pytest tests/e2e
 
+# Figures, not pass/fail: notification intake over HTTP, then Teams -> contact center sync.
+bench: setup
+	$(PY) -m benchmarks.bench_notification_crypto
+	$(PY) -m benchmarks.bench_notification_intake
+	$(PY) -m benchmarks.bench_presence_sync
+
 clean:
 	rm -rf $(VENV) .venv-checkov node_modules .azurite .mypy_cache .ruff_cache .pytest_cache
