@@ -1,7 +1,8 @@
 """`python -m devstack`: run the connector locally (Azurite + the local Functions host) until Ctrl-C.
 
 The stack is assembled in DevStack.start(); services that later join the stack (simulators, the
-in-process Service Bus dispatcher) are added to HOST_SERVICES.
+in-process Service Bus dispatcher) are added to HOST_SERVICES. Once it runs, a demo tenant is set up
+through the public APIs and a live view prints how presence moves between Teams and the contact center.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +24,12 @@ from urllib.parse import urlsplit
 import azure.functions as func
 
 from devstack.azurite import DEFAULT_TABLE_PORT, Azurite, AzuriteError
+from devstack.contact_center_simulator import ContactCenterSimulator
+from devstack.contact_center_simulator.server import DEFAULT_PORT as DEFAULT_CONTACT_CENTER_SIMULATOR_PORT
+from devstack.demo_tenant import DemoTenant, DemoTenantError, seed_demo_tenant
 from devstack.graph_simulator import GraphSimulator
 from devstack.host import DEFAULT_PORT, BackgroundService, LocalHost
+from devstack.live_view import LiveView, try_this
 from devstack.local_settings import LocalSettingsError, load_local_settings
 from devstack.service_bus import ROUTE as SERVICE_BUS_ROUTE
 from devstack.service_bus import InProcessServiceBus
@@ -41,10 +47,12 @@ TABLES_CONNECTION_STRING = "TABLES_CONNECTION_STRING"
 TABLES_ENDPOINT = "TABLES_ENDPOINT"
 PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
 ENTRA_AUTHORITY_HOST = "ENTRA_AUTHORITY_HOST"
+WEBEX_TOKEN_URL = "WEBEX_TOKEN_URL"  # noqa: S105 - a setting name, not a secret
 DEFAULT_GRAPH_SIMULATOR_PORT = 7072
 DEFAULT_GRAPH_SIMULATOR_TLS_PORT = 7074
 GRAPH_SIMULATOR_TLS_DIR = REPO_ROOT / ".devstack" / "graph-simulator-tls"
 _DEVELOPMENT_STORAGE = "usedevelopmentstorage=true"
+QUIET_HINT = "--quiet: every log line, no live view"
 
 # Built for every run and started with the host, in this order; stopped in reverse.
 HOST_SERVICES: tuple[Callable[[LocalHost], BackgroundService], ...] = ()
@@ -67,6 +75,9 @@ class DevStackConfig:
     azurite_data: Path | None = DEFAULT_AZURITE_DATA
     graph_simulator_port: int | None = DEFAULT_GRAPH_SIMULATOR_PORT
     graph_simulator_tls_port: int = DEFAULT_GRAPH_SIMULATOR_TLS_PORT
+    contact_center_simulator_port: int | None = DEFAULT_CONTACT_CENTER_SIMULATOR_PORT
+    demo: bool = True
+    live_view: bool = True
 
 
 class DevStack:
@@ -77,6 +88,7 @@ class DevStack:
         self.services: list[BackgroundService] = []
         self.azurite: Azurite | None = None
         self.graph: GraphSimulator | None = None
+        self.contact_center: ContactCenterSimulator | None = None
         self.host: LocalHost | None = None
         self.bus: InProcessServiceBus | None = None
 
@@ -92,6 +104,8 @@ class DevStack:
             logger.info("Table Storage: using the configured %s, not starting Azurite", configured)
         if self.config.graph_simulator_port is not None:
             self._start_graph_simulator(self.config.graph_simulator_port)
+        if self.config.contact_center_simulator_port is not None:
+            self._start_contact_center_simulator(self.config.contact_center_simulator_port)
         app = load_app(self.config.app_spec)
         self.host = LocalHost(app, host=self.config.host, port=self.config.port)
         # Azure has no stand-in: there the app sends to real Service Bus and the host receives from it.
@@ -123,6 +137,28 @@ class DevStack:
         point_settings_at_simulator(os.environ, self.graph)
         logger.info("Graph simulator: %s (identity platform and Graph v1.0)", self.graph.base_url)
 
+    def _start_contact_center_simulator(self, port: int) -> None:
+        """Both contact-center adapters' endpoints; agent events go back to this host's events route."""
+        # Agent events of this run must be newer than those a connector stored in .azurite/ saw before.
+        self.contact_center = ContactCenterSimulator(port=port, sequence_base=time.time_ns() // 1_000_000)
+        self._start(self.contact_center)
+        point_settings_at_contact_center_simulator(os.environ, self.contact_center)
+
+    def seed_demo(self) -> DemoTenant | None:
+        """The demo tenant, set up through the running host; None when a simulator it needs is off."""
+        if self.host is None:
+            raise DevStackError("the demo tenant needs the running host: call start() first")
+        if self.graph is None or self.contact_center is None:
+            logger.info("No demo tenant: it needs both the Graph and the contact-center simulator")
+            return None
+        return seed_demo_tenant(self.host.base_url, self.graph.base_url, self.contact_center.base_url)
+
+    def start_live_view(self, demo: DemoTenant) -> LiveView:
+        """Stopped first by stop(), before the simulators it reads."""
+        view = LiveView(demo)
+        self._start(view)
+        return view
+
     def _start(self, service: BackgroundService) -> None:
         service.start()
         self.services.append(service)
@@ -145,6 +181,14 @@ def point_settings_at_simulator(environ: MutableMapping[str, str], graph: GraphS
     ca_path = graph.tls_ca_path
     if ca_path is not None and _is_loopback_or_unset(environ.get("ENTRA_TOKEN_AUTHORITY_HOST", "")):
         environ["ENTRA_AUTHORITY_CA_BUNDLE"] = str(ca_path)
+
+
+def point_settings_at_contact_center_simulator(
+    environ: MutableMapping[str, str], simulator: ContactCenterSimulator
+) -> None:
+    """The Webex token URL follows the simulator's port unless it names a real (non-loopback) host."""
+    if _is_loopback_or_unset(environ.get(WEBEX_TOKEN_URL, "")):
+        environ[WEBEX_TOKEN_URL] = simulator.token_url
 
 
 def _is_loopback_or_unset(value: str) -> bool:
@@ -225,6 +269,20 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
         help="port of the local Graph + identity simulator (env GRAPH_SIMULATOR_PORT; 0 = any free port)",
     )
     parser.add_argument("--no-graph-simulator", action="store_true", help="do not start the Graph simulator")
+    parser.add_argument(
+        "--contact-center-simulator-port",
+        type=int,
+        default=int(os.environ.get("CONTACT_CENTER_SIMULATOR_PORT", DEFAULT_CONTACT_CENTER_SIMULATOR_PORT)),
+        help="port of the local contact-center simulator "
+        "(env CONTACT_CENTER_SIMULATOR_PORT; 0 = any free port)",
+    )
+    parser.add_argument(
+        "--no-contact-center-simulator", action="store_true", help="do not start the contact-center simulator"
+    )
+    parser.add_argument(
+        "--no-demo", action="store_true", help="do not set up the demo tenant (nor the live view)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not print the live view of the demo tenant")
     arguments = parser.parse_args(argv)
     return DevStackConfig(
         app_spec=arguments.app,
@@ -232,6 +290,11 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
         azurite_port=arguments.azurite_port,
         azurite_data=None if arguments.azurite_in_memory else arguments.azurite_data,
         graph_simulator_port=None if arguments.no_graph_simulator else arguments.graph_simulator_port,
+        contact_center_simulator_port=None
+        if arguments.no_contact_center_simulator
+        else arguments.contact_center_simulator_port,
+        demo=not arguments.no_demo,
+        live_view=not arguments.quiet,
     )
 
 
@@ -253,11 +316,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nLocal Functions host: {host.base_url}\n{format_function_table(host)}\n", flush=True)
         if stack.graph is not None:
             print(f"Graph + identity simulator: {stack.graph.base_url} (control API: /_sim/)", flush=True)
+        if stack.contact_center is not None:
+            print(
+                f"Contact-center simulator: {stack.contact_center.base_url} (control API: /_sim/)", flush=True
+            )
         if stack.bus is not None:
             print(
                 f"In-process Service Bus: {host.base_url}{SERVICE_BUS_ROUTE} (deliveries, dead letters)",
                 flush=True,
             )
+        if config.demo:
+            _show_demo(stack, live_view=config.live_view)
         print("Press Ctrl-C to stop.", flush=True)
         while not stopping.wait(1.0):
             continue
@@ -274,6 +343,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         stack.stop()
     logger.info("Stopped")
     return 0
+
+
+def _show_demo(stack: DevStack, *, live_view: bool) -> None:
+    """A demo that cannot be set up leaves the stack running: it is still usable by hand."""
+    try:
+        demo = stack.seed_demo()
+    except DemoTenantError as error:
+        logger.error("The demo tenant could not be set up (the stack keeps running): %s", error)
+        return
+    if demo is None:
+        return
+    agents = ", ".join(f"{a.agent_id} {a.user.display_name}" for a in demo.agents)
+    print(
+        f"\nDemo tenant {demo.tenant_id}: connector active, agents {agents}; "
+        f"sync account {demo.sync_account.user_principal_name}; "
+        f"subscription {', '.join(demo.subscription_ids)}",
+        flush=True,
+    )
+    if live_view:
+        print(try_this(demo), flush=True)
+        print(
+            f"INFO logs are hidden from now on so the live view stays readable ({QUIET_HINT}).\n", flush=True
+        )
+        # Each change logs a dozen INFO lines (requests, queue, sync decisions) that would bury the view.
+        logging.getLogger().setLevel(logging.WARNING)
+        stack.start_live_view(demo)
 
 
 def _install_signal_handlers(stopping: threading.Event) -> None:

@@ -102,6 +102,9 @@ DEFAULT_IDLE_CODES: Final = (
     IdleCodeEntry("not-ready", "Not Ready", is_default=True),
     IdleCodeEntry("meeting", "Meeting"),
     IdleCodeEntry("teams-call", "Teams Call"),
+    # With teams-call, the ids of the connector's default Teams -> contact center mappings.
+    IdleCodeEntry("teams-dnd", "Teams: Do not disturb"),
+    IdleCodeEntry("teams-presenting", "Teams: Presenting"),
     IdleCodeEntry("presenting", "Presenting"),
     IdleCodeEntry("do-not-disturb", "Do Not Disturb"),
     IdleCodeEntry("break", "Break"),

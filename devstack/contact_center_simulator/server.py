@@ -166,8 +166,11 @@ class ContactCenterSimulator:
         echo_connector_changes: bool = True,
         delivery_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
         token_lifetime_seconds: int = DEFAULT_TOKEN_LIFETIME_SECONDS,
+        sequence_base: int = 0,
     ) -> None:
-        self.state = SimulatorState(clock, echo_connector_changes=echo_connector_changes)
+        self.state = SimulatorState(
+            clock, echo_connector_changes=echo_connector_changes, sequence_base=sequence_base
+        )
         self.faults = FaultInjector()
         self.dispatcher = EventDispatcher(self.state, retry_delays=delivery_retry_delays)
         router = Router()

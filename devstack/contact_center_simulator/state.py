@@ -76,10 +76,17 @@ def events_url_for(tenant_id: str, connector_url: str) -> str:
 
 class SimulatorState:
     def __init__(
-        self, clock: Callable[[], datetime] | None = None, *, echo_connector_changes: bool = True
+        self,
+        clock: Callable[[], datetime] | None = None,
+        *,
+        echo_connector_changes: bool = True,
+        sequence_base: int = 0,
     ) -> None:
         self._clock = clock or _utc_now
         self._echo = echo_connector_changes
+        # Where a new agent's sequenceNumber starts: a base that grows between runs keeps a restarted
+        # simulator's events newer than those a connector with persisted state saw before.
+        self._sequence_base = sequence_base
         self._lock = threading.RLock()
         self._tenants: dict[str, SimTenant] = {}
         self._agents: dict[str, SimAgent] = {}
@@ -314,7 +321,9 @@ class SimulatorState:
         now = self.now()
         # A new agent has logged in and made himself available.
         first = HistoryEntry("available", None, None, now, SOURCE_AGENT)
-        return SimAgent(agent_id, tenant_id, "available", None, None, now, [first])
+        return SimAgent(
+            agent_id, tenant_id, "available", None, None, now, [first], sequence_number=self._sequence_base
+        )
 
     def _tenant_agent(self, tenant_id: str, agent_id: str) -> SimAgent:
         agent = self._agents.get(agent_id)

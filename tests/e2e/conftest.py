@@ -77,7 +77,19 @@ def local_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> It
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "devstack", "--port", str(port), "--graph-simulator-port", "0"],
+            [
+                sys.executable,
+                "-m",
+                "devstack",
+                "--port",
+                str(port),
+                "--graph-simulator-port",
+                "0",
+                "--contact-center-simulator-port",
+                "0",
+                "--no-demo",
+                "--quiet",
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -11,6 +11,7 @@ from devstack.__main__ import (
     load_app,
     needs_local_azurite,
     parse_arguments,
+    point_settings_at_contact_center_simulator,
     point_settings_at_simulator,
 )
 from tests.fixtures import sample_function_app
@@ -98,3 +99,53 @@ def test_real_endpoints_are_left_alone() -> None:
     before = dict(environ)
     point_settings_at_simulator(environ, _RunningSimulator())  # type: ignore[arg-type]
     assert environ == before
+
+
+def test_the_contact_center_simulator_demo_and_live_view_are_on_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CONTACT_CENTER_SIMULATOR_PORT", raising=False)
+
+    config = parse_arguments([])
+
+    assert config.contact_center_simulator_port == 7073
+    assert config.demo is True
+    assert config.live_view is True
+
+
+def test_contact_center_simulator_port_comes_from_the_flag_or_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CONTACT_CENTER_SIMULATOR_PORT", "0")
+
+    assert parse_arguments([]).contact_center_simulator_port == 0
+    assert parse_arguments(["--contact-center-simulator-port", "9073"]).contact_center_simulator_port == 9073
+    assert parse_arguments(["--no-contact-center-simulator"]).contact_center_simulator_port is None
+
+
+def test_demo_and_live_view_can_be_turned_off() -> None:
+    assert parse_arguments(["--no-demo"]).demo is False
+    quiet = parse_arguments(["--quiet"])
+    assert (quiet.demo, quiet.live_view) == (True, False)
+
+
+class _RunningContactCenter:
+    token_url = "http://127.0.0.1:50003/v1/access_token"
+
+
+@pytest.mark.parametrize(
+    "configured", ["http://127.0.0.1:7073/v1/access_token", "http://localhost:7073/v1/access_token", ""]
+)
+def test_a_loopback_or_missing_webex_token_url_follows_the_contact_center_simulator(configured: str) -> None:
+    # GIVEN the example's loopback token URL (or none) and a simulator on another port
+    environ = {"WEBEX_TOKEN_URL": configured} if configured else {}
+    # WHEN the stack points it at the simulator
+    point_settings_at_contact_center_simulator(environ, _RunningContactCenter())  # type: ignore[arg-type]
+    # THEN it names the running simulator's token endpoint
+    assert environ == {"WEBEX_TOKEN_URL": "http://127.0.0.1:50003/v1/access_token"}
+
+
+def test_a_real_webex_token_url_is_left_alone() -> None:
+    environ = {"WEBEX_TOKEN_URL": "https://webexapis.com/v1/access_token"}
+    point_settings_at_contact_center_simulator(environ, _RunningContactCenter())  # type: ignore[arg-type]
+    assert environ == {"WEBEX_TOKEN_URL": "https://webexapis.com/v1/access_token"}
