@@ -33,7 +33,7 @@ from devstack.live_view import LiveView, try_this
 from devstack.local_settings import LocalSettingsError, load_local_settings
 from devstack.service_bus import ROUTE as SERVICE_BUS_ROUTE
 from devstack.service_bus import InProcessServiceBus
-from shared.bootstrap import build_services, use_services
+from shared.bootstrap import build_services, shutdown_services, use_services
 from shared.errors import ConfigurationError
 from shared.presence.ports import PresenceQueue
 from shared.settings import load_settings
@@ -126,7 +126,7 @@ class DevStack:
                 logger.exception("Stopping %r failed", service)
         if self.bus is not None:
             # The installed services hold the stopped bus; the next use rebuilds them from settings.
-            use_services(None)
+            shutdown_services()
             self.bus = None
 
     def _start_graph_simulator(self, port: int) -> None:

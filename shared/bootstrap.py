@@ -79,6 +79,15 @@ class Services:
     contact_center_events: ContactCenterEventIntake
     presence_mappings: PresenceMappingService
     reconcile: ReconcileService
+    # Connections to release when the process stops (Graph clients, HTTP pools, the queue sender).
+    closers: tuple[Callable[[], None], ...] = ()
+
+    def close(self) -> None:
+        for close in self.closers:
+            try:
+                close()
+            except Exception:
+                logger.warning("closing %r failed", close, exc_info=True)
 
 
 class _SubscriptionsLater:
@@ -293,6 +302,15 @@ def use_services(replacement: Services | None) -> None:
     global _services  # noqa: PLW0603
     with _lock:
         _services = replacement
+
+
+def shutdown_services() -> None:
+    """Release the current services' connections (the local host calls this when it stops)."""
+    global _services
+    with _lock:
+        current, _services = _services, None
+    if current is not None:
+        current.close()
 
 
 def check_settings() -> Settings:
