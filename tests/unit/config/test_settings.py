@@ -93,17 +93,19 @@ def test_a_key_vault_certificate_secret_loads_as_pem() -> None:
 
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     pem = EXAMPLE["NOTIFICATION_CERTIFICATE"].encode()
     key = serialization.load_pem_private_key(pem, None)
+    assert isinstance(key, rsa.RSAPrivateKey)
     certificate = x509.load_pem_x509_certificate(pem)
     pfx = pkcs12.serialize_key_and_certificates(
         b"kv",
         key,
         certificate,
         None,
-        serialization.NoEncryption(),  # type: ignore[arg-type]
+        serialization.NoEncryption(),
     )
     env = {
         **EXAMPLE,

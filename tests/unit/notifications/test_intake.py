@@ -18,6 +18,7 @@ from shared.notifications.intake import KnownSubscription, NotificationIntake
 from shared.notifications.validation_tokens import StaticKeySource, ValidationTokenVerifier
 from shared.presence.exceptions import PresenceQueueUnavailable
 from shared.presence.messages import PresenceChange
+from shared.presence.ports import SyncMessage
 from tests.support.notification_encryption import encrypt_for_notification, encrypted_content_json
 from tests.unit.notifications.support import APP_ID, TENANT_A, TENANT_B, FakeClock, TokenSigner
 
@@ -38,10 +39,10 @@ class FakeQueue:
         self.published: list[PresenceChange] = []
         self.fail = False
 
-    def publish(self, changes: Sequence[PresenceChange]) -> None:
+    def publish(self, changes: Sequence[SyncMessage]) -> None:
         if self.fail:
             raise PresenceQueueUnavailable("down")
-        self.published.extend(changes)
+        self.published.extend(change for change in changes if isinstance(change, PresenceChange))
 
 
 class FailingKeys:
