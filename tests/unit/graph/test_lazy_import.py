@@ -34,3 +34,32 @@ def test_importing_and_building_the_gateway_loads_no_sdk() -> None:
     )
     # THEN none of msgraph-sdk, kiota, azure-identity or httpx was imported
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+_INTAKE_PROBE = """
+import json, sys
+from shared.bootstrap import build_services
+from shared.settings import load_settings
+
+values = json.load(open("local.settings.example.json"))["Values"]
+queue = type("Queue", (), {"publish": lambda self, messages: None})()
+services = build_services(load_settings(values), presence_queue=queue)
+report = services.notifications.accept(b'{"value": []}')
+services.close()
+print(json.dumps(sorted(m for m in sys.modules if m.startswith(("msgraph", "msgraph_core", "kiota_")))))
+"""
+
+
+def test_the_wired_notification_path_loads_no_msgraph() -> None:
+    # GIVEN the app's real composition root in a fresh interpreter
+    # WHEN every service is wired and a notification batch goes through the intake
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", _INTAKE_PROBE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    # THEN msgraph-sdk and kiota were never imported
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
