@@ -28,6 +28,7 @@ from shared.errors import AppError, ConfigurationError
 from shared.graph import exceptions as graph
 from shared.http.exceptions import HttpInputError, MalformedJson, PayloadTooLarge, UnsupportedMediaType
 from shared.http.responses import error_response
+from shared.mappings import exceptions as mappings
 from shared.notifications.exceptions import MalformedNotificationError, SigningKeysUnavailableError
 from shared.presence.exceptions import PresenceQueueUnavailable
 from shared.storage.exceptions import InvalidTableKey, StorageUnavailable
@@ -85,6 +86,9 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     graph.GraphThrottled: 503,
     graph.GraphUnavailable: 503,
     graph.GraphError: 502,
+    # Presence mappings (UnreadableMappings stays a 500: a row nobody can read is a bug)
+    mappings.InvalidMapping: 400,
+    mappings.StaleMappings: 412,
     # Contact center
     contact_center.InvalidAgentEvents: 400,
     contact_center.InvalidEventSignature: 401,
