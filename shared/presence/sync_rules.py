@@ -13,11 +13,15 @@ Teams -> contact center
 - Back to an unmapped Teams presence: the agent is made `available` again only if he is still in the
   idle code the connector put him in.
 - An agent who leaves the connector's idle code himself dismisses it: no idle code is imposed on him
-  until Teams is seen, after that moment, showing a presence that maps to another idle code (or to
-  none), or he logs out.
-- One contact-center command at a time: the next waits for the agent event the previous one causes
-  (at most PENDING_TIMEOUT), so the connector never acts on a state it is about to change itself. That
-  event is recognised as the connector's own for ECHO_WINDOW, however late it comes.
+  until Teams certainly showed, after that moment, a presence no rule maps (such as Available), or he
+  logs out. "Certainly" because a notification's arrival does not say when the change happened: a read
+  shows it at the read's time, a notification at its arrival minus Graph's longest documented latency
+  (NOTIFICATION_LATENCY).
+- One contact-center command at a time: the next waits until the previous one is settled - by the
+  agent event it causes (recognised as the connector's own however late it comes), a later agent
+  event, its rejection, or a reconcile read; at most ECHO_WINDOW - so the connector never acts on a
+  state it is changing itself. A contact center that does not report the connector's own changes
+  therefore gets one command per agent per reconcile run.
 
 Contact center -> Teams
 - A state a contactCenterToTeams rule maps shows in Teams through the connector's setPresence session
@@ -58,15 +62,16 @@ from shared.presence.sync_state import (
 # Graph allows PT5M..PT4H; an hour keeps a lost session short-lived while renewals stay rare.
 SESSION_DURATION: Final = timedelta(hours=1)
 RENEW_BEFORE: Final = timedelta(minutes=10)
-# How long a contact-center command waits for the agent event it causes before the next one may go.
-PENDING_TIMEOUT: Final = timedelta(minutes=2)
 # How long the event a command causes, or the notification a session causes, is still recognised as
 # the connector's own (deliveries are retried for minutes); the reconcile timer's reads repair the rest.
 ECHO_WINDOW: Final = timedelta(minutes=15)
 MAX_PENDING: Final = 4
-MAX_ECHOES: Final = 16
+# One record per presence setPresence accepts.
+MAX_ECHOES: Final = 5
 # Graph's presence reads may lag a setPresence / clearPresence by a few seconds.
 ECHO_GRACE: Final = timedelta(seconds=60)
+# Graph documents change notifications arriving within a minute of the change.
+NOTIFICATION_LATENCY: Final = timedelta(minutes=1)
 _AVAILABLE: Final = ("Available", "Available")
 # What an Available session decays to when it is not renewed (graph-facts: presence aggregation).
 _AVAILABLE_SESSION_DECAY: Final = frozenset({("Available", "AvailableInactive"), ("Away", "Away")})
@@ -414,7 +419,7 @@ def _observe_teams(
     *,
     read: bool,
 ) -> tuple[AgentSyncState, str]:
-    echoes, from_connector, overridden = _classify_teams(state, pair, observed_at, read=read)
+    from_connector, overridden = _classify_teams(state, pair, observed_at, read=read)
     since: datetime | None = None
     if overridden:
         previous = state.teams
@@ -426,6 +431,7 @@ def _observe_teams(
         sequence_number=sequence_number,
         observed_at=observed_at,
         recorded_at=now,
+        confirmed_at=observed_at if read else observed_at - NOTIFICATION_LATENCY,
         from_connector=from_connector,
         manual_override_since=since,
     )
@@ -434,19 +440,19 @@ def _observe_teams(
         note += " (the connector's own presence: not sent to the contact center)"
     elif overridden:
         note += " over the connector's presence (set by the user: recorded, not fought)"
-    return replace(state, teams=view, echoes=echoes), note
+    return replace(state, teams=view), note
 
 
 def _classify_teams(
     state: AgentSyncState, pair: tuple[str, str], observed_at: datetime, *, read: bool
-) -> tuple[tuple[EchoPresence, ...], bool, bool]:
-    """(earlier sessions to keep, Teams shows a connector session, the user overrides the held one).
+) -> tuple[bool, bool]:
+    """(Teams shows a connector session, the user's own state overrides the session held).
 
-    A notification cannot say which change caused it, so a record of an earlier session is only used
-    up by a notification of its presence (the oldest such record) or forgotten after ECHO_WINDOW:
-    taking the user's own presence for an echo costs a delay until the next read, the other way round a
-    loop. A read is Graph's live presence: only the held session shows in it, or one that ended a few
-    seconds ago.
+    A notification cannot say which change caused it, and a session shows again each time the user
+    clears a state of his own, so the presence of an earlier session reads as an echo until its record
+    is forgotten after ECHO_WINDOW: taking the user's own presence for an echo costs a delay until the
+    next read, the other way round a loop. A read is Graph's live presence: only the held session shows
+    in it, or one that ended a few seconds ago.
     """
     session = state.session
     held = session is not None and session.set_at <= observed_at < session.expires_at
@@ -455,13 +461,10 @@ def _classify_teams(
         recent = any(
             _shows(echo.pair, pair) and observed_at <= echo.ended_at + ECHO_GRACE for echo in state.echoes
         )
-        return state.echoes, own or recent, held and not own
-    if own:
-        return state.echoes, True, False
-    for index, echo in enumerate(state.echoes):
-        if _shows(echo.pair, pair):
-            return (*state.echoes[:index], *state.echoes[index + 1 :]), True, False
-    return state.echoes, False, held
+        return own or recent, held and not own
+    if own or any(_shows(echo.pair, pair) for echo in state.echoes):
+        return True, False
+    return False, held
 
 
 def _shows(session_pair: tuple[str, str], pair: tuple[str, str]) -> bool:
@@ -472,7 +475,7 @@ def _ended(
     echoes: tuple[EchoPresence, ...], session: PresenceSession, ended_at: datetime
 ) -> tuple[EchoPresence, ...]:
     echo = EchoPresence(session.availability, session.activity, session.set_at, ended_at)
-    return (*echoes, echo)[-MAX_ECHOES:]
+    return (*(e for e in echoes if e.pair != session.pair), echo)[-MAX_ECHOES:]
 
 
 def _observe_contact_center(
@@ -581,12 +584,20 @@ def _reconcile_teams(
     pair = (presence.availability, presence.activity)
     seen = state.teams
     if seen is not None and pair == seen.pair:
-        # Same presence: only how it reads may have changed (an override that raised no notification).
-        _, from_connector, overridden = _classify_teams(state, pair, now, read=True)
-        if from_connector == seen.from_connector and overridden == seen.manual_override:
+        # Same presence: only how it reads may have changed (an override that raised no notification),
+        # and it is now certain Teams shows it, which may end an agent's dismissal.
+        from_connector, overridden = _classify_teams(state, pair, now, read=True)
+        confirmed = seen.confirmed_at if state.dismissed_idle_code_id is None else now
+        if (from_connector, overridden, confirmed) == (
+            seen.from_connector,
+            seen.manual_override,
+            seen.confirmed_at,
+        ):
             return state, None
         since = (seen.manual_override_since or now) if overridden else None
-        teams = replace(seen, from_connector=from_connector, manual_override_since=since)
+        teams = replace(
+            seen, from_connector=from_connector, manual_override_since=since, confirmed_at=confirmed
+        )
         return replace(state, teams=teams), f"Teams read: still {pair[0]}/{pair[1]}"
     sequence_number = presence.sequence_number
     if (
@@ -650,15 +661,20 @@ def _plan_contact_center(
     state: AgentSyncState, mappings: PresenceMappings, now: datetime, notes: list[str]
 ) -> tuple[AgentSyncState, ContactCenterCommand | None]:
     teams = state.teams
-    if teams is None or teams.from_connector:
-        # The user's own Teams state is unknown (never seen, or hidden behind the connector's session).
+    if teams is None:
         return state, None
     rule = match_teams_rule(mappings, teams.availability, teams.activity)
-    wanted = None if rule is None else rule.idle_code_id
-    if _dismissal_over(state, wanted):
+    confirmed, unmapped_at = teams.confirmed_at, state.teams_unmapped_at
+    if rule is None and confirmed is not None and (unmapped_at is None or unmapped_at < confirmed):
+        state = replace(state, teams_unmapped_at=confirmed)
+    if _dismissal_over(state):
+        # Even the connector's own presence showing means the user's state that asked for idle is gone.
         state = replace(state, dismissed_idle_code_id=None, dismissed_at=None)
+    if teams.from_connector:
+        # The user's own Teams state is hidden behind the connector's session: nothing to apply.
+        return state, None
     latest = state.latest_pending
-    if latest is not None and now - latest.sent_at < PENDING_TIMEOUT:
+    if latest is not None:
         notes.append(f"waiting for the contact center to confirm {latest.kind.value}")
         return state, None
     cc = state.contact_center
@@ -698,12 +714,12 @@ def _plan_contact_center(
     return new_state, command
 
 
-def _dismissal_over(state: AgentSyncState, wanted: str | None) -> bool:
-    """Teams, seen after the agent dismissed the idle code, no longer asks for it."""
-    teams, dismissed_at = state.teams, state.dismissed_at
-    if state.dismissed_idle_code_id is None or state.dismissed_idle_code_id == wanted or teams is None:
+def _dismissal_over(state: AgentSyncState) -> bool:
+    """Teams certainly showed, after the agent dismissed the idle code, a presence no rule maps."""
+    if state.dismissed_idle_code_id is None:
         return False
-    return dismissed_at is None or teams.observed_at > dismissed_at
+    unmapped_at, dismissed_at = state.teams_unmapped_at, state.dismissed_at
+    return dismissed_at is None or (unmapped_at is not None and unmapped_at > dismissed_at)
 
 
 def _sent(state: AgentSyncState, command: PendingCommand) -> tuple[PendingCommand, ...]:

@@ -32,6 +32,8 @@ TEAMS_ACTIVITY: Final = "teamsActivity"
 TEAMS_SEQUENCE_NUMBER: Final = "teamsSequenceNumber"
 TEAMS_OBSERVED_AT: Final = "teamsObservedAt"
 TEAMS_RECORDED_AT: Final = "teamsRecordedAt"
+TEAMS_CONFIRMED_AT: Final = "teamsConfirmedAt"
+TEAMS_UNMAPPED_AT: Final = "teamsUnmappedAt"
 TEAMS_FROM_CONNECTOR: Final = "teamsFromConnector"
 TEAMS_MANUAL_OVERRIDE: Final = "teamsManualOverride"
 TEAMS_MANUAL_OVERRIDE_SINCE: Final = "teamsManualOverrideSince"
@@ -61,6 +63,8 @@ SYNC_STATE_PROPERTIES: Final = (
     TEAMS_SEQUENCE_NUMBER,
     TEAMS_OBSERVED_AT,
     TEAMS_RECORDED_AT,
+    TEAMS_CONFIRMED_AT,
+    TEAMS_UNMAPPED_AT,
     TEAMS_FROM_CONNECTOR,
     TEAMS_MANUAL_OVERRIDE,
     TEAMS_MANUAL_OVERRIDE_SINCE,
@@ -100,6 +104,9 @@ class TeamsView:
     sequence_number: str | None
     observed_at: datetime
     recorded_at: datetime
+    # A moment Teams certainly showed this presence: a read's time, or a notification's arrival minus
+    # the longest notification latency Graph documents. None: not known.
+    confirmed_at: datetime | None = None
     # It is the connector's own presence session showing (an echo of its setPresence).
     from_connector: bool = False
     # While the connector holds a session, Teams shows something else: the user's own choice beats it.
@@ -169,6 +176,8 @@ class PendingCommand:
 @dataclass(frozen=True)
 class AgentSyncState:
     teams: TeamsView | None = None
+    # The last moment Teams certainly showed a presence no teamsToContactCenter rule maps.
+    teams_unmapped_at: datetime | None = None
     contact_center: ContactCenterView | None = None
     session: PresenceSession | None = None
     # Earlier sessions, oldest first.
@@ -178,8 +187,8 @@ class AgentSyncState:
     # The idle code the connector put the agent in (or asked for); None when it did not.
     idle_code_id: str | None = None
     idle_code_name: str | None = None
-    # The agent left the connector's idle code himself (at `dismissed_at`): it is not imposed again until
-    # Teams is seen, after that, showing a presence that does not map to it.
+    # The agent left the connector's idle code himself (at `dismissed_at`): no idle code is imposed until
+    # Teams certainly showed, after that, a presence no rule maps.
     dismissed_idle_code_id: str | None = None
     dismissed_at: datetime | None = None
 
@@ -206,6 +215,8 @@ class AgentSyncState:
             entity[TEAMS_SEQUENCE_NUMBER] = teams.sequence_number or ""
             entity[TEAMS_OBSERVED_AT] = teams.observed_at
             entity[TEAMS_RECORDED_AT] = teams.recorded_at
+        entity[TEAMS_CONFIRMED_AT] = _written(None if teams is None else teams.confirmed_at)
+        entity[TEAMS_UNMAPPED_AT] = _written(self.teams_unmapped_at)
         entity[TEAMS_FROM_CONNECTOR] = teams is not None and teams.from_connector
         entity[TEAMS_MANUAL_OVERRIDE] = self.manual_override
         entity[TEAMS_MANUAL_OVERRIDE_SINCE] = _written(None if teams is None else teams.manual_override_since)
@@ -243,6 +254,7 @@ class AgentSyncState:
         a row the roster just created has none of them."""
         return cls(
             teams=_teams_view(entity),
+            teams_unmapped_at=_moment(entity.get(TEAMS_UNMAPPED_AT)),
             contact_center=_contact_center_view(entity),
             session=_session(entity),
             echoes=_echoes(entity.get(SYNC_ECHO_PRESENCES)),
@@ -269,6 +281,7 @@ def _teams_view(entity: Mapping[str, Any]) -> TeamsView | None:
         sequence_number=_text(entity.get(TEAMS_SEQUENCE_NUMBER)),
         observed_at=observed_at,
         recorded_at=_moment(entity.get(TEAMS_RECORDED_AT)) or observed_at,
+        confirmed_at=_moment(entity.get(TEAMS_CONFIRMED_AT)),
         from_connector=entity.get(TEAMS_FROM_CONNECTOR) is True,
         manual_override_since=override_since,
     )
