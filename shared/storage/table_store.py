@@ -31,6 +31,23 @@ _CLIENT_OPTIONS = {
 }
 
 
+# The queue function runs up to 32 sessions at once (host.json); urllib3's default pool of 10
+# connections per host would open and discard a connection for most table calls under that load.
+_POOL_SIZE = 64
+
+
+def _pooled_transport() -> object:
+    import requests
+    from azure.core.pipeline.transport import RequestsTransport
+    from requests.adapters import HTTPAdapter
+
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=_POOL_SIZE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return RequestsTransport(session=session, session_owner=True)
+
+
 class TableStore:
     def __init__(self, service: TableServiceClient) -> None:
         self._service = service
@@ -39,7 +56,7 @@ class TableStore:
 
     @classmethod
     def from_settings(cls, settings: Settings, **client_options: object) -> TableStore:
-        options: dict[str, object] = {**_CLIENT_OPTIONS, **client_options}
+        options: dict[str, object] = {**_CLIENT_OPTIONS, "transport": _pooled_transport(), **client_options}
         if settings.tables_connection_string:
             service = TableServiceClient.from_connection_string(settings.tables_connection_string, **options)
         else:
