@@ -31,7 +31,8 @@ Contact center -> Teams
 
 Loops and the user's own choice
 - A Teams change showing the presence of one of the connector's sessions (held, or replaced / cleared
-  less than ECHO_WINDOW ago, with no later echo seen) is recorded, never sent to the contact center.
+  less than ECHO_WINDOW ago) is recorded, never sent to the contact center. The user's own presence,
+  when it is the same, is then read as an echo too: the reconcile timer's read tells them apart.
 - While the session is held, Teams showing anything else means the user's own choice beats it: it is
   recorded as a manual override and not fought (no new setPresence because of it).
 
@@ -302,7 +303,8 @@ def reconcile(
 def contact_center_command_rejected(
     state: AgentSyncState, command: ContactCenterCommand, now: datetime
 ) -> AgentSyncState:
-    """The contact center refused the command for good: no agent event of it will come."""
+    """The contact center refused the command for good: no agent event of it will come. (`now` is
+    part of the signature every decision step shares; a refusal itself carries no time to record.)"""
     kind = PendingKind.SET_IDLE if isinstance(command, SetIdle) else PendingKind.SET_AVAILABLE
     code = command.idle_code_id if isinstance(command, SetIdle) else None
     pending = list(state.pending)
