@@ -52,6 +52,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from benchmarks.bench_notification_crypto import _percentile
 from devstack.azurite import Azurite
+from devstack.dev_certificate import with_dev_certificate
 from devstack.host import LocalHost
 from shared.bootstrap import (
     CLIENT_STATE_KEY_PURPOSE,
@@ -240,7 +241,7 @@ def notification_app() -> func.FunctionApp:
 
 
 def example_settings() -> dict[str, str]:
-    values = json.loads(EXAMPLE_SETTINGS.read_text(encoding="utf-8"))["Values"]
+    values = with_dev_certificate(json.loads(EXAMPLE_SETTINGS.read_text(encoding="utf-8"))["Values"])
     return {str(name): str(value) for name, value in values.items() if value is not None}
 
 

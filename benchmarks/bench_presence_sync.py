@@ -74,6 +74,7 @@ from azure.data.tables import TableServiceClient
 from devstack.__main__ import point_settings_at_simulator
 from devstack.azurite import Azurite
 from devstack.contact_center_simulator import ContactCenterSimulator
+from devstack.dev_certificate import with_dev_certificate
 from devstack.graph_simulator import GraphSimulator
 from devstack.host import LocalHost
 from devstack.service_bus import DeliveryRecord, InProcessServiceBus, Outcome
@@ -581,7 +582,7 @@ def sync_app() -> func.FunctionApp:
 
 
 def example_settings() -> dict[str, str]:
-    values = json.loads(EXAMPLE_SETTINGS.read_text(encoding="utf-8"))["Values"]
+    values = with_dev_certificate(json.loads(EXAMPLE_SETTINGS.read_text(encoding="utf-8"))["Values"])
     return {str(name): str(value) for name, value in values.items() if value is not None}
 
 

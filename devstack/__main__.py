@@ -27,6 +27,7 @@ from devstack.azurite import DEFAULT_TABLE_PORT, Azurite, AzuriteError
 from devstack.contact_center_simulator import ContactCenterSimulator
 from devstack.contact_center_simulator.server import DEFAULT_PORT as DEFAULT_CONTACT_CENTER_SIMULATOR_PORT
 from devstack.demo_tenant import DemoTenant, DemoTenantError, seed_demo_tenant
+from devstack.dev_certificate import dev_notification_certificate
 from devstack.graph_simulator import GraphSimulator
 from devstack.host import DEFAULT_PORT, BackgroundService, LocalHost
 from devstack.live_view import LiveView, try_this
@@ -46,6 +47,7 @@ DEFAULT_AZURITE_DATA = REPO_ROOT / ".azurite"
 TABLES_CONNECTION_STRING = "TABLES_CONNECTION_STRING"
 TABLES_ENDPOINT = "TABLES_ENDPOINT"
 PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
+NOTIFICATION_CERTIFICATE = "NOTIFICATION_CERTIFICATE"
 ENTRA_AUTHORITY_HOST = "ENTRA_AUTHORITY_HOST"
 WEBEX_TOKEN_URL = "WEBEX_TOKEN_URL"  # noqa: S105 - a setting name, not a secret
 DEFAULT_GRAPH_SIMULATOR_PORT = 7072
@@ -309,6 +311,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         explicit = set(os.environ)
         load_local_settings()
+        if not os.environ.get(NOTIFICATION_CERTIFICATE, "").strip():
+            # Generated once into .devstack/: a private key never sits in the repository.
+            os.environ[NOTIFICATION_CERTIFICATE] = dev_notification_certificate()
         if PUBLIC_BASE_URL not in explicit and config.port != 0:
             # Callback URLs must point at this host even when PORT moves it off 7071.
             os.environ[PUBLIC_BASE_URL] = f"http://{config.host}:{config.port}"

@@ -3,7 +3,6 @@ asks for it, and stopped at the end: the test command needs no service running b
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from devstack.azurite import Azurite
+from devstack.dev_certificate import example_settings
 from shared.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,8 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def example_values() -> dict[str, str]:
-    values: dict[str, str] = json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
-    return values
+    return example_settings()
 
 
 @pytest.fixture(scope="session")

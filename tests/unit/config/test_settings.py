@@ -5,11 +5,13 @@ from pathlib import Path
 
 import pytest
 
+from devstack.dev_certificate import example_settings
 from shared.errors import ConfigurationError
 from shared.settings import HOST_SETTINGS, SETTING_SPECS, load_settings
 
 ROOT = Path(__file__).resolve().parents[3]
-EXAMPLE = json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
+RAW_EXAMPLE = json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
+EXAMPLE = example_settings()
 
 
 def test_the_example_settings_load_as_they_are() -> None:
@@ -19,8 +21,14 @@ def test_the_example_settings_load_as_they_are() -> None:
 
 
 def test_the_example_lists_every_setting_the_app_reads() -> None:
-    assert {spec.name for spec in SETTING_SPECS} <= set(EXAMPLE)
-    assert set(EXAMPLE) <= {spec.name for spec in SETTING_SPECS} | set(HOST_SETTINGS)
+    assert {spec.name for spec in SETTING_SPECS} <= set(RAW_EXAMPLE)
+    assert set(RAW_EXAMPLE) <= {spec.name for spec in SETTING_SPECS} | set(HOST_SETTINGS)
+
+
+def test_the_example_commits_no_private_key() -> None:
+    # The local stack generates the notification certificate into .devstack/ instead.
+    assert not any("PRIVATE KEY" in value for value in RAW_EXAMPLE.values())
+    assert RAW_EXAMPLE["NOTIFICATION_CERTIFICATE"] == ""
 
 
 def test_missing_required_settings_are_all_named() -> None:

@@ -41,7 +41,9 @@ import json, sys
 from shared.bootstrap import build_services
 from shared.settings import load_settings
 
-values = json.load(open("local.settings.example.json"))["Values"]
+from devstack.dev_certificate import example_settings
+
+values = example_settings()
 queue = type("Queue", (), {"publish": lambda self, messages: None})()
 services = build_services(load_settings(values), presence_queue=queue)
 report = services.notifications.accept(b'{"value": []}')
