@@ -270,6 +270,13 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
         default=int(os.environ.get("GRAPH_SIMULATOR_PORT", DEFAULT_GRAPH_SIMULATOR_PORT)),
         help="port of the local Graph + identity simulator (env GRAPH_SIMULATOR_PORT; 0 = any free port)",
     )
+    parser.add_argument(
+        "--graph-simulator-tls-port",
+        type=int,
+        default=int(os.environ.get("GRAPH_SIMULATOR_TLS_PORT", DEFAULT_GRAPH_SIMULATOR_TLS_PORT)),
+        help="HTTPS port of the Graph + identity simulator, for MSAL and azure-identity "
+        "(env GRAPH_SIMULATOR_TLS_PORT; 0 = any free port)",
+    )
     parser.add_argument("--no-graph-simulator", action="store_true", help="do not start the Graph simulator")
     parser.add_argument(
         "--contact-center-simulator-port",
@@ -292,6 +299,7 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
         azurite_port=arguments.azurite_port,
         azurite_data=None if arguments.azurite_in_memory else arguments.azurite_data,
         graph_simulator_port=None if arguments.no_graph_simulator else arguments.graph_simulator_port,
+        graph_simulator_tls_port=arguments.graph_simulator_tls_port,
         contact_center_simulator_port=None
         if arguments.no_contact_center_simulator
         else arguments.contact_center_simulator_port,

@@ -35,7 +35,6 @@ from shared.agents.exceptions import (
     AgentError,
     AgentNotFound,
     ConnectorDeleting,
-    ConnectorNotActive,
     InvalidAgentInput,
     UserLookupFailed,
     UserNotFound,
@@ -52,7 +51,7 @@ from shared.agents.model import (
     WriteStatus,
 )
 from shared.agents.ports import AgentRepository, RosterListener, SubscriptionCoverage, UserDirectory
-from shared.connectors.exceptions import ConnectorNotFound
+from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import Connector, ConnectorStatus
 from shared.connectors.ports import ConnectorRepository
 from shared.errors import AppError
@@ -198,7 +197,12 @@ class AgentService:
         active = connector.status is ConnectorStatus.ACTIVE
         if isinstance(reference, UserByPrincipalName):
             if not active:
-                raise ConnectorNotActive(tenant_id, connector.status.value)
+                raise ConnectorNotActive(
+                    tenant_id,
+                    connector.status.value,
+                    "so userPrincipalName cannot be resolved: send the user's Entra object id as userId "
+                    "instead, or finish admin consent first",
+                )
             return self._resolve_principal_name(tenant_id, reference.user_principal_name)
         if not active:
             # Without consent the directory cannot be read; the name is filled in on a later PUT.

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.connectors.exceptions import ConnectorNotFound
+from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import ConnectorStatus
 from shared.connectors.ports import ConnectorRepository
 from shared.graph.ports import DelegatedTokenProvider
@@ -26,7 +26,6 @@ from shared.security.exceptions import ExpiredSignedState, InvalidSignedState, S
 from shared.security.signed_state import StateSigner
 from shared.sync_accounts.commands import parse_callback, parse_start_sign_in
 from shared.sync_accounts.exceptions import (
-    ConnectorNotActive,
     InvalidSignInCallback,
     SignInAlreadyUsed,
     SignInDenied,
@@ -112,7 +111,9 @@ class SyncAccountService:
         if connector is None:
             raise ConnectorNotFound(tenant_id)
         if connector.status is not ConnectorStatus.ACTIVE:
-            raise ConnectorNotActive(tenant_id, connector.status.value)
+            raise ConnectorNotActive(
+                tenant_id, connector.status.value, "sync accounts can be signed in only while it is active"
+            )
         now = self._clock()
         self._remove_expired_sign_ins(tenant_id, now)
         # Whole seconds: the signed state carries the expiry as a Unix time.
