@@ -20,6 +20,8 @@ from shared.connectors.cache import CachedConnectors
 from shared.connectors.consent import ConsentLinks
 from shared.connectors.service import ConnectorService
 from shared.contact_center.clients import HttpContactCenterClients
+from shared.contact_center.connection_test import ContactCenterConnectionTest
+from shared.contact_center.health_reports import RecordedHealthReports
 from shared.contact_center.intake import ContactCenterEventIntake
 from shared.contact_center.messages import SCHEMA as AGENT_STATE_CHANGE
 from shared.graph.credentials import app_credential_factory
@@ -46,6 +48,7 @@ from shared.storage.agent_repository import TableAgentRepository
 from shared.storage.agent_sync_state_repository import TableAgentSyncStates
 from shared.storage.audit_log import TableAuditLog
 from shared.storage.connector_repository import TableConnectorRepository
+from shared.storage.contact_center_health_repository import TableContactCenterHealth
 from shared.storage.mapping_repository import TableMappingRepository
 from shared.storage.subscription_repository import TableSubscriptionRepository
 from shared.storage.sync_account_repository import TableSignInRepository, TableSyncAccountRepository
@@ -79,6 +82,7 @@ class Services:
     contact_center_events: ContactCenterEventIntake
     presence_mappings: PresenceMappingService
     reconcile: ReconcileService
+    contact_center_test: ContactCenterConnectionTest
     # Connections to release when the process stops (Graph clients, HTTP pools, the queue sender).
     closers: tuple[Callable[[], None], ...] = ()
 
@@ -210,6 +214,7 @@ def build_services(
     subscriptions_later.target = subscriptions
 
     audit = TableAuditLog(store)
+    contact_center_health = TableContactCenterHealth(store)
     links = ConsentLinks(
         state_signer,
         authority_host=settings.entra_authority_host,
@@ -225,6 +230,7 @@ def build_services(
         app_client_id=settings.entra_app_client_id,
         clock=clock,
         activity=SubscriptionConnectorActivity(subscriptions),
+        contact_center_health=contact_center_health,
     )
     notifications = NotificationIntake(
         directory,
@@ -245,7 +251,12 @@ def build_services(
         connector_cache,
         mappings,
         sync_states,
-        CommandRunner(contact_centers, graph, settings.entra_app_client_id),
+        CommandRunner(
+            contact_centers,
+            graph,
+            settings.entra_app_client_id,
+            health=RecordedHealthReports(contact_center_health),
+        ),
         agent_repository,
         subscriptions,
         clock,
@@ -280,7 +291,16 @@ def build_services(
             mapping_repository, connector_repository, mappings, audit, clock
         ),
         reconcile=reconcile,
+        contact_center_test=ContactCenterConnectionTest(
+            connector_repository, contact_centers, contact_center_health, audit, clock
+        ),
+        closers=_closers(graph.close, contact_centers.close, getattr(queue, "close", None)),
     )
+
+
+def _closers(*closers: Callable[[], None] | None) -> tuple[Callable[[], None], ...]:
+    """What holds connections, in the order to close them (the queue sender last: it may flush)."""
+    return tuple(close for close in closers if close is not None)
 
 
 _lock = threading.Lock()

@@ -33,9 +33,12 @@ from shared.connectors.ports import (
     AuditLog,
     ConnectorActivity,
     ConnectorRepository,
+    ContactCenterHealthReader,
     NoConnectorActivity,
+    NoContactCenterHealth,
     TenantDataPurger,
 )
+from shared.contact_center.health import ContactCenterCheck
 from shared.security.exceptions import ExpiredSignedState, InvalidSignedState
 
 logger = logging.getLogger(__name__)
@@ -59,6 +62,9 @@ class ConnectorWithConsentLink:
 class ConnectorDetails:
     connector: Connector
     counts: ConnectorCounts
+    # The newest check of the configured contact center; None when there is none yet (or no contact
+    # center at all).
+    contact_center_health: ContactCenterCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -79,9 +85,13 @@ class ConnectorService:
         app_client_id: str,
         clock: Callable[[], datetime],
         activity: ConnectorActivity | None = None,
+        contact_center_health: ContactCenterHealthReader | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._activity: ConnectorActivity = activity if activity is not None else NoConnectorActivity()
+        self._health: ContactCenterHealthReader = (
+            contact_center_health if contact_center_health is not None else NoContactCenterHealth()
+        )
         self._connectors = connectors
         self._audit_log = audit
         self._audit = AdminAudit(audit, clock)
@@ -186,7 +196,11 @@ class ConnectorService:
         connector = self._connectors.get(tenant_id)
         if connector is None:
             raise ConnectorNotFound(tenant_id)
-        return ConnectorDetails(connector, self._activity.counts(tenant_id))
+        health = None
+        if connector.contact_center is not None:
+            since = connector.contact_center_changed_at or connector.created_at
+            health = self._health.get(tenant_id).current(connector.contact_center, since)
+        return ConnectorDetails(connector, self._activity.counts(tenant_id), health)
 
     def audit_trail(self, tenant_id: str, limit: int = MAX_AUDIT_ENTRIES) -> list[AuditEntry]:
         """Newest first. After a delete only the deletion record is left, and it is still shown."""

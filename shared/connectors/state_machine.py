@@ -89,6 +89,7 @@ def new_connector(
         created_at=now,
         updated_at=now,
         consent_attempt=attempt,
+        contact_center_changed_at=None if contact_center is None else now,
     )
 
 
@@ -126,7 +127,16 @@ def update(
     if (settings, contact_center) == (connector.settings, connector.contact_center):
         # Nothing to store: not a change, so neither written nor audited.
         return connector
-    return replace(connector, settings=settings, contact_center=contact_center, updated_at=now)
+    changed_at = connector.contact_center_changed_at
+    if contact_center != connector.contact_center:
+        changed_at = now
+    return replace(
+        connector,
+        settings=settings,
+        contact_center=contact_center,
+        contact_center_changed_at=changed_at,
+        updated_at=now,
+    )
 
 
 def deactivate(connector: Connector, now: datetime) -> Connector:

@@ -9,7 +9,7 @@ import azure.functions as func
 from shared.bootstrap import services
 from shared.connectors.commands import parse_create, parse_tenant_id, parse_update
 from shared.connectors.model import Connector
-from shared.connectors.views import audit_json, connector_json, deletion_json
+from shared.connectors.views import audit_json, connector_details_json, connector_json, deletion_json
 from shared.http.errors import http_errors
 from shared.http.requests import actor, if_match, json_object
 from shared.http.responses import json_response
@@ -56,7 +56,7 @@ def request_consent(req: func.HttpRequest) -> func.HttpResponse:
 @http_errors
 def get_connector(req: func.HttpRequest) -> func.HttpResponse:
     details = services().connectors.get(_tenant(req))
-    return _with_etag(details.connector, connector_json(details.connector, details.counts))
+    return _with_etag(details.connector, connector_details_json(details))
 
 
 @bp.function_name("update_connector")

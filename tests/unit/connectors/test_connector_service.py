@@ -21,6 +21,8 @@ from shared.connectors.exceptions import (
 )
 from shared.connectors.model import Connector, ConnectorSettings, ConnectorStatus
 from shared.connectors.service import MAX_SERVER_ATTEMPTS, ConnectorService, etag_matches
+from shared.contact_center.exceptions import ContactCenterUnavailable
+from shared.contact_center.health import CheckSource, ContactCenterHealth, accepted_check, failed_check
 from shared.security.signed_state import StateSigner
 from tests.fakes import FakeAuditLog, FakeClock, FakeConnectorRepository, FakeTenantPurger
 
@@ -438,3 +440,52 @@ def test_an_audit_failure_does_not_undo_or_fail_the_change(world: World) -> None
 )
 def test_if_match_comparison(if_match: str, etag: str | None, expected: bool) -> None:
     assert etag_matches(if_match, etag) is expected
+
+
+class HealthReader:
+    def __init__(self) -> None:
+        self.health = ContactCenterHealth()
+
+    def get(self, tenant_id: str) -> ContactCenterHealth:
+        return self.health
+
+
+def test_get_shows_the_newest_contact_center_check_made_since_the_contact_center_last_changed(
+    world: World,
+) -> None:
+    reader = HealthReader()
+    world.service = ConnectorService(
+        world.repo,
+        world.audit,
+        world.purger,
+        world.links,
+        app_client_id=APP_ID,
+        clock=world.clock,
+        contact_center_health=reader,
+    )
+    hook = {"type": "webhook", "url": "https://cc.example.com/hook", "secret": "s" * 24}
+    # GIVEN a connector without a contact center: nothing to report
+    world.create()
+    assert world.service.get(TENANT).contact_center_health is None
+    # AND once one is configured, what the admin's test and the engine saw
+    world.clock.advance(minutes=1)
+    world.service.update(TENANT, parse_update({"contactCenter": hook}), None, None)
+    world.clock.advance(minutes=1)
+    configured = world.repo.rows[TENANT].contact_center
+    assert configured is not None
+    tested = accepted_check(CheckSource.TEST, world.clock.now, configured, 204)
+    world.clock.advance(minutes=1)
+    failing = failed_check(
+        CheckSource.SYNC, world.clock.now, configured, ContactCenterUnavailable("cannot be reached")
+    )
+    reader.health = ContactCenterHealth(last_test=tested, last_sync=failing)
+    # THEN GET shows the newer one: the engine cannot reach it
+    assert world.service.get(TENANT).contact_center_health == failing
+    # AND a settings change keeps that evidence, a new URL voids it (it was about the old one)
+    world.clock.advance(minutes=1)
+    world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, None)
+    assert world.service.get(TENANT).contact_center_health == failing
+    world.service.update(
+        TENANT, parse_update({"contactCenter": {**hook, "url": "https://cc2.example.com/hook"}}), None, None
+    )
+    assert world.service.get(TENANT).contact_center_health is None

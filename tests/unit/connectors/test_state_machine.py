@@ -15,6 +15,7 @@ from shared.connectors.model import (
     ConnectorStatus,
     ConsentAttempt,
     ConsentFailure,
+    WebhookContactCenter,
 )
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -83,6 +84,19 @@ def test_settings_can_change_in_every_status_but_deleting() -> None:
         updated = sm.update(connector(status), ConnectorSettings(show_user_details=False), None, T1)
         assert updated.settings.show_user_details is False
         assert updated.status is status
+
+
+def test_the_contact_center_change_time_moves_only_when_the_contact_center_changes() -> None:
+    hook = WebhookContactCenter("https://cc.example.com/hook", "s" * 24)
+    created = sm.new_connector(TENANT, ConnectorSettings(), hook, ATTEMPT, T0)
+    assert created.contact_center_changed_at == T0
+    settings_only = sm.update(created, ConnectorSettings(presence_sync=False), hook, T1)
+    assert settings_only.contact_center_changed_at == T0
+    moved = sm.update(
+        settings_only, settings_only.settings, WebhookContactCenter("https://x.example.com", "s" * 24), T1
+    )
+    assert moved.contact_center_changed_at == T1
+    assert sm.new_connector(TENANT, ConnectorSettings(), None, ATTEMPT, T0).contact_center_changed_at is None
 
 
 def test_an_update_to_the_values_already_stored_is_no_change_at_all() -> None:

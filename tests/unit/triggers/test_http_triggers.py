@@ -64,6 +64,7 @@ class Wired:
                 contact_center_events=unused,
                 presence_mappings=unused,
                 reconcile=unused,
+                contact_center_test=unused,
             )
         )
 
