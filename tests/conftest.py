@@ -12,6 +12,10 @@ import pytest
 from devstack.azurite import Azurite
 from devstack.dev_certificate import example_settings
 from shared.settings import Settings, load_settings
+from tests.support.property_profiles import load_profile
+
+# Before any test module builds its @settings: they inherit the profile (derandomized unless told).
+load_profile()
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -288,11 +288,14 @@ def reconcile(
     original = state
     notes: list[str] = []
     state = _forget_old(state, now, notes)
-    if teams_presence is not None:
-        state, note = _reconcile_teams(state, teams_presence, now)
-        notes.extend([note] if note else [])
+    # The contact center first: a dismissal this read reveals (its event is still on the way) must be
+    # known when the Teams read is taken in, or the read's proof that Teams stopped asking for the idle
+    # code after it (an unmapped presence at `now`) is lost and the dismissal outlives its reason.
     if cc_status is not None:
         state, note = _reconcile_contact_center(state, cc_status, now)
+        notes.extend([note] if note else [])
+    if teams_presence is not None:
+        state, note = _reconcile_teams(state, teams_presence, now)
         notes.extend([note] if note else [])
     decision = _planned(state, mappings, now, notes, resubscribe=False)
     if decision.state == original and decision.contact_center is None and decision.teams is None:

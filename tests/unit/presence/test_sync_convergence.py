@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from shared.contact_center.messages import AgentStateChange
@@ -60,6 +60,7 @@ from shared.presence.sync_rules import (
     sessions_to_renew,
 )
 from shared.presence.sync_state import AgentSyncState
+from tests.support.property_profiles import examples
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 USER = "0d3e5c1a-7a8b-4c2d-9e0f-123456789abc"
@@ -590,15 +591,34 @@ def assert_converges(mappings: PresenceMappings, actions: list[tuple[Any, ...]])
     assert sim.commands <= 3 * sim.external_changes + 4, (sim.commands, sim.external_changes)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Found by the random search: the agent's own "available" out of the connector's Do not disturb idle code,
+# its event still on the way when the reconcile read revealed it; the same read showed Teams Available, so
+# the dismissal was over, but the Teams read was taken in first and that proof was lost: the next Do not
+# disturb was not applied (the rule was wrong, not the invariant; reconcile reads the contact center first).
+DISMISSAL_REVEALED_BY_A_READ: list[tuple[Any, ...]] = [
+    ("deliver", 0, False),
+    ("deliver", 0, False),
+    ("user", ("DoNotDisturb", "DoNotDisturb")),
+    ("deliver", 0, False),
+    ("user", None),
+    ("agent", "available"),
+    ("tick", 59),
+    ("timer", "reconcile"),
+    ("user", ("DoNotDisturb", "DoNotDisturb")),
+]
+
+
+@settings(max_examples=examples(400))
 @given(mappings=st.sampled_from(MAPPING_SETS), actions=st.lists(ACTIONS, min_size=15, max_size=100))
+@example(mappings=DEFAULT_MAPPINGS, actions=DISMISSAL_REVEALED_BY_A_READ)
+@example(mappings=LOOPY_MAPPINGS, actions=DISMISSAL_REVEALED_BY_A_READ)
 def test_any_interleaving_converges_without_ping_pong(
     mappings: PresenceMappings, actions: list[tuple[Any, ...]]
 ) -> None:
     assert_converges(mappings, actions)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300))
 @given(
     mappings=st.sampled_from(MAPPING_SETS), actions=st.lists(CALM_AGENT_ACTIONS, min_size=15, max_size=100)
 )
@@ -608,7 +628,7 @@ def test_teams_changes_converge_for_an_agent_who_only_takes_calls(
     assert_converges(mappings, actions)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150))
 @given(mappings=st.sampled_from(MAPPING_SETS), actions=st.lists(ACTIONS, max_size=40))
 def test_a_quiet_system_stays_quiet(mappings: PresenceMappings, actions: list[tuple[Any, ...]]) -> None:
     # GIVEN a run that came to rest

@@ -373,6 +373,22 @@ def test_a_read_after_a_dismissal_can_end_it_at_once() -> None:
     assert isinstance(agent.teams(DND).contact_center, SetIdle)
 
 
+def test_a_read_that_reveals_a_dismissal_and_shows_teams_unmapped_ends_it() -> None:
+    # GIVEN the connector's idle code, then the agent's own "available" (its event still on the way), and
+    # the Teams Available that came before it arriving only now: the restore it sends is refused
+    agent = idled_by_teams()
+    restore = agent.teams(AVAILABLE)
+    assert restore.contact_center == SetAvailable("teams-dnd")
+    agent.state = contact_center_command_rejected(restore.state, restore.contact_center, agent.now)
+    # WHEN the reconcile read shows him available since just now and Teams still Available
+    decision = agent.reconcile(AVAILABLE, AgentState.AVAILABLE, changed_ago=0.5)
+    # THEN Teams certainly stopped asking for the idle code after his "no": the dismissal is over
+    assert decision.contact_center is None
+    assert agent.state.dismissed_idle_code_id is None
+    # AND a new Do not disturb is applied (a call would otherwise ring him busy in Teams)
+    assert isinstance(agent.teams(DND).contact_center, SetIdle)
+
+
 def test_logging_out_ends_a_dismissal() -> None:
     # GIVEN a dismissal
     agent = idled_by_teams()

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.subscriptions.sharding import MAX_IDS_PER_SUBSCRIPTION, ShardPlan, plan_shards
+from tests.support.property_profiles import examples
 from tests.unit.subscriptions.conftest import users
 
 A, B, C = "account-a", "account-b", "account-c"
@@ -179,7 +180,7 @@ def _plan(
     return plan_shards(current, desired, usable, stale=stale, capacity=CAPACITY)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(scenarios())
 def test_every_desired_user_is_assigned_at_most_once_and_only_desired_users(scenario) -> None:
     _current, desired, usable, _ = scenario
@@ -193,7 +194,7 @@ def test_every_desired_user_is_assigned_at_most_once_and_only_desired_users(scen
     assert set(plan.assignment) <= set(usable)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(scenarios())
 def test_no_account_exceeds_capacity(scenario) -> None:
     plan = _plan(scenario)
@@ -201,7 +202,7 @@ def test_no_account_exceeds_capacity(scenario) -> None:
     assert all(0 < len(shard) <= CAPACITY for shard in plan.assignment.values())
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(scenarios())
 def test_untouched_shards_are_unchanged(scenario) -> None:
     current, _, usable, _ = scenario
@@ -214,7 +215,7 @@ def test_untouched_shards_are_unchanged(scenario) -> None:
     assert not plan.delete & set(plan.assignment)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(scenarios())
 def test_users_stay_on_their_usable_account(scenario) -> None:
     current, desired, usable, _ = scenario
@@ -224,7 +225,7 @@ def test_users_stay_on_their_usable_account(scenario) -> None:
         assert current.get(account, frozenset()) & desired <= plan.assignment.get(account, frozenset())
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(scenarios())
 def test_capacity_is_used_when_available(scenario) -> None:
     _, _, usable, _ = scenario
@@ -234,7 +235,7 @@ def test_capacity_is_used_when_available(scenario) -> None:
         assert all(len(plan.assignment.get(account, frozenset())) == CAPACITY for account in usable)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(scenarios())
 def test_unusable_accounts_are_deleted(scenario) -> None:
     current, _, usable, _ = scenario
@@ -243,7 +244,7 @@ def test_unusable_accounts_are_deleted(scenario) -> None:
     assert set(current) - set(usable) <= plan.delete
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(scenarios())
 def test_replanning_the_result_changes_nothing(scenario) -> None:
     _current, desired, usable, _stale = scenario
