@@ -54,7 +54,8 @@ DEFAULT_GRAPH_SIMULATOR_PORT = 7072
 DEFAULT_GRAPH_SIMULATOR_TLS_PORT = 7074
 GRAPH_SIMULATOR_TLS_DIR = REPO_ROOT / ".devstack" / "graph-simulator-tls"
 _DEVELOPMENT_STORAGE = "usedevelopmentstorage=true"
-QUIET_HINT = "--quiet: every log line, no live view"
+FULL_LOG_FLAG = "--full-log"
+FULL_LOG_HINT = f"{FULL_LOG_FLAG}: every log line, no live view"
 
 # Built for every run and started with the host, in this order; stopped in reverse.
 HOST_SERVICES: tuple[Callable[[LocalHost], BackgroundService], ...] = ()
@@ -291,7 +292,11 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
     parser.add_argument(
         "--no-demo", action="store_true", help="do not set up the demo tenant (nor the live view)"
     )
-    parser.add_argument("--quiet", action="store_true", help="do not print the live view of the demo tenant")
+    parser.add_argument(
+        FULL_LOG_FLAG,
+        action="store_true",
+        help="keep every INFO log line on screen instead of the live view of the demo tenant",
+    )
     arguments = parser.parse_args(argv)
     return DevStackConfig(
         app_spec=arguments.app,
@@ -304,7 +309,7 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
         if arguments.no_contact_center_simulator
         else arguments.contact_center_simulator_port,
         demo=not arguments.no_demo,
-        live_view=not arguments.quiet,
+        live_view=not arguments.full_log,
     )
 
 
@@ -377,7 +382,8 @@ def _show_demo(stack: DevStack, *, live_view: bool) -> None:
     if live_view:
         print(try_this(demo), flush=True)
         print(
-            f"INFO logs are hidden from now on so the live view stays readable ({QUIET_HINT}).\n", flush=True
+            f"INFO logs are hidden from now on so the live view stays readable ({FULL_LOG_HINT}).\n",
+            flush=True,
         )
         # Each change logs a dozen INFO lines (requests, queue, sync decisions) that would bury the view.
         logging.getLogger().setLevel(logging.WARNING)

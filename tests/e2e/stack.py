@@ -476,7 +476,7 @@ HOST_ARGUMENTS: tuple[str, ...] = (
     "--contact-center-simulator-port",
     "0",
     "--no-demo",
-    "--quiet",
+    "--full-log",
 )
 
 

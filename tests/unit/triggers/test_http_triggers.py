@@ -118,6 +118,19 @@ def test_create_answers_201_with_consent_url_and_etag(wired: Wired) -> None:
     assert body["settings"] == {"showUserDetails": False, "presenceSync": True}
 
 
+def test_deeply_nested_valid_json_says_it_is_nested_too_deeply(wired: Wired) -> None:
+    # GIVEN a well-formed JSON body nested 5,000 levels deep (small: 10 KB)
+    deep = b'{"settings": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    json.loads(deep.replace(b"[" * 5000, b"[").replace(b"]" * 5000, b"]"))  # the same shape, shallow, is JSON
+    # WHEN it is sent THEN the answer names the limit it hit, not "not valid JSON"
+    response = call(connector_api.create_connector, request("POST", "t", body=deep))
+    assert response.status_code == 400
+    error = payload(response)["error"]
+    assert error["code"] == "malformedJson"
+    assert error["message"].startswith("the body is nested too deeply")
+    assert wired.repo.rows == {}
+
+
 @pytest.mark.parametrize(
     ("req", "status", "code"),
     [
