@@ -378,7 +378,9 @@ def try_this(demo: DemoTenant) -> str:
             """-d '{"availability":"DoNotDisturb","activity":"Presenting"}'""",
             f"Try this - {cc_agent.user.display_name} takes a customer call in the contact center:",
             f"  curl -X POST {state_url} {header} " """-d '{"state":"onCall"}'""",
-            'Undo: curl -X DELETE the same presence URL; post {"state":"available"} to the same state URL.',
+            'Undo: post {"availability":"Available","activity":"Available"} to the same presence URL '
+            "(her Teams client shows her Available again), and "
+            '{"state":"available"} to the same state URL.',
         ]
     )
 

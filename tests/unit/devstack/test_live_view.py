@@ -337,6 +337,9 @@ def test_try_this_shows_one_command_per_direction() -> None:
         f"curl -X POST http://127.0.0.1:7073/_sim/agents/{bob.agent_id}/state "
         "-H 'content-type: application/json' -d '{\"state\":\"onCall\"}'"
     ) in text
+    # Undo brings Ann back to what her Teams client showed before (Available), not Offline
+    assert 'Undo: post {"availability":"Available","activity":"Available"} to the same presence URL' in text
+    assert "DELETE" not in text
 
 
 class CannedSimulators(JsonHttp):
