@@ -81,6 +81,8 @@ class DevStackConfig:
     contact_center_simulator_port: int | None = DEFAULT_CONTACT_CENTER_SIMULATOR_PORT
     demo: bool = True
     live_view: bool = True
+    # Only the two simulators, for the Functions Core Tools (`func start`) to use instead of this host.
+    simulators_only: bool = False
 
 
 class DevStack:
@@ -119,6 +121,13 @@ class DevStack:
             self.host.add_background_service(build(self.host))
         self._start(self.host)
         return self.host
+
+    def start_simulators(self) -> None:
+        """The Graph + identity and contact-center simulators alone, on their configured ports."""
+        if self.config.graph_simulator_port is not None:
+            self._start_graph_simulator(self.config.graph_simulator_port)
+        if self.config.contact_center_simulator_port is not None:
+            self._start_contact_center_simulator(self.config.contact_center_simulator_port)
 
     def stop(self) -> None:
         while self.services:
@@ -293,6 +302,11 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
         "--no-demo", action="store_true", help="do not set up the demo tenant (nor the live view)"
     )
     parser.add_argument(
+        "--simulators-only",
+        action="store_true",
+        help="run only the Graph and contact-center simulators (for func start; see `make simulators`)",
+    )
+    parser.add_argument(
         FULL_LOG_FLAG,
         action="store_true",
         help="keep every INFO log line on screen instead of the live view of the demo tenant",
@@ -310,6 +324,7 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
         else arguments.contact_center_simulator_port,
         demo=not arguments.no_demo,
         live_view=not arguments.full_log,
+        simulators_only=arguments.simulators_only,
     )
 
 
@@ -322,6 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stopping = threading.Event()
     _install_signal_handlers(stopping)
     try:
+        if config.simulators_only:
+            _run_simulators(stack, stopping)
+            return 0
         explicit = set(os.environ)
         load_local_settings()
         if not os.environ.get(NOTIFICATION_CERTIFICATE, "").strip():
@@ -361,6 +379,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         stack.stop()
     logger.info("Stopped")
     return 0
+
+
+def _run_simulators(stack: DevStack, stopping: threading.Event) -> None:
+    stack.start_simulators()
+    if stack.graph is not None:
+        tls = f" (HTTPS {stack.graph.tls_base_url})" if stack.graph.tls_base_url else ""
+        print(f"Graph + identity simulator: {stack.graph.base_url}{tls}", flush=True)
+    if stack.contact_center is not None:
+        print(f"Contact-center simulator: {stack.contact_center.base_url}", flush=True)
+    print(
+        "For func start: Azurite on 10000-10002 (npx azurite --silent --location .azurite-func), "
+        "local.settings.json from `make local-settings`, then `func start` in the activated .venv.\n"
+        "Press Ctrl-C to stop.",
+        flush=True,
+    )
+    while not stopping.wait(1.0):
+        continue
 
 
 def _show_demo(stack: DevStack, *, live_view: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -169,3 +170,42 @@ def test_ctrl_c_on_the_whole_stack_closes_every_connection_cleanly() -> None:
     assert "Unclosed" not in transcript, transcript
     assert "Traceback" not in transcript, transcript
     assert "Stopped" in transcript
+
+
+def test_make_simulators_runs_both_simulators_alone_for_core_tools() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "devstack",
+            "--simulators-only",
+            "--graph-simulator-port",
+            "0",
+            "--contact-center-simulator-port",
+            "0",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    stack = RunningStack(process, azurite_port=0)
+    try:
+        stack.wait_for_line("Press Ctrl-C to stop.")
+        text = "".join(stack.output)
+        graph = re.search(r"Graph \+ identity simulator: (http://127\.0\.0\.1:\d+)", text)
+        contact_center = re.search(r"Contact-center simulator: (http://127\.0\.0\.1:\d+)", text)
+        assert graph is not None
+        assert contact_center is not None
+        assert call("GET", graph.group(1) + "/_sim/info").status == 200
+        assert call("GET", contact_center.group(1) + "/_sim/info").status == 200
+        # Neither the local host nor Azurite: func start and `npx azurite` take their places
+        assert BANNER not in text
+        assert "Azurite" not in text.split("For func start:")[0]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(STARTUP_LIMIT_SECONDS) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
