@@ -266,7 +266,12 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)), help="HTTP port (env PORT)"
     )
-    parser.add_argument("--azurite-port", type=int, default=DEFAULT_TABLE_PORT, help="Azurite Table port")
+    parser.add_argument(
+        "--azurite-port",
+        type=int,
+        default=int(os.environ.get("AZURITE_PORT", DEFAULT_TABLE_PORT)),
+        help="Azurite's Table port (env AZURITE_PORT)",
+    )
     parser.add_argument(
         "--azurite-data",
         type=Path,
