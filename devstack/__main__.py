@@ -316,6 +316,8 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
         action="store_true",
         help="keep every INFO log line on screen instead of the live view of the demo tenant",
     )
+    # The flag's old name, which said the opposite of what it does; kept so older scripts still run.
+    parser.add_argument("--quiet", dest="full_log", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     return DevStackConfig(
         app_spec=arguments.app,

@@ -269,7 +269,13 @@ def build_services(
         graph,
         contact_centers,
         # A timer run never waits out a Retry-After: the agent is simply looked at again next run.
-        CommandRunner(contact_centers, graph, settings.entra_app_client_id, max_inline_wait=0),
+        CommandRunner(
+            contact_centers,
+            graph,
+            settings.entra_app_client_id,
+            max_inline_wait=0,
+            retried_by="the reconcile timer's next run looks at the agent again",
+        ),
         subscriptions,
         clock,
     )

@@ -111,7 +111,8 @@ def deletion_json(receipt: DeletionReceipt) -> dict[str, Any]:
         "tenantId": receipt.tenant_id,
         "nextSteps": {
             "message": (
-                "The connector and all its data are deleted. Its authorization in Microsoft Entra ID "
+                "The connector and all its data are deleted; one deletion record stays in the audit trail. "
+                "Its authorization in Microsoft Entra ID "
                 f"stays until the enterprise application (app id {receipt.app_client_id}) is removed from "
                 f"tenant {receipt.tenant_id}: a Global Administrator or Privileged Role Administrator of "
                 "that tenant must delete it, with the Azure CLI commands below or in the Microsoft Entra "

@@ -70,7 +70,9 @@ class CommandRunner:
         sleep: Callable[[float], None] = time.sleep,
         max_inline_wait: float = MAX_INLINE_WAIT_SECONDS,
         health: ContactCenterHealthReporter | None = None,
+        retried_by: str = "the message is delivered again",
     ) -> None:
+        self._retried_by = retried_by
         self._health: ContactCenterHealthReporter = health if health is not None else NoHealthReports()
         self._contact_centers = contact_centers
         self._graph = graph
@@ -173,12 +175,12 @@ class CommandRunner:
         )
         wait = max(0.0, min(wait, self._max_inline_wait))
         logger.warning(
-            "tenant %s agent %s: %s; the change is retried: waiting %.1f s, then the message is delivered "
-            "again (delivery %s)",
+            "tenant %s agent %s: %s; the change is retried: waiting %.1f s, then %s (attempt %s)",
             target.tenant_id,
             target.agent_id,
             what_happened,
             wait,
+            self._retried_by,
             delivery_count + 1,
         )
         if wait > 0:

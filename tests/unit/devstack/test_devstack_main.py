@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 
 import pytest
@@ -129,8 +131,15 @@ def test_demo_and_live_view_can_be_turned_off() -> None:
     full_log = parse_arguments(["--full-log"])
     assert (full_log.demo, full_log.live_view) == (True, False)
     assert parse_arguments([]).live_view is True
-    with pytest.raises(SystemExit):
-        parse_arguments(["--quiet"])
+    # The old name still works for scripts that use it, and is no longer offered
+    assert parse_arguments(["--quiet"]).live_view is False
+    assert "--quiet" not in build_parser_help()
+
+
+def build_parser_help() -> str:
+    with pytest.raises(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:
+        parse_arguments(["--help"])
+    return out.getvalue()
 
 
 def test_every_simulator_port_can_be_moved_off_the_defaults() -> None:

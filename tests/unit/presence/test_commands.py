@@ -233,7 +233,7 @@ def test_an_unreachable_contact_center_is_one_warning_line_saying_what_happened(
     assert record.getMessage() == (
         f"tenant {TENANT} agent {AGENT}: webhook agent state change: the contact center at "
         "cc.example.com:443 cannot be reached: the connection was refused (nothing accepts connections on "
-        "that port); the change is retried: waiting 2.0 s, then the message is delivered again (delivery 3)"
+        "that port); the change is retried: waiting 2.0 s, then the message is delivered again (attempt 3)"
     )
     assert "asks to retry" not in record.getMessage()
     # AND the failure the queue sees says the same

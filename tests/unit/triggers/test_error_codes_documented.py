@@ -43,7 +43,8 @@ def answered_codes() -> dict[str, set[int]]:
     for module in pkgutil.walk_packages(shared.__path__, "shared."):
         importlib.import_module(module.name)
     codes: dict[str, set[int]] = {}
-    for cls in {AppError, *_subclasses(AppError)}:
+    classes: set[type[AppError]] = {AppError, *_subclasses(AppError)}
+    for cls in classes:
         status = mapped_status(cls)
         if status is not None:
             codes.setdefault(cls.code, set()).add(status)
