@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from shared.agents.service import AgentService
+from shared.connectors.audit import AdminAudit
 from shared.connectors.cache import CachedConnectors
 from shared.connectors.consent import ConsentLinks
 from shared.connectors.service import ConnectorService
@@ -172,6 +173,9 @@ def build_services(
     client_states = ClientStateSigner(derive_key(settings.state_signing_key, CLIENT_STATE_KEY_PURPOSE))
     key_ring = notification_key_ring(settings)
 
+    audit = TableAuditLog(store)
+    # Agents and sync accounts check a tenant has a connector before recording a failure.
+    admin_audit = AdminAudit(audit, clock, connector_repository)
     subscriptions_later = _SubscriptionsLater()
     oauth = MsalOAuthClient(
         settings.entra_app_client_id,
@@ -193,6 +197,7 @@ def build_services(
         subscriptions_later,
         clock,
         usage=subscriptions_later,
+        audit=admin_audit,
     )
     subscription_repository = TableSubscriptionRepository(store)
     directory = TableSubscriptionDirectory(subscription_repository, clock)
@@ -213,7 +218,6 @@ def build_services(
     )
     subscriptions_later.target = subscriptions
 
-    audit = TableAuditLog(store)
     contact_center_health = TableContactCenterHealth(store)
     links = ConsentLinks(
         state_signer,
@@ -284,7 +288,13 @@ def build_services(
         connectors=connectors,
         health=HealthService({"tableStorage": probe_store.ping}),
         agents=AgentService(
-            agent_repository, graph, connector_repository, subscriptions, subscriptions, clock
+            agent_repository,
+            graph,
+            connector_repository,
+            subscriptions,
+            subscriptions,
+            clock,
+            audit=admin_audit,
         ),
         sync_accounts=sync_accounts,
         subscriptions=subscriptions,

@@ -3,8 +3,9 @@
 An action that fails on purpose (a stale If-Match, a refused transition, a conflicting create, bad
 input the service itself checks) is recorded as `failed` with the error's code and message, then the
 error goes on to the caller unchanged. Two failures are not recorded: a tenant without a connector
-(there is no trail to add to, and recording would create rows for tenants nobody set up), and an
-unexpected error (a bug, logged with its traceback where it is answered 500).
+(there is no trail to add to, and recording would create rows for tenants nobody set up: with
+`connectors`, a failure is recorded only once the tenant is known to have one), and an unexpected
+error (a bug, logged with its traceback where it is answered 500).
 
 Writing the entry never fails the action: the change is already stored, and answering an error would
 mislead the admin into repeating it.
@@ -14,13 +15,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Final, Protocol
 
 from shared.connectors.exceptions import ConnectorNotFound
-from shared.connectors.model import AuditEntry
+from shared.connectors.model import AuditEntry, Connector
 from shared.connectors.ports import AuditLog
 from shared.errors import AppError
 
@@ -44,10 +45,17 @@ def failure_detail(error: AppError) -> str:
     return f"{error.code}: {error.message}"[:MAX_DETAIL_LENGTH]
 
 
+class ConnectorLookup(Protocol):
+    def get(self, tenant_id: str) -> Connector | None: ...
+
+
 class AdminAudit:
-    def __init__(self, log: AuditLog, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, log: AuditLog, clock: Callable[[], datetime], connectors: ConnectorLookup | None = None
+    ) -> None:
         self._log = log
         self._clock = clock
+        self._connectors = connectors
 
     def record(
         self,
@@ -81,7 +89,15 @@ class AdminAudit:
         except UNRECORDED_FAILURES:
             raise
         except AppError as error:
-            self.record(tenant_id, action, actor, failed=True, detail=failure_detail(error))
+            if self._connectors is None or self._connectors.get(tenant_id) is not None:
+                self.record(tenant_id, action, actor, failed=True, detail=failure_detail(error))
             raise
         if not note.skip:
             self.record(tenant_id, action, actor, detail=note.detail)
+
+
+def audited(
+    audit: AdminAudit | None, tenant_id: str, action: str, actor: str | None
+) -> AbstractContextManager[AuditNote]:
+    """`audit.action(...)`, or a block that records nothing for a service wired without an audit."""
+    return audit.action(tenant_id, action, actor) if audit is not None else nullcontext(AuditNote())

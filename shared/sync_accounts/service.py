@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.connectors.audit import AdminAudit, audited
 from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import ConnectorStatus
 from shared.connectors.ports import ConnectorRepository
@@ -39,6 +40,7 @@ from shared.sync_accounts.exceptions import (
 )
 from shared.sync_accounts.model import (
     PendingSignIn,
+    SignInCallback,
     SignInStart,
     SyncAccount,
     SyncAccountListing,
@@ -88,7 +90,9 @@ class SyncAccountService:
         usage: AccountUsage,
         new_attempt_id: Callable[[], str] = lambda: secrets.token_urlsafe(16),
         new_code_verifier: Callable[[], str] = lambda: secrets.token_urlsafe(64),
+        audit: AdminAudit | None = None,
     ) -> None:
+        self._audit = audit
         self._accounts = accounts
         self._sign_ins = sign_ins
         self._connectors = connectors
@@ -105,7 +109,13 @@ class SyncAccountService:
 
     # -- sign-in -----------------------------------------------------------------------------------
 
-    def start_sign_in(self, tenant_id: str, body: Any) -> SignInStart:
+    def start_sign_in(self, tenant_id: str, body: Any, *, actor: str | None = None) -> SignInStart:
+        with audited(self._audit, tenant_id, "startSyncAccountSignIn", actor) as note:
+            started = self._start_sign_in(tenant_id, body)
+            note.detail = f"sign-in link valid until {started.expires_at.isoformat()}"
+        return started
+
+    def _start_sign_in(self, tenant_id: str, body: Any) -> SignInStart:
         command = parse_start_sign_in(body)
         connector = self._connectors.get(tenant_id)
         if connector is None:
@@ -150,9 +160,16 @@ class SyncAccountService:
             logger.warning("sign-in callback with a state that does not verify: %s", exc.message)
             raise InvalidSignInCallback("the sign-in callback state is not valid") from exc
         tenant_id = claims.tenant_id
-        pending = self._sign_ins.take(tenant_id, claims.attempt_id)
+        # The state verified: the tenant is known, so the outcome goes into its audit trail.
+        with audited(self._audit, tenant_id, "signInSyncAccount", None) as note:
+            account = self._complete_sign_in(tenant_id, claims.attempt_id, callback)
+            note.detail = f"sync account {account.account_id} ({account.user_principal_name})"
+        return account
+
+    def _complete_sign_in(self, tenant_id: str, attempt_id: str, callback: SignInCallback) -> SyncAccount:
+        pending = self._sign_ins.take(tenant_id, attempt_id)
         if pending is None:
-            logger.warning("tenant %s: sign-in %s is already used or gone", tenant_id, claims.attempt_id)
+            logger.warning("tenant %s: sign-in %s is already used or gone", tenant_id, attempt_id)
             raise SignInAlreadyUsed()
         now = self._clock()
         if now >= pending.expires_at:
@@ -229,7 +246,12 @@ class SyncAccountService:
 
     # -- removal -----------------------------------------------------------------------------------
 
-    def delete(self, tenant_id: str, account_id: str) -> None:
+    def delete(self, tenant_id: str, account_id: str, *, actor: str | None = None) -> None:
+        with audited(self._audit, tenant_id, "deleteSyncAccount", actor) as note:
+            self._delete(tenant_id, account_id)
+            note.detail = f"sync account {account_id}"
+
+    def _delete(self, tenant_id: str, account_id: str) -> None:
         if self._accounts.get(tenant_id, account_id) is None:
             raise SyncAccountNotFound(tenant_id, account_id)
         # The listener deletes the account's subscription and moves its agents to the other accounts.

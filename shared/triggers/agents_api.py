@@ -11,7 +11,7 @@ from shared.agents.views import agent_json, import_json, page_json
 from shared.bootstrap import services
 from shared.connectors.commands import parse_tenant_id
 from shared.http.errors import http_errors
-from shared.http.requests import json_object
+from shared.http.requests import actor, json_object
 from shared.http.responses import json_response
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def _agent(req: func.HttpRequest) -> str:
 @http_errors
 def put_agent(req: func.HttpRequest) -> func.HttpResponse:
     tenant_id, agent_id = _tenant(req), _agent(req)
-    item, created = services().agents.put(tenant_id, agent_id, json_object(req))
+    item, created = services().agents.put(tenant_id, agent_id, json_object(req), actor=actor(req))
     return json_response(agent_json(item), 201 if created else 200)
 
 
@@ -44,7 +44,7 @@ def put_agent(req: func.HttpRequest) -> func.HttpResponse:
 @http_errors
 def import_agents(req: func.HttpRequest) -> func.HttpResponse:
     tenant_id = _tenant(req)
-    report = services().agents.import_agents(tenant_id, json_object(req))
+    report = services().agents.import_agents(tenant_id, json_object(req), actor=actor(req))
     return json_response(import_json(report))
 
 
@@ -63,5 +63,5 @@ def list_agents(req: func.HttpRequest) -> func.HttpResponse:
 @http_errors
 def delete_agent(req: func.HttpRequest) -> func.HttpResponse:
     tenant_id, agent_id = _tenant(req), _agent(req)
-    services().agents.delete(tenant_id, agent_id)
+    services().agents.delete(tenant_id, agent_id, actor=actor(req))
     return func.HttpResponse(status_code=204, headers={"Cache-Control": "no-store"})

@@ -15,7 +15,7 @@ from shared.bootstrap import services
 from shared.connectors.commands import parse_tenant_id
 from shared.errors import AppError
 from shared.http.errors import http_errors, status_for
-from shared.http.requests import json_object
+from shared.http.requests import actor, json_object
 from shared.http.responses import error_response, html_page, json_response
 from shared.sync_accounts.commands import parse_account_id
 from shared.sync_accounts.exceptions import SignInDenied
@@ -42,7 +42,9 @@ def _wants_json(req: func.HttpRequest) -> bool:
 @http_errors
 def start_sync_account_sign_in(req: func.HttpRequest) -> func.HttpResponse:
     tenant_id = _tenant(req)
-    started = services().sync_accounts.start_sign_in(tenant_id, json_object(req, required=False))
+    started = services().sync_accounts.start_sign_in(
+        tenant_id, json_object(req, required=False), actor=actor(req)
+    )
     return json_response(sign_in_start_json(started), 201)
 
 
@@ -59,7 +61,7 @@ def list_sync_accounts(req: func.HttpRequest) -> func.HttpResponse:
 def delete_sync_account(req: func.HttpRequest) -> func.HttpResponse:
     tenant_id = _tenant(req)
     account_id = parse_account_id(req.route_params.get("accountId"))
-    services().sync_accounts.delete(tenant_id, account_id)
+    services().sync_accounts.delete(tenant_id, account_id, actor=actor(req))
     return func.HttpResponse(status_code=204, headers={"Cache-Control": "no-store"})
 
 
