@@ -30,6 +30,7 @@ from shared.connectors.ports import (
     NoConnectorActivity,
     TenantDataPurger,
 )
+from shared.identity.principal import Actor
 from shared.security.exceptions import ExpiredSignedState, InvalidSignedState
 
 logger = logging.getLogger(__name__)
@@ -80,21 +81,21 @@ class ConnectorService:
 
     # -- setup and consent -------------------------------------------------------------------------
 
-    def create(self, tenant_id: str, command: CreateConnector, actor: str | None) -> ConnectorWithConsentLink:
+    def create(self, tenant_id: str, command: CreateConnector, actor: Actor) -> ConnectorWithConsentLink:
         now = self._clock()
         if self._connectors.get(tenant_id) is not None:
             raise ConnectorAlreadyExists(tenant_id)
         contact_center = None if command.contact_center is None else command.contact_center.resolve(None)
-        attempt = self._links.new_attempt(now)
+        attempt = self._links.new_attempt(now, actor)
         connector = state_machine.new_connector(tenant_id, command.settings, contact_center, attempt, now)
         saved = self._connectors.add(connector)
         logger.info("connector created for tenant %s (pendingConsent)", tenant_id)
         self._record(tenant_id, "create", actor, now)
         return ConnectorWithConsentLink(saved, self._links.url_for(tenant_id, attempt))
 
-    def request_consent(self, tenant_id: str, actor: str | None) -> ConnectorWithConsentLink:
+    def request_consent(self, tenant_id: str, actor: Actor) -> ConnectorWithConsentLink:
         now = self._clock()
-        attempt = self._links.new_attempt(now)
+        attempt = self._links.new_attempt(now, actor)
         saved, _ = self._change(
             tenant_id, None, lambda c: state_machine.start_consent_attempt(c, attempt, now)
         )
@@ -128,12 +129,21 @@ class ConnectorService:
             )
             raise InvalidConsentCallback("the consent callback names another tenant than the one set up")
 
+        requesters: list[Actor] = []
+
         def apply(connector: Connector) -> Connector:
             attempt = connector.consent_attempt
             if connector.status is not ConnectorStatus.PENDING_CONSENT or attempt is None:
                 raise InvalidConsentCallback("this consent link was already used; request a new one")
             if attempt.attempt_id != claims.attempt_id:
                 raise InvalidConsentCallback("this consent link was replaced by a newer one")
+            if (
+                attempt.requested_by is None
+                or claims.requested_by is None
+                or claims.requested_by != attempt.requested_by.object_id
+            ):
+                raise InvalidConsentCallback("this consent link was not issued to a signed-in admin")
+            requesters[:] = [attempt.requested_by]
             if granted:
                 return state_machine.grant_consent(connector, now)
             failure = ConsentFailure(
@@ -151,15 +161,17 @@ class ConnectorService:
         except StaleConnector as exc:
             # Someone used or replaced the attempt between our read and write: this state is spent.
             raise InvalidConsentCallback("this consent link was already used; request a new one") from exc
+        # The admin who asked for the link (bound into the state); Microsoft does not say who consented.
+        requester = requesters[-1] if requesters else None
         if granted:
             logger.info("admin consent granted for tenant %s; connector active", tenant_id)
-            self._record(tenant_id, "grantConsent", None, now)
+            self._record(tenant_id, "grantConsent", requester, now)
             self._activity.activated(tenant_id)
             return saved
         failure = saved.last_consent_failure
         assert failure is not None  # noqa: S101 - record_consent_failure always sets it
         logger.warning("admin consent refused for tenant %s: %s", tenant_id, failure.error)
-        self._record(tenant_id, "grantConsent", None, now, outcome="failed", detail=failure.error)
+        self._record(tenant_id, "grantConsent", requester, now, outcome="failed", detail=failure.error)
         raise ConsentDenied(tenant_id, failure.error, failure.description)
 
     # -- reading -----------------------------------------------------------------------------------
@@ -178,7 +190,7 @@ class ConnectorService:
     # -- changes -----------------------------------------------------------------------------------
 
     def update(
-        self, tenant_id: str, command: UpdateConnector, if_match: str | None, actor: str | None
+        self, tenant_id: str, command: UpdateConnector, if_match: str | None, actor: Actor
     ) -> Connector:
         now = self._clock()
 
@@ -199,7 +211,7 @@ class ConnectorService:
             self._record(tenant_id, "update", actor, now)
         return saved
 
-    def deactivate(self, tenant_id: str, if_match: str | None, actor: str | None) -> Connector:
+    def deactivate(self, tenant_id: str, if_match: str | None, actor: Actor) -> Connector:
         now = self._clock()
         saved, _ = self._change(tenant_id, if_match, lambda c: state_machine.deactivate(c, now))
         logger.info("connector deactivated for tenant %s", tenant_id)
@@ -207,7 +219,7 @@ class ConnectorService:
         self._activity.deactivated(tenant_id)
         return saved
 
-    def reactivate(self, tenant_id: str, if_match: str | None, actor: str | None) -> Connector:
+    def reactivate(self, tenant_id: str, if_match: str | None, actor: Actor) -> Connector:
         now = self._clock()
         saved, _ = self._change(tenant_id, if_match, lambda c: state_machine.reactivate(c, now))
         logger.info("connector reactivated for tenant %s", tenant_id)
@@ -215,7 +227,7 @@ class ConnectorService:
         self._activity.activated(tenant_id)
         return saved
 
-    def delete(self, tenant_id: str, if_match: str | None, actor: str | None) -> DeletionReceipt:
+    def delete(self, tenant_id: str, if_match: str | None, actor: Actor) -> DeletionReceipt:
         loaded = self._load(tenant_id, if_match)
         marked = state_machine.begin_deletion(loaded, self._clock())
         # The mark is written with the ETag just read: a concurrent reactivate makes this fail before any
@@ -229,7 +241,7 @@ class ConnectorService:
         logger.info(
             "connector deleted for tenant %s by %s (%s other entities removed)",
             tenant_id,
-            actor or "an unknown admin",
+            actor.object_id,
             removed,
         )
         return DeletionReceipt(tenant_id, self._app_client_id, removed + 1)
@@ -269,7 +281,7 @@ class ConnectorService:
         self,
         tenant_id: str,
         action: str,
-        actor: str | None,
+        actor: Actor | None,
         at: datetime,
         *,
         outcome: str = "succeeded",

@@ -15,6 +15,7 @@ from typing import Any, Final
 from shared.connectors.exceptions import ConnectorNotFound, InvalidTransition
 from shared.connectors.model import AuditEntry, ConnectorStatus
 from shared.connectors.ports import AuditLog, ConnectorRepository
+from shared.identity.principal import Actor
 from shared.mappings.defaults import DEFAULT_MAPPINGS
 from shared.mappings.exceptions import StaleMappings
 from shared.mappings.model import DEFAULT_ETAG, MappingRules, PresenceMappings
@@ -48,7 +49,7 @@ class PresenceMappingService:
         stored = self._repository.get(tenant_id)
         return DEFAULT_MAPPINGS if stored is None else stored
 
-    def put(self, tenant_id: str, body: Any, if_match: str | None, actor: str | None) -> PresenceMappings:
+    def put(self, tenant_id: str, body: Any, if_match: str | None, actor: Actor) -> PresenceMappings:
         """Validate and store the mappings; raise InvalidMapping (nothing stored) or StaleMappings."""
         self._require_connector(tenant_id, "change the presence mappings of")
         rules = parse_mappings(body)
@@ -84,7 +85,7 @@ class PresenceMappingService:
         if connector.status is ConnectorStatus.DELETING:
             raise InvalidTransition(action, connector.status.value, "the connector is being deleted")
 
-    def _record(self, tenant_id: str, rules: MappingRules, actor: str | None, at: datetime) -> None:
+    def _record(self, tenant_id: str, rules: MappingRules, actor: Actor, at: datetime) -> None:
         entry = AuditEntry(
             tenant_id=tenant_id,
             action=AUDIT_ACTION,

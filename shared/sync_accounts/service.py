@@ -22,6 +22,7 @@ from shared.connectors.exceptions import ConnectorNotFound
 from shared.connectors.model import ConnectorStatus
 from shared.connectors.ports import ConnectorRepository
 from shared.graph.ports import DelegatedTokenProvider
+from shared.identity.principal import Actor
 from shared.security.exceptions import ExpiredSignedState, InvalidSignedState, SecretDecryptionFailed
 from shared.security.signed_state import StateSigner
 from shared.sync_accounts.commands import parse_callback, parse_start_sign_in
@@ -106,7 +107,7 @@ class SyncAccountService:
 
     # -- sign-in -----------------------------------------------------------------------------------
 
-    def start_sign_in(self, tenant_id: str, body: Any) -> SignInStart:
+    def start_sign_in(self, tenant_id: str, body: Any, requested_by: Actor) -> SignInStart:
         command = parse_start_sign_in(body)
         connector = self._connectors.get(tenant_id)
         if connector is None:
@@ -124,9 +125,12 @@ class SyncAccountService:
             login_hint=command.login_hint,
             created_at=now,
             expires_at=expires_at,
+            requested_by=requested_by.object_id,
         )
         self._sign_ins.add(sign_in)
-        state = self._signer.sign(SIGN_IN_PURPOSE, tenant_id, sign_in.attempt_id, expires_at)
+        state = self._signer.sign(
+            SIGN_IN_PURPOSE, tenant_id, sign_in.attempt_id, expires_at, requested_by=requested_by.object_id
+        )
         url = self._oauth.authorize_url(
             tenant_id,
             state=state,
@@ -156,6 +160,11 @@ class SyncAccountService:
         now = self._clock()
         if now >= pending.expires_at:
             raise SignInExpired()
+        if pending.requested_by is None or claims.requested_by != pending.requested_by:
+            logger.warning(
+                "tenant %s: sign-in %s was not started by a signed-in admin", tenant_id, pending.attempt_id
+            )
+            raise InvalidSignInCallback("this sign-in was not started by a signed-in admin")
         if callback.error is not None:
             logger.warning("tenant %s: sign-in %s failed: %s", tenant_id, pending.attempt_id, callback.error)
             raise SignInDenied(tenant_id, callback.error, callback.error_description or "")

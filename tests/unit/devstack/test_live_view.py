@@ -281,7 +281,9 @@ class CannedSimulators(JsonHttp):
         self.users: list[dict[str, Any]] = []
         self.agents: dict[str, dict[str, Any]] = {}
 
-    def expect(self, method: str, url: str, body: Any = None, *, ok: Any = ()) -> HttpReply:
+    def expect(
+        self, method: str, url: str, body: Any = None, *, ok: Any = (), headers: Any = None
+    ) -> HttpReply:
         if url.endswith("/users"):
             payload: Any = {"value": self.users}
         else:
