@@ -27,11 +27,8 @@ from shared.notifications.client_state import ClientStateSigner
 from shared.notifications.decryption import decrypt_encrypted_content
 from shared.notifications.encryption_keys import EncryptionKeyRing
 from shared.notifications.model import parse_notification_collection, parse_presence_payload
-from shared.notifications.validation_tokens import (
-    GRAPH_CHANGE_TRACKING_APP_ID,
-    StaticKeySource,
-    ValidationTokenVerifier,
-)
+from shared.notifications.validation_tokens import GRAPH_CHANGE_TRACKING_APP_ID, ValidationTokenVerifier
+from shared.security.signing_keys import StaticKeySource
 from tests.support.notification_encryption import (
     encrypt_for_notification,
     encrypted_content_json,

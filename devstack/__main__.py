@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
 import os
 import signal
@@ -26,7 +27,7 @@ import azure.functions as func
 from devstack.azurite import DEFAULT_TABLE_PORT, Azurite, AzuriteError
 from devstack.contact_center_simulator import ContactCenterSimulator
 from devstack.contact_center_simulator.server import DEFAULT_PORT as DEFAULT_CONTACT_CENTER_SIMULATOR_PORT
-from devstack.demo_tenant import DemoTenant, DemoTenantError, seed_demo_tenant
+from devstack.demo_tenant import DEMO_ADMIN, DemoTenant, DemoTenantError, seed_demo_tenant
 from devstack.dev_certificate import dev_notification_certificate
 from devstack.graph_simulator import GraphSimulator
 from devstack.host import DEFAULT_PORT, BackgroundService, LocalHost
@@ -49,6 +50,7 @@ TABLES_ENDPOINT = "TABLES_ENDPOINT"
 PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
 NOTIFICATION_CERTIFICATE = "NOTIFICATION_CERTIFICATE"
 ENTRA_AUTHORITY_HOST = "ENTRA_AUTHORITY_HOST"
+ENTRA_APP_CLIENT_ID = "ENTRA_APP_CLIENT_ID"
 WEBEX_TOKEN_URL = "WEBEX_TOKEN_URL"  # noqa: S105 - a setting name, not a secret
 DEFAULT_GRAPH_SIMULATOR_PORT = 7072
 DEFAULT_GRAPH_SIMULATOR_TLS_PORT = 7074
@@ -144,7 +146,13 @@ class DevStack:
     def _start_graph_simulator(self, port: int) -> None:
         """Microsoft Graph and the identity platform, simulated: consent links lead back to this host."""
         tls_port = 0 if port == 0 else self.config.graph_simulator_tls_port
-        self.graph = GraphSimulator(port=port, tls_port=tls_port, tls_dir=GRAPH_SIMULATOR_TLS_DIR)
+        # Admin tokens from POST /_sim/token are for the connector's API unless they name an audience.
+        self.graph = GraphSimulator(
+            port=port,
+            tls_port=tls_port,
+            tls_dir=GRAPH_SIMULATOR_TLS_DIR,
+            api_audience=os.environ.get(ENTRA_APP_CLIENT_ID) or None,
+        )
         self._start(self.graph)
         point_settings_at_simulator(os.environ, self.graph)
         logger.info("Graph simulator: %s (identity platform and Graph v1.0)", self.graph.base_url)
@@ -184,6 +192,7 @@ def point_settings_at_simulator(environ: MutableMapping[str, str], graph: GraphS
         ENTRA_AUTHORITY_HOST: graph.base_url,
         "GRAPH_BASE_URL": f"{graph.base_url}/v1.0",
         "GRAPH_NOTIFICATION_JWKS_URL": f"{graph.base_url}/common/discovery/v2.0/keys",
+        "ENTRA_TOKEN_JWKS_URL": f"{graph.base_url}/common/discovery/v2.0/keys",
     }
     if tls_base_url is not None:
         targets["ENTRA_TOKEN_AUTHORITY_HOST"] = tls_base_url
@@ -421,6 +430,7 @@ def _show_demo(stack: DevStack, *, live_view: bool) -> None:
         f"subscription {', '.join(demo.subscription_ids)}",
         flush=True,
     )
+    print(admin_exports(demo), flush=True)
     if live_view:
         print(try_this(demo), flush=True)
         print(
@@ -430,6 +440,21 @@ def _show_demo(stack: DevStack, *, live_view: bool) -> None:
         # Each change logs a dozen INFO lines (requests, queue, sync decisions) that would bury the view.
         logging.getLogger().setLevel(logging.WARNING)
         stack.start_live_view(demo)
+
+
+def admin_exports(demo: DemoTenant) -> str:
+    """Ready-to-paste shell lines for calling the admin API as the demo tenant's Global Administrator."""
+    fresh = json.dumps({"tenantId": demo.tenant_id})
+    return "\n".join(
+        [
+            "\nCall the admin API as the demo tenant's Global Administrator "
+            f"({DEMO_ADMIN.user_principal_name}):",
+            f"export BASE={demo.host_url}/api TENANT={demo.tenant_id}",
+            f"export TOKEN={demo.admin_token}",
+            'curl -s -H "Authorization: Bearer $TOKEN" $BASE/tenants/$TENANT/connector',
+            f"(A fresh token: curl -s -X POST {demo.graph_url}/_sim/token -d '{fresh}')",
+        ]
+    )
 
 
 def _install_signal_handlers(stopping: threading.Event) -> None:

@@ -1,5 +1,7 @@
 """The simulated tenant `make dev` brings up: a consented connector with five agents, a signed-in sync
-account and a presence subscription, set up the way an admin would, through public HTTP APIs only.
+account and a presence subscription, set up the way an admin would, through public HTTP APIs only: the
+demo tenant's Global Administrator gets an access token from the Graph simulator's identity platform
+(`POST /_sim/token`) and sends it on every admin call, like `az account get-access-token` in Azure.
 
 The connector's data lives in Azurite (persisted in .azurite/ by default) while both simulators keep
 theirs in memory. A second run therefore finds the connector, agents and sync account already stored
@@ -17,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -32,6 +34,8 @@ DEMO_DOMAIN: Final = "contoso-demo.example"
 # The webhook contact center's shared secret for the demo tenant only; the simulator signs with it too.
 DEMO_WEBHOOK_SECRET: Final = "DEV-ONLY-demo-webhook-secret-not-a-secret"  # noqa: S105
 GRAPH_DEFAULT_SCOPE: Final = "https://graph.microsoft.com/.default"
+# The admin's token outlives a working day on the local stack (Entra's live about an hour).
+ADMIN_TOKEN_SECONDS: Final = 12 * 3600
 DEFAULT_TIMEOUT_SECONDS: Final = 60.0
 _POLL_SECONDS: Final = 0.2
 _BODY_EXCERPT: Final = 300
@@ -83,6 +87,8 @@ class DemoTenant:
     host_url: str
     graph_url: str
     contact_center_url: str
+    # The demo admin's access token for the connector's API (what `make dev` prints as TOKEN).
+    admin_token: str = field(default="", repr=False)
 
     def agent_for_user(self, user_id: str) -> DemoAgent | None:
         return next((a for a in self.agents if a.user.user_id == user_id.lower()), None)
@@ -107,6 +113,8 @@ DEMO_AGENTS: Final = (
     DemoAgent("agent-005", _user(105, "eva.novak", "Eva Novak", "Customer Support", "Team Lead")),
 )
 DEMO_SYNC_ACCOUNT: Final = _user(900, "presence-sync", "Presence Sync", "IT", "Service account")
+# The tenant's Global Administrator who sets the connector up.
+DEMO_ADMIN: Final = _user(800, "admin", "Megan Admin", "IT", "Global Administrator")
 
 
 @dataclass(frozen=True)
@@ -157,9 +165,15 @@ class JsonHttp:
             raise DemoTenantError(f"{method} {_without_query(url)} failed: {error}") from error
 
     def expect(
-        self, method: str, url: str, body: Any = None, *, ok: Sequence[int] = (200, 201, 202, 204)
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        *,
+        ok: Sequence[int] = (200, 201, 202, 204),
+        headers: Mapping[str, str] | None = None,
     ) -> HttpReply:
-        reply = self.call(method, url, body)
+        reply = self.call(method, url, body, headers)
         if reply.status not in ok:
             raise DemoTenantError(
                 f"{method} {_without_query(url)} answered {reply.status}: {reply.excerpt()}"
@@ -206,9 +220,36 @@ class _DemoSeeder:
         self.timeout = timeout
         self.tenant = DEMO_TENANT_ID
         self.connector_url = f"{self.host}/api/tenants/{self.tenant}/connector"
+        self.admin_token = ""
+
+    def admin(
+        self, method: str, url: str, body: Any = None, *, ok: Sequence[int] = (200, 201, 202, 204)
+    ) -> HttpReply:
+        """A call to the connector's admin API, as the demo tenant's Global Administrator."""
+        return self.http.expect(method, url, body, ok=ok, headers=self._bearer())
+
+    def admin_call(self, method: str, url: str, body: Any = None) -> HttpReply:
+        return self.http.call(method, url, body, self._bearer())
+
+    def _bearer(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.admin_token}"}
+
+    def sign_in_admin(self) -> None:
+        """The admin's access token for the connector's API, from the simulated identity platform."""
+        issued = self.http.expect(
+            "POST",
+            f"{self.graph}/_sim/token",
+            {
+                "tenantId": self.tenant,
+                "upn": DEMO_ADMIN.user_principal_name,
+                "expiresInSeconds": ADMIN_TOKEN_SECONDS,
+            },
+        ).json()
+        self.admin_token = str(issued["access_token"])
 
     def run(self) -> DemoTenant:
         self.create_graph_users()
+        self.sign_in_admin()
         consented_now = self.ensure_active_connector()
         pending_authorize_url: str | None = None
         graph_restarted = not consented_now and not self.simulator_has_consent()
@@ -235,6 +276,7 @@ class _DemoSeeder:
             host_url=self.host,
             graph_url=self.graph,
             contact_center_url=self.cc,
+            admin_token=self.admin_token,
         )
 
     # Graph simulator: the tenant's directory ---------------------------------------------------
@@ -245,7 +287,7 @@ class _DemoSeeder:
             f"{self.graph}/_sim/tenants/{self.tenant}",
             {"displayName": DEMO_TENANT_NAME, "domains": [DEMO_DOMAIN]},
         )
-        for user in (*(agent.user for agent in DEMO_AGENTS), DEMO_SYNC_ACCOUNT):
+        for user in (*(agent.user for agent in DEMO_AGENTS), DEMO_SYNC_ACCOUNT, DEMO_ADMIN):
             users_url = f"{self.graph}/_sim/tenants/{self.tenant}/users"
             reply = self.http.call("POST", users_url, user.as_simulator_user())
             if reply.status == 201:
@@ -256,7 +298,7 @@ class _DemoSeeder:
                     f"cannot create the demo user {user.user_principal_name} in the Graph simulator: "
                     f"{reply.status} {reply.excerpt()}"
                 )
-        logger.info("demo tenant %s: %s users in the Graph simulator", self.tenant, len(DEMO_AGENTS) + 1)
+        logger.info("demo tenant %s: %s users in the Graph simulator", self.tenant, len(DEMO_AGENTS) + 2)
 
     def simulator_has_consent(self) -> bool:
         tenant = self.http.expect("GET", f"{self.graph}/_sim/tenants/{self.tenant}").json()
@@ -285,7 +327,7 @@ class _DemoSeeder:
 
     def ensure_active_connector(self) -> bool:
         """Bring the connector to `active` from whatever state it is stored in; True if consent was given."""
-        current = self.http.call("GET", self.connector_url)
+        current = self.admin_call("GET", self.connector_url)
         if current.status == 404:
             return self.create_connector()
         if current.status != 200:
@@ -294,21 +336,21 @@ class _DemoSeeder:
         status = connector["status"]
         if status == "deleting":
             # A deletion stopped half-way; finishing it is the only way forward.
-            self.http.expect("DELETE", self.connector_url)
+            self.admin("DELETE", self.connector_url)
             return self.create_connector()
         consented = False
         if status == "pendingConsent":
-            consent = self.http.expect("POST", f"{self.connector_url}/consent").json()
+            consent = self.admin("POST", f"{self.connector_url}/consent").json()
             self.follow_consent(consent["consentUrl"])
             consented = True
         elif status == "inactive":
-            self.http.expect("POST", f"{self.connector_url}/reactivate")
+            self.admin("POST", f"{self.connector_url}/reactivate")
             logger.info("demo tenant %s: connector reactivated", self.tenant)
         self.ensure_contact_center(connector.get("contactCenter"))
         return consented
 
     def create_connector(self) -> bool:
-        created = self.http.expect(
+        created = self.admin(
             "POST", self.connector_url, {"contactCenter": desired_contact_center(self.cc)}, ok=(201,)
         )
         self.follow_consent(created.json()["consentUrl"])
@@ -318,7 +360,7 @@ class _DemoSeeder:
     def follow_consent(self, consent_url: str) -> None:
         callback = self.http.redirect_location(consent_url)
         self.http.expect("GET", callback)
-        status = self.http.expect("GET", self.connector_url).json()["status"]
+        status = self.admin("GET", self.connector_url).json()["status"]
         if status != "active":
             raise DemoTenantError(f"the connector is {status} after the admin consent, not active")
 
@@ -331,18 +373,18 @@ class _DemoSeeder:
             and stored.get("url") == wanted["url"]
         ):
             return
-        self.http.expect("PATCH", self.connector_url, {"contactCenter": wanted})
+        self.admin("PATCH", self.connector_url, {"contactCenter": wanted})
         logger.info("demo tenant %s: contact center pointed at %s", self.tenant, wanted["url"])
 
     def resubscribe(self) -> None:
         """What an admin does to make the connector subscribe again at once: off and on."""
-        self.http.expect("POST", f"{self.connector_url}/deactivate")
-        self.http.expect("POST", f"{self.connector_url}/reactivate")
+        self.admin("POST", f"{self.connector_url}/deactivate")
+        self.admin("POST", f"{self.connector_url}/reactivate")
         logger.info("demo tenant %s: connector deactivated and reactivated to subscribe again", self.tenant)
 
     def put_agents(self) -> None:
         for agent in DEMO_AGENTS:
-            self.http.expect(
+            self.admin(
                 "PUT",
                 f"{self.host}/api/tenants/{self.tenant}/agents/{agent.agent_id}",
                 {"userId": agent.user.user_id},
@@ -388,7 +430,7 @@ class _DemoSeeder:
     # The sync account and its subscription -----------------------------------------------------
 
     def sync_account_needs_sign_in(self) -> bool:
-        listing = self.http.expect("GET", f"{self.host}/api/tenants/{self.tenant}/sync-accounts").json()
+        listing = self.admin("GET", f"{self.host}/api/tenants/{self.tenant}/sync-accounts").json()
         healthy = any(
             account["id"] == DEMO_SYNC_ACCOUNT.user_id and account["status"] == "healthy"
             for account in listing["syncAccounts"]
@@ -396,7 +438,7 @@ class _DemoSeeder:
         return not (healthy and self.covering_subscriptions())
 
     def start_sign_in(self) -> str:
-        started = self.http.expect(
+        started = self.admin(
             "POST",
             f"{self.host}/api/tenants/{self.tenant}/sync-accounts",
             {"loginHint": DEMO_SYNC_ACCOUNT.user_principal_name},
@@ -423,7 +465,7 @@ class _DemoSeeder:
         return tuple(str(s["id"]) for s in subscriptions)
 
     def all_agents_subscribed(self) -> bool:
-        listing = self.http.expect("GET", f"{self.host}/api/tenants/{self.tenant}/agents").json()
+        listing = self.admin("GET", f"{self.host}/api/tenants/{self.tenant}/agents").json()
         subscribed = {a["agentId"] for a in listing["agents"] if a["subscribed"]}
         return {agent.agent_id for agent in DEMO_AGENTS} <= subscribed
 

@@ -3,7 +3,11 @@
 # to, with the Azure CLI. Idempotent: run it again at any time with more options.
 #
 #   scripts/create-app-registration.sh --display-name "Teams Contact Center Connector"
-#       -> creates the app (or finds it by display name) and prints its application (client) id
+#       -> creates the app (or finds it by display name) and prints its application (client) id; the
+#          app exposes its API to tenant admins: app id URI api://<app id>, delegated scope
+#          Connector.Manage (the Azure CLI is pre-authorized for it, so `az account get-access-token
+#          --scope api://<app id>/Connector.Manage` works), app role Connector.Admin, directory roles in
+#          tokens (wids), v2 access tokens
 #   scripts/create-app-registration.sh --app-id <id> --public-base-url https://<app>.azurewebsites.net \
 #       --key-vault <vault>
 #       -> sets the consent and sign-in redirect URIs, and makes the Key Vault certificate
@@ -22,6 +26,11 @@ OPENID_DELEGATED="37f7f235-527c-4136-accd-4a02d197296e"            # sign-in of 
 PROFILE_DELEGATED="14dad69e-099b-42c9-810b-d002981feec1"           # requested by MSAL with openid
 PRESENCE_READWRITE_ALL_APPLICATION="83cded22-8297-4ff6-a7fa-e97e9545a259" # setPresence / clearPresence
 USER_READ_ALL_APPLICATION="df021288-bdef-4463-88db-98f22de89214"          # agent and expert lookup
+# The connector's own API, which tenant admins call with Entra access tokens (shared/identity/).
+CONNECTOR_MANAGE_SCOPE="Connector.Manage"
+CONNECTOR_ADMIN_ROLE="Connector.Admin"
+AZURE_CLI_APP_ID="04b07795-8ddb-461a-bbee-02f9e1bf7b46" # first-party client of `az account get-access-token`
+DIRECTORY_ROLES_IN_TOKENS="DirectoryRole"                # groupMembershipClaims: the `wids` claim
 
 DISPLAY_NAME="Teams Contact Center Connector"
 APP_ID=""
@@ -33,7 +42,7 @@ log() { printf 'create-app-registration: %s\n' "$*" >&2; }
 fail() { log "ERROR: $*"; exit 1; }
 
 usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit "${1:-0}"
 }
 
@@ -117,6 +126,81 @@ configure_app() {
   fi
 }
 
+new_guid() {
+  if command -v uuidgen >/dev/null; then
+    uuidgen | tr '[:upper:]' '[:lower:]'
+  else
+    python3 -c 'import uuid; print(uuid.uuid4())'
+  fi
+}
+
+# The id of what the app already has (so a re-run sends the same ids: Graph refuses to change or drop
+# an enabled scope or role), else a new one.
+stable_id() {
+  local found
+  found="$(az ad app show --id "$APP_ID" --query "$1" --output tsv 2>/dev/null || true)"
+  if [[ -n "$found" && "$found" != "None" ]]; then printf '%s\n' "$found"; else new_guid; fi
+}
+
+# The `api` object of the application (Graph's apiApplication). Graph replaces the whole object on
+# PATCH, and a pre-authorization may only name a scope that already exists: so first the scope alone,
+# then the same object with the Azure CLI pre-authorized.
+write_api() {
+  local scope_id="$1" pre_authorized="$2"
+  cat <<EOF
+{
+    "requestedAccessTokenVersion": 2,
+    "oauth2PermissionScopes": [
+      {
+        "id": "$scope_id",
+        "value": "$CONNECTOR_MANAGE_SCOPE",
+        "type": "User",
+        "isEnabled": true,
+        "adminConsentDisplayName": "Manage the Teams contact-center connector",
+        "adminConsentDescription": "Call the connector's admin API as the signed-in user. The connector still requires a Global Administrator, a Privileged Role Administrator or the Connector.Admin app role of the tenant.",
+        "userConsentDisplayName": "Use the Teams contact-center connector",
+        "userConsentDescription": "Call the connector's API as you."
+      }
+    ],
+    "preAuthorizedApplications": [$pre_authorized]
+  }
+EOF
+}
+
+configure_api() {
+  local object_id graph scope_id role_id
+  object_id="$(az ad app show --id "$APP_ID" --query id --output tsv)"
+  graph="$(az cloud show --query endpoints.microsoftGraphResourceId --output tsv)"
+  graph="${graph%/}/v1.0/applications/$object_id"
+  scope_id="$(stable_id "api.oauth2PermissionScopes[?value=='$CONNECTOR_MANAGE_SCOPE'].id | [0]")"
+  role_id="$(stable_id "appRoles[?value=='$CONNECTOR_ADMIN_ROLE'].id | [0]")"
+  cat >"$WORK_DIR/application.json" <<EOF
+{
+  "identifierUris": ["api://$APP_ID"],
+  "groupMembershipClaims": "$DIRECTORY_ROLES_IN_TOKENS",
+  "api": $(write_api "$scope_id" ""),
+  "appRoles": [
+    {
+      "id": "$role_id",
+      "value": "$CONNECTOR_ADMIN_ROLE",
+      "allowedMemberTypes": ["User", "Application"],
+      "isEnabled": true,
+      "displayName": "Connector administrator",
+      "description": "Administers the Teams contact-center connector of the tenant without a directory role."
+    }
+  ]
+}
+EOF
+  az rest --method PATCH --uri "$graph" --headers "Content-Type=application/json" \
+    --body "@$WORK_DIR/application.json" --output none
+  local cli="{ \"appId\": \"$AZURE_CLI_APP_ID\", \"delegatedPermissionIds\": [\"$scope_id\"] }"
+  printf '{\n  "api": %s\n}\n' "$(write_api "$scope_id" "$cli")" >"$WORK_DIR/pre-authorized.json"
+  az rest --method PATCH --uri "$graph" --headers "Content-Type=application/json" \
+    --body "@$WORK_DIR/pre-authorized.json" --output none
+  log "API: api://$APP_ID, scope $CONNECTOR_MANAGE_SCOPE ($scope_id) pre-authorized for the Azure CLI," \
+    "app role $CONNECTOR_ADMIN_ROLE ($role_id), directory roles in tokens (wids), v2 access tokens"
+}
+
 ensure_certificate_credential() {
   local show_output
   if ! show_output="$(az keyvault certificate show --vault-name "$KEY_VAULT" --name "$CERTIFICATE_NAME" \
@@ -165,9 +249,11 @@ EOF
 write_required_resource_access
 find_or_create_app
 configure_app
+configure_api
 if [[ -n "$KEY_VAULT" ]]; then
   ensure_certificate_credential
 fi
-log "tenant admins grant consent through the connector's consentUrl; remove it from a tenant with:" \
-  "az ad sp delete --id $APP_ID"
+log "tenant admins grant consent through the connector's consentUrl, then call the API with" \
+  "TOKEN=\$(az account get-access-token --tenant <tenant id> --scope api://$APP_ID/$CONNECTOR_MANAGE_SCOPE" \
+  "--query accessToken -o tsv); remove it from a tenant with: az ad sp delete --id $APP_ID"
 printf '%s\n' "$APP_ID"

@@ -28,12 +28,14 @@ from shared.contact_center.messages import SCHEMA as AGENT_STATE_CHANGE
 from shared.graph.credentials import app_credential_factory
 from shared.graph.msgraph_gateway import MsGraphGateway
 from shared.health import HealthService
+from shared.identity.credentials import Authenticator, BearerTokenSource
+from shared.identity.verifier import AccessTokenVerifier
 from shared.mappings.cache import CachedMappings
 from shared.mappings.service import PresenceMappingService
 from shared.notifications.client_state import ClientStateSigner
 from shared.notifications.encryption_keys import EncryptionCertificate, EncryptionKeyRing
 from shared.notifications.intake import NotificationIntake
-from shared.notifications.validation_tokens import JwksKeySource, ValidationTokenVerifier
+from shared.notifications.validation_tokens import ValidationTokenVerifier
 from shared.presence.commands import CommandRunner
 from shared.presence.messages import SCHEMA as PRESENCE_CHANGE
 from shared.presence.ports import PresenceQueue
@@ -44,6 +46,7 @@ from shared.queueing.unconfigured_queue import UnconfiguredPresenceQueue
 from shared.security.key_derivation import derive_key
 from shared.security.secret_box import SecretBox
 from shared.security.signed_state import StateSigner
+from shared.security.signing_keys import JwksKeySource
 from shared.settings import Settings, load_settings
 from shared.storage.agent_repository import TableAgentRepository
 from shared.storage.agent_sync_state_repository import TableAgentSyncStates
@@ -84,6 +87,8 @@ class Services:
     presence_mappings: PresenceMappingService
     reconcile: ReconcileService
     contact_center_test: ContactCenterConnectionTest
+    # Who is calling: the credential sources every protected route authenticates with.
+    authenticator: Authenticator
     # Connections to release when the process stops (Graph clients, HTTP pools, the queue sender).
     closers: tuple[Callable[[], None], ...] = ()
 
@@ -145,6 +150,17 @@ def real_presence_queue(settings: Settings) -> PresenceQueue:
     return ServiceBusPresenceQueue(settings.service_bus_namespace, settings.presence_queue_name, credential)
 
 
+def signing_key_sources(settings: Settings) -> dict[str, JwksKeySource]:
+    """One cached JWKS per URL: in Azure the admins' tokens and Graph's validation tokens are both signed
+    with Microsoft's keys, fetched once for both."""
+    return {url: JwksKeySource(url) for url in {settings.notification_jwks_url, settings.token_jwks_url}}
+
+
+def authenticator(settings: Settings, key_sources: dict[str, JwksKeySource]) -> Authenticator:
+    verifier = AccessTokenVerifier(settings.api_audiences, key_sources[settings.token_jwks_url])
+    return Authenticator([BearerTokenSource(verifier)])
+
+
 def build_services(
     settings: Settings,
     *,
@@ -170,6 +186,7 @@ def build_services(
         settings.graph_base_url,
         timeout_seconds=settings.graph_timeout_seconds,
     )
+    key_sources = signing_key_sources(settings)
     client_states = ClientStateSigner(derive_key(settings.state_signing_key, CLIENT_STATE_KEY_PURPOSE))
     key_ring = notification_key_ring(settings)
 
@@ -239,7 +256,7 @@ def build_services(
     notifications = NotificationIntake(
         directory,
         client_states,
-        ValidationTokenVerifier(settings.entra_app_client_id, JwksKeySource(settings.notification_jwks_url)),
+        ValidationTokenVerifier(settings.entra_app_client_id, key_sources[settings.notification_jwks_url]),
         key_ring,
         queue,
         clock,
@@ -311,6 +328,7 @@ def build_services(
             connector_repository, contact_centers, contact_center_health, audit, clock
         ),
         closers=_closers(graph.close, contact_centers.close, getattr(queue, "close", None)),
+        authenticator=authenticator(settings, key_sources),
     )
 
 

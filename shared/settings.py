@@ -63,6 +63,17 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         required=True,
     ),
     SettingSpec(
+        "ENTRA_API_APP_ID_URI",
+        "Application ID URI of the connector's API (the `aud` of v1 access tokens; v2 tokens carry "
+        "ENTRA_APP_CLIENT_ID). Empty: api://<ENTRA_APP_CLIENT_ID>, what scripts/create-app-registration.sh "
+        "sets.",
+    ),
+    SettingSpec(
+        "ENTRA_TOKEN_JWKS_URL",
+        "Where the signing keys (JWKS) of the admins' Entra access tokens are fetched.",
+        default=MICROSOFT_JWKS_URL,
+    ),
+    SettingSpec(
         "ENTRA_AUTHORITY_HOST",
         "Microsoft identity platform host used to build consent and sign-in URLs.",
         default=DEFAULT_AUTHORITY_HOST,
@@ -184,6 +195,9 @@ class Settings:
     tables_endpoint: str | None = None
     azure_client_id: str | None = None
     entra_authority_host: str = DEFAULT_AUTHORITY_HOST
+    # The `aud` values admins' access tokens may carry: the client id (v2) and the app id URI (v1).
+    api_app_id_uri: str = ""
+    token_jwks_url: str = MICROSOFT_JWKS_URL
     consent_state_ttl: timedelta = timedelta(seconds=DEFAULT_CONSENT_STATE_TTL_SECONDS)
     app_client_secret: str | None = field(default=None, repr=False)
     # PEM: the private key and the certificate (converted from PKCS#12 when given so).
@@ -198,6 +212,10 @@ class Settings:
     service_bus_namespace: str | None = None
     presence_queue_name: str = DEFAULT_PRESENCE_QUEUE_NAME
     webex_token_url: str = DEFAULT_WEBEX_TOKEN_URL
+
+    @property
+    def api_audiences(self) -> tuple[str, ...]:
+        return (self.entra_app_client_id, self.api_app_id_uri or f"api://{self.entra_app_client_id}")
 
     @property
     def consent_redirect_uri(self) -> str:
@@ -310,6 +328,15 @@ def _identity_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
     if raw_app_certificate is not None:
         app_certificate = _certificate_pem(raw_app_certificate, "ENTRA_APP_CERTIFICATE", problems)
 
+    app_id_uri = get("ENTRA_API_APP_ID_URI") or ""
+    if app_id_uri and (
+        len(app_id_uri) > 256 or any(c.isspace() for c in app_id_uri) or ":" not in app_id_uri
+    ):
+        problems.append("ENTRA_API_APP_ID_URI must be a URI such as api://<client id> (no spaces)")
+    token_jwks_url = get("ENTRA_TOKEN_JWKS_URL") or MICROSOFT_JWKS_URL
+    if not _is_http_url(token_jwks_url):
+        problems.append("ENTRA_TOKEN_JWKS_URL must be an http(s) URL")
+
     token_authority_host = (get("ENTRA_TOKEN_AUTHORITY_HOST") or authority_host).rstrip("/")
     if not token_authority_host.startswith("https://") or not _is_http_url(token_authority_host):
         problems.append(
@@ -318,6 +345,8 @@ def _identity_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
         )
     return {
         "entra_authority_host": authority_host,
+        "api_app_id_uri": app_id_uri,
+        "token_jwks_url": token_jwks_url,
         "app_client_secret": client_secret,
         "app_certificate_pem": app_certificate,
         "token_authority_host": token_authority_host,

@@ -12,6 +12,7 @@ import pytest
 from devstack.azurite import Azurite
 from devstack.dev_certificate import example_settings
 from shared.settings import Settings, load_settings
+from tests.support.identity import AdminTokens
 from tests.support.property_profiles import load_profile
 
 # Before any test module builds its @settings: they inherit the profile (derandomized unless told).
@@ -23,6 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def example_values() -> dict[str, str]:
     return example_settings()
+
+
+@pytest.fixture(scope="session")
+def admin_tokens() -> AdminTokens:
+    """Mints admin access tokens (`admin_tokens.headers(tenant_id)`); `.authenticator()` trusts them."""
+    return AdminTokens()
 
 
 @pytest.fixture(scope="session")

@@ -28,12 +28,20 @@ def main() -> None:
         default=Path(tempfile.gettempdir()) / "graph-simulator-tls",
         help="where the self-signed certificate is kept (reused while valid)",
     )
+    parser.add_argument(
+        "--api-audience",
+        help="client id of the connector's app: the default audience of POST /_sim/token admin tokens",
+    )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args()
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     simulator = GraphSimulator(
-        args.host, args.port, tls_port=None if args.tls_port < 0 else args.tls_port, tls_dir=args.tls_dir
+        args.host,
+        args.port,
+        tls_port=None if args.tls_port < 0 else args.tls_port,
+        tls_dir=args.tls_dir,
+        api_audience=args.api_audience,
     )
     stopped = threading.Event()
 

@@ -7,6 +7,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from devstack.graph_simulator.clock import format_graph_datetime, parse_graph_datetime
@@ -41,6 +42,14 @@ from devstack.graph_simulator.tokens import TokenIssuer
 
 logger = logging.getLogger(__name__)
 
+# The directory role an admin token carries when the body names neither `wids` nor `roles`.
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
+CONNECTOR_MANAGE_SCOPE = "Connector.Manage"
+MAX_API_TOKEN_SECONDS = 86_400
+_API_TOKEN_FIELDS = frozenset(
+    {"tenantId", "upn", "oid", "wids", "roles", "scopes", "audience", "expiresInSeconds", "version"}
+)
+_ADMIN_NAMESPACE = uuid.UUID("6d1e4cbe-3c0f-4c55-9f1d-2b8d6b1f0a77")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _T = "(?P<tenant>[^/]+)"
 _U = "(?P<user>[^/]+)"
@@ -138,12 +147,14 @@ class ControlApi:
         notifications: NotificationService,
         faults: FaultInjector,
         info: InfoProvider,
+        api_audience: str | None = None,
     ) -> None:
         self._state = state
         self._issuer = issuer
         self._notifications = notifications
         self._faults = faults
         self._info = info
+        self._api_audience = api_audience
 
     def register(self, router: Router) -> None:
         add = router.add
@@ -151,6 +162,8 @@ class ControlApi:
         add("POST", "/_sim/reset", self.reset)
         add("POST", "/_sim/apps", self.register_app)
         add("POST", "/_sim/tokens", self.issue_token)
+        add("POST", "/_sim/token", self.issue_api_token)
+        add("POST", "/_sim/keys/rotate", self.rotate_keys)
         add("POST", f"/_sim/tenants/{_T}", self.put_tenant)
         add("GET", f"/_sim/tenants/{_T}", self.get_tenant)
         add("POST", f"/_sim/tenants/{_T}/users", self.create_user)
@@ -230,6 +243,77 @@ class ControlApi:
                 user, client_id, scopes if scopes is not None else app.delegated_permissions, now
             )
         return Response.json(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3599})
+
+    def issue_api_token(self, request: Request) -> Response:
+        """An access token for the connector's own API (an admin calling it), like the Azure CLI gets
+        with `az account get-access-token --scope api://<app id>/Connector.Manage`."""
+        body = _body(request)
+        unknown = sorted(set(body) - _API_TOKEN_FIELDS)
+        if unknown:
+            raise _bad(
+                f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(_API_TOKEN_FIELDS))}"
+            )
+        tenant = self._existing_tenant(str(body.get("tenantId", "")), create=True)
+        version = body.get("version", "2.0")
+        if version not in ("1.0", "2.0"):
+            raise _bad("version must be '1.0' or '2.0'")
+        audience = _optional_str(body, "audience")
+        if audience is None:
+            if not self._api_audience:
+                raise _bad("audience is required: the simulator was started without --api-audience")
+            audience = self._api_audience if version == "2.0" else f"api://{self._api_audience}"
+        lifetime = body.get("expiresInSeconds", 3600)
+        if (
+            isinstance(lifetime, bool)
+            or not isinstance(lifetime, int)
+            or abs(lifetime) > MAX_API_TOKEN_SECONDS
+        ):
+            raise _bad(
+                f"expiresInSeconds must be an integer from -{MAX_API_TOKEN_SECONDS} "
+                f"to {MAX_API_TOKEN_SECONDS}"
+            )
+        domain = tenant.domains[0] if tenant.domains else f"{tenant.id[:8]}.example"
+        upn = _optional_str(body, "upn") or f"admin@{domain}"
+        user = self._state.get_user(tenant.id, upn)
+        raw_oid = _optional_str(body, "oid")
+        if raw_oid is not None:
+            object_id = _guid(raw_oid, "oid")
+        elif user is not None:
+            object_id = user.id
+        else:
+            object_id = str(uuid.uuid5(_ADMIN_NAMESPACE, f"{tenant.id}/{upn.lower()}"))
+        wids, roles = _str_list(body, "wids"), _str_list(body, "roles")
+        if wids is None:
+            wids = [GLOBAL_ADMINISTRATOR] if roles is None else []
+        scopes = _str_list(body, "scopes")
+        token = self._issuer.api_access_token(
+            tenant.id,
+            audience,
+            self._state.now(),
+            object_id=object_id,
+            username=upn,
+            wids=wids,
+            roles=roles or [],
+            scopes=[CONNECTOR_MANAGE_SCOPE] if scopes is None else scopes,
+            lifetime=timedelta(seconds=lifetime),
+            version=str(version),
+        )
+        logger.info(
+            "API access token issued in tenant %s for %s (audience %s)", tenant.id, object_id, audience
+        )
+        return Response.json(200, {"access_token": token, "token_type": "Bearer", "expires_in": lifetime})
+
+    def rotate_keys(self, request: Request) -> Response:
+        """A new signing key signs from now on; the previous ones stay in the JWKS unless retired."""
+        body = _body(request)
+        retire = body.get("retirePrevious", False)
+        if not isinstance(retire, bool) or set(body) - {"retirePrevious"}:
+            raise _bad("the body may only hold retirePrevious (a boolean)")
+        fresh = self._issuer.key.rotate(retire_previous=retire)
+        logger.info("signing key rotated: %s now signs", fresh.key_id)
+        return Response.json(
+            200, {"kid": fresh.key_id, "keys": [k["kid"] for k in self._issuer.key.jwks()["keys"]]}
+        )
 
     def put_tenant(self, request: Request) -> Response:
         tenant_id = _guid(request.params["tenant"], "tenantId")

@@ -7,12 +7,12 @@ import jwt
 from devstack.graph_simulator.errors import GraphApiError
 from devstack.graph_simulator.http_types import Request
 from devstack.graph_simulator.models import GRAPH_APP_ID, GRAPH_RESOURCE, Caller
-from devstack.graph_simulator.signing import SigningKey
+from devstack.graph_simulator.signing import SigningKeys
 from devstack.graph_simulator.state import SimulatorState
 from devstack.graph_simulator.tokens import issuer_v1, issuer_v2
 
 
-def authenticate(request: Request, state: SimulatorState, key: SigningKey) -> Caller:
+def authenticate(request: Request, state: SimulatorState, key: SigningKeys) -> Caller:
     """The caller named by a valid Graph access token; 401 InvalidAuthenticationToken otherwise."""
     authorization = request.header("authorization") or ""
     scheme, _, token = authorization.partition(" ")

@@ -33,7 +33,7 @@ from devstack.graph_simulator.http_types import Request, Response, Router, graph
 from devstack.graph_simulator.identity_api import IdentityPlatform
 from devstack.graph_simulator.models import Caller, User
 from devstack.graph_simulator.notifications import NotificationService
-from devstack.graph_simulator.signing import SigningKey
+from devstack.graph_simulator.signing import SigningKey, SigningKeys
 from devstack.graph_simulator.state import SimulatorState
 from devstack.graph_simulator.tls import TlsMaterial, ensure_tls_material
 from devstack.graph_simulator.tokens import TokenIssuer
@@ -202,10 +202,11 @@ class GraphSimulator:
         delivery_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
         validation_timeout_seconds: float = VALIDATION_TIMEOUT_SECONDS,
         presence_bulk_limit: int = PRESENCE_BULK_LIMIT,
+        api_audience: str | None = None,
     ) -> None:
         self.state = SimulatorState(clock)
-        self.signing_key = SigningKey()
-        self.issuer = TokenIssuer(self.signing_key)
+        self.signing_keys = SigningKeys()
+        self.issuer = TokenIssuer(self.signing_keys)
         self.faults = FaultInjector()
         self.dispatcher = DeliveryDispatcher(
             self.state, self._validation_token, retry_delays=delivery_retry_delays
@@ -229,7 +230,9 @@ class GraphSimulator:
             SlidingWindowLimiter(presence_bulk_limit, PRESENCE_BULK_WINDOW_SECONDS),
         ).register(router)
         SubscriptionsApi(self.state, self._authenticate, self._validate_endpoint).register(router)
-        ControlApi(self.state, self.issuer, self.notifications, self.faults, self.info).register(router)
+        ControlApi(
+            self.state, self.issuer, self.notifications, self.faults, self.info, api_audience
+        ).register(router)
         self._app = SimulatorApp(self.state, router, self.faults)
 
     # Lifecycle -------------------------------------------------------------------------------
@@ -309,8 +312,13 @@ class GraphSimulator:
             "graphBaseUrl": f"{self.base_url}/v1.0",
             "tlsBaseUrl": self.tls_base_url,
             "tlsCaPath": str(self.tls_ca_path) if self.tls_ca_path else None,
-            "jwks": self.signing_key.jwks(),
+            "jwks": self.signing_keys.jwks(),
         }
+
+    @property
+    def signing_key(self) -> SigningKey:
+        """The key that signs tokens now (`signing_keys.rotate()` replaces it)."""
+        return self.signing_keys.current
 
     # Conveniences for tests ------------------------------------------------------------------
 
@@ -336,7 +344,7 @@ class GraphSimulator:
     # Wiring ----------------------------------------------------------------------------------
 
     def _authenticate(self, request: Request) -> Caller:
-        return authenticate(request, self.state, self.signing_key)
+        return authenticate(request, self.state, self.signing_keys)
 
     def _validate_endpoint(self, url: str, subscription_id: str | None) -> None:
         validate_endpoint(self.state, url, subscription_id, self._validation_timeout)

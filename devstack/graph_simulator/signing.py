@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -72,3 +73,44 @@ class SigningKey:
                 }
             ]
         }
+
+
+class SigningKeys:
+    """The simulator's published keys: one signs, the ones it replaced still verify.
+
+    Entra ID publishes more than one key and rotates which one signs; `rotate()` does the same here so
+    a test can check that a verifier picks the new `kid` up without a restart, while tokens signed
+    before the rotation stay valid until their key is retired.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: tuple[SigningKey, ...] = (SigningKey(),)
+
+    @property
+    def current(self) -> SigningKey:
+        return self._keys[0]
+
+    @property
+    def key_id(self) -> str:
+        return self.current.key_id
+
+    def rotate(self, *, retire_previous: bool = False) -> SigningKey:
+        """A new key signs from now on; the previous ones stay published unless retired."""
+        fresh = SigningKey()
+        with self._lock:
+            self._keys = (fresh,) if retire_previous else (fresh, *self._keys)
+        return fresh
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        return self.current.sign(claims)
+
+    def verify(self, token: str, audience: str | list[str], now: datetime) -> dict[str, Any]:
+        kid = jwt.get_unverified_header(token).get("kid")
+        key = next((key for key in self._keys if key.key_id == kid), None)
+        if key is None:
+            raise jwt.InvalidSignatureError("token was not signed by one of this simulator's keys")
+        return key.verify(token, audience, now)
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [entry for key in self._keys for entry in key.jwks()["keys"]]}

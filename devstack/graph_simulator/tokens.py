@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from devstack.graph_simulator.models import GRAPH_CHANGE_TRACKING_APP_ID, GRAPH_RESOURCE, User
-from devstack.graph_simulator.signing import SigningKey
+from devstack.graph_simulator.signing import SigningKeys
 
 ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
+# The client admins get tokens for the connector's API with (`az account get-access-token`).
+AZURE_CLI_APP_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 REFRESH_TOKEN_LIFETIME = timedelta(days=90)
 VALIDATION_TOKEN_LIFETIME = timedelta(hours=1)
 
@@ -40,7 +42,7 @@ def _epoch(moment: datetime) -> int:
 class TokenIssuer:
     """Signs every token with the simulator's key; the key's JWKS is what verifiers should use."""
 
-    def __init__(self, key: SigningKey) -> None:
+    def __init__(self, key: SigningKeys) -> None:
         self.key = key
 
     def app_access_token(self, tenant_id: str, app_id: str, roles: Iterable[str], now: datetime) -> str:
@@ -101,6 +103,53 @@ class TokenIssuer:
             "tid": tenant_id,
             "ver": "2.0",
         }
+        return self.key.sign(claims)
+
+    def api_access_token(
+        self,
+        tenant_id: str,
+        audience: str,
+        now: datetime,
+        *,
+        object_id: str,
+        username: str | None,
+        wids: Iterable[str] = (),
+        roles: Iterable[str] = (),
+        scopes: Iterable[str] = (),
+        lifetime: timedelta = ACCESS_TOKEN_LIFETIME,
+        version: str = "2.0",
+        client_app_id: str = AZURE_CLI_APP_ID,
+    ) -> str:
+        """An access token for a custom API (the connector's), shaped like Entra ID's: v2.0 (`aud` the
+        API's client id, v2 issuer, `preferred_username`, `azp`) or v1.0 (`aud` its app id URI,
+        sts.windows.net issuer, `upn`, `appid`). No scopes: an app-only token (`idtyp=app`, roles only).
+        `wids` are the user's directory role template ids (the app asks for them with
+        groupMembershipClaims)."""
+        granted = sorted(set(scopes))
+        claims: dict[str, Any] = {
+            "aud": audience,
+            "iss": issuer_v2(tenant_id) if version == "2.0" else issuer_v1(tenant_id),
+            "iat": _epoch(now),
+            "nbf": _epoch(now),
+            "exp": _epoch(now + lifetime),
+            "oid": object_id,
+            "sub": str(uuid.uuid5(_SP_NAMESPACE, f"{object_id}/{audience.lower()}")),
+            "tid": tenant_id,
+            "uti": secrets.token_urlsafe(16),
+            "ver": version,
+        }
+        claims["azp" if version == "2.0" else "appid"] = client_app_id
+        if granted:
+            claims["scp"] = " ".join(granted)
+            if username:
+                claims["preferred_username" if version == "2.0" else "upn"] = username
+                claims["name"] = username.split("@")[0]
+        else:
+            claims["idtyp"] = "app"
+        if roles:
+            claims["roles"] = sorted(set(roles))
+        if wids:
+            claims["wids"] = sorted(set(wids))
         return self.key.sign(claims)
 
     @staticmethod

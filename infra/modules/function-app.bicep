@@ -196,6 +196,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AZURE_CLIENT_ID: identityClientId
     ENTRA_APP_CLIENT_ID: entraAppClientId
     ENTRA_AUTHORITY_HOST: environment().authentication.loginEndpoint
+    // Admins call the API with Entra access tokens (no function keys): their audience and signing keys.
+    ENTRA_API_APP_ID_URI: 'api://${entraAppClientId}'
+    ENTRA_TOKEN_JWKS_URL: '${environment().authentication.loginEndpoint}common/discovery/v2.0/keys'
     PUBLIC_BASE_URL: 'https://${functionApp.properties.defaultHostName}'
     // Versionless references: the platform picks up a rotated secret within 24 hours (or at once
     // on restart).

@@ -57,6 +57,7 @@ from shared.connectors.model import Connector, ConnectorStatus
 from shared.connectors.ports import ConnectorRepository
 from shared.errors import AppError
 from shared.graph.exceptions import GraphError, GraphThrottled, GraphUnavailable
+from shared.identity.principal import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class AgentService:
     # -- changes -----------------------------------------------------------------------------------
 
     def put(
-        self, tenant_id: str, agent_id: str, body: Any, *, actor: str | None = None
+        self, tenant_id: str, agent_id: str, body: Any, *, actor: Actor | None = None
     ) -> tuple[AgentListItem, bool]:
         """Create or replace one agent; the flag says whether it was created."""
         with audited(self._audit, tenant_id, "putAgent", actor) as note:
@@ -126,7 +127,7 @@ class AgentService:
             self._notify(tenant_id)
         return self._item(tenant_id, saved), saved.status is WriteStatus.CREATED
 
-    def import_agents(self, tenant_id: str, body: Any, *, actor: str | None = None) -> ImportReport:
+    def import_agents(self, tenant_id: str, body: Any, *, actor: Actor | None = None) -> ImportReport:
         """Create or replace many agents; every item gets its own outcome, in request order."""
         with audited(self._audit, tenant_id, "importAgents", actor) as note:
             report = self._import(tenant_id, body)
@@ -160,7 +161,7 @@ class AgentService:
         )
         return report
 
-    def delete(self, tenant_id: str, agent_id: str, *, actor: str | None = None) -> None:
+    def delete(self, tenant_id: str, agent_id: str, *, actor: Actor | None = None) -> None:
         with audited(self._audit, tenant_id, "deleteAgent", actor) as note:
             agent_id = parse_agent_id(agent_id)
             self._existing_connector(tenant_id)

@@ -24,6 +24,7 @@ from shared.connectors.exceptions import ConnectorNotFound
 from shared.connectors.model import AuditEntry, Connector
 from shared.connectors.ports import AuditLog
 from shared.errors import AppError
+from shared.identity.principal import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class AdminAudit:
         self,
         tenant_id: str,
         action: str,
-        actor: str | None,
+        actor: Actor | None,
         *,
         failed: bool = False,
         detail: str | None = None,
@@ -81,7 +82,7 @@ class AdminAudit:
             logger.exception("could not write the audit entry %s for tenant %s", action, tenant_id)
 
     @contextmanager
-    def action(self, tenant_id: str, action: str, actor: str | None) -> Iterator[AuditNote]:
+    def action(self, tenant_id: str, action: str, actor: Actor | None) -> Iterator[AuditNote]:
         """Record the block's outcome: succeeded when it returns, failed when it raises an AppError."""
         note = AuditNote()
         try:
@@ -97,7 +98,7 @@ class AdminAudit:
 
 
 def audited(
-    audit: AdminAudit | None, tenant_id: str, action: str, actor: str | None
+    audit: AdminAudit | None, tenant_id: str, action: str, actor: Actor | None
 ) -> AbstractContextManager[AuditNote]:
     """`audit.action(...)`, or a block that records nothing for a service wired without an audit."""
     return audit.action(tenant_id, action, actor) if audit is not None else nullcontext(AuditNote())

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote, urlencode
 
 from shared.connectors.model import ConsentAttempt
+from shared.identity.principal import Actor
 from shared.security.signed_state import StateClaims, StateSigner
 
 CONSENT_PURPOSE = "adminConsent"
@@ -49,11 +50,21 @@ class ConsentLinks:
         self._ttl = ttl
         self._new_attempt_id = new_attempt_id
 
-    def new_attempt(self, now: datetime) -> ConsentAttempt:
-        return ConsentAttempt(attempt_id=self._new_attempt_id(), expires_at=now + self._ttl)
+    def new_attempt(self, now: datetime, requested_by: Actor) -> ConsentAttempt:
+        return ConsentAttempt(
+            attempt_id=self._new_attempt_id(), expires_at=now + self._ttl, requested_by=requested_by
+        )
 
     def url_for(self, tenant_id: str, attempt: ConsentAttempt) -> str:
-        state = self._signer.sign(CONSENT_PURPOSE, tenant_id, attempt.attempt_id, attempt.expires_at)
+        if attempt.requested_by is None:
+            raise ValueError("a consent link is issued to an authenticated admin")
+        state = self._signer.sign(
+            CONSENT_PURPOSE,
+            tenant_id,
+            attempt.attempt_id,
+            attempt.expires_at,
+            requested_by=attempt.requested_by.object_id,
+        )
         query = urlencode(
             {
                 "client_id": self._client_id,

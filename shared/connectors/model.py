@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar, Literal
 
+from shared.identity.principal import Actor
+
 
 class ConnectorStatus(StrEnum):
     PENDING_CONSENT = "pendingConsent"
@@ -52,6 +54,8 @@ class ConsentAttempt:
 
     attempt_id: str
     expires_at: datetime
+    # The admin who asked for the link; its callback completes only a state naming him.
+    requested_by: Actor | None = None
 
 
 @dataclass(frozen=True)
@@ -100,5 +104,6 @@ class AuditEntry:
     action: str
     at: datetime
     outcome: Literal["succeeded", "failed"]
-    actor: str | None = None
+    # Who did it, from his verified token; None for what the connector did on its own.
+    actor: Actor | None = None
     detail: str | None = None

@@ -39,6 +39,7 @@ from shared.connectors.ports import (
     TenantDataPurger,
 )
 from shared.contact_center.health import ContactCenterCheck
+from shared.identity.principal import Actor
 from shared.security.exceptions import ExpiredSignedState, InvalidSignedState
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class ConnectorService:
 
     # -- setup and consent -------------------------------------------------------------------------
 
-    def create(self, tenant_id: str, command: CreateConnector, actor: str | None) -> ConnectorWithConsentLink:
+    def create(self, tenant_id: str, command: CreateConnector, actor: Actor) -> ConnectorWithConsentLink:
         now = self._clock()
         existing = self._connectors.get(tenant_id)
         if existing is not None:
@@ -111,7 +112,7 @@ class ConnectorService:
             with self._audit.action(tenant_id, "create", actor):
                 raise ConnectorAlreadyExists(tenant_id)
         contact_center = None if command.contact_center is None else command.contact_center.resolve(None)
-        attempt = self._links.new_attempt(now)
+        attempt = self._links.new_attempt(now, actor)
         connector = state_machine.new_connector(tenant_id, command.settings, contact_center, attempt, now)
         saved = self._connectors.add(connector)
         logger.info("connector created for tenant %s (pendingConsent)", tenant_id)
@@ -120,10 +121,10 @@ class ConnectorService:
         )
         return ConnectorWithConsentLink(saved, self._links.url_for(tenant_id, attempt))
 
-    def request_consent(self, tenant_id: str, actor: str | None) -> ConnectorWithConsentLink:
+    def request_consent(self, tenant_id: str, actor: Actor) -> ConnectorWithConsentLink:
         with self._audit.action(tenant_id, "requestConsent", actor):
             now = self._clock()
-            attempt = self._links.new_attempt(now)
+            attempt = self._links.new_attempt(now, actor)
             saved, _ = self._change(
                 tenant_id, None, lambda c: state_machine.start_consent_attempt(c, attempt, now)
             )
@@ -156,12 +157,21 @@ class ConnectorService:
             )
             raise InvalidConsentCallback("the consent callback names another tenant than the one set up")
 
+        requesters: list[Actor] = []
+
         def apply(connector: Connector) -> Connector:
             attempt = connector.consent_attempt
             if connector.status is not ConnectorStatus.PENDING_CONSENT or attempt is None:
                 raise InvalidConsentCallback("this consent link was already used; request a new one")
             if attempt.attempt_id != claims.attempt_id:
                 raise InvalidConsentCallback("this consent link was replaced by a newer one")
+            if (
+                attempt.requested_by is None
+                or claims.requested_by is None
+                or claims.requested_by != attempt.requested_by.object_id
+            ):
+                raise InvalidConsentCallback("this consent link was not issued to a signed-in admin")
+            requesters[:] = [attempt.requested_by]
             if granted:
                 return state_machine.grant_consent(connector, now)
             failure = ConsentFailure(
@@ -179,15 +189,17 @@ class ConnectorService:
         except StaleConnector as exc:
             # Someone used or replaced the attempt between our read and write: this state is spent.
             raise InvalidConsentCallback("this consent link was already used; request a new one") from exc
+        # The admin who asked for the link (bound into the state); Microsoft does not say who consented.
+        requester = requesters[-1] if requesters else None
         if granted:
             logger.info("admin consent granted for tenant %s; connector active", tenant_id)
-            self._audit.record(tenant_id, "grantConsent", None, at=now)
+            self._audit.record(tenant_id, "grantConsent", requester, at=now)
             self._activity.activated(tenant_id)
             return saved
         failure = saved.last_consent_failure
         assert failure is not None  # noqa: S101 - record_consent_failure always sets it
         logger.warning("admin consent refused for tenant %s: %s", tenant_id, failure.error)
-        self._audit.record(tenant_id, "grantConsent", None, failed=True, detail=failure.error, at=now)
+        self._audit.record(tenant_id, "grantConsent", requester, failed=True, detail=failure.error, at=now)
         raise ConsentDenied(tenant_id, failure.error, failure.description)
 
     # -- reading -----------------------------------------------------------------------------------
@@ -212,7 +224,7 @@ class ConnectorService:
     # -- changes -----------------------------------------------------------------------------------
 
     def update(
-        self, tenant_id: str, command: UpdateConnector, if_match: str | None, actor: str | None
+        self, tenant_id: str, command: UpdateConnector, if_match: str | None, actor: Actor
     ) -> Connector:
         now = self._clock()
 
@@ -234,7 +246,7 @@ class ConnectorService:
             logger.info("connector settings updated for tenant %s", tenant_id)
         return saved
 
-    def deactivate(self, tenant_id: str, if_match: str | None, actor: str | None) -> Connector:
+    def deactivate(self, tenant_id: str, if_match: str | None, actor: Actor) -> Connector:
         with self._audit.action(tenant_id, "deactivate", actor):
             now = self._clock()
             saved, _ = self._change(tenant_id, if_match, lambda c: state_machine.deactivate(c, now))
@@ -242,7 +254,7 @@ class ConnectorService:
         self._activity.deactivated(tenant_id)
         return saved
 
-    def reactivate(self, tenant_id: str, if_match: str | None, actor: str | None) -> Connector:
+    def reactivate(self, tenant_id: str, if_match: str | None, actor: Actor) -> Connector:
         with self._audit.action(tenant_id, "reactivate", actor):
             now = self._clock()
             saved, _ = self._change(tenant_id, if_match, lambda c: state_machine.reactivate(c, now))
@@ -250,7 +262,7 @@ class ConnectorService:
         self._activity.activated(tenant_id)
         return saved
 
-    def delete(self, tenant_id: str, if_match: str | None, actor: str | None) -> DeletionReceipt:
+    def delete(self, tenant_id: str, if_match: str | None, actor: Actor) -> DeletionReceipt:
         """Purge every row of the tenant, its audit trail included, then leave one deletion record.
 
         The record is the trail's last entry and survives on purpose: who deleted the connector and
@@ -277,7 +289,7 @@ class ConnectorService:
         logger.info(
             "connector deleted for tenant %s by %s (%s other entities removed)",
             tenant_id,
-            actor or "an unknown admin",
+            actor.object_id,
             removed,
         )
         what = "setup cancelled before consent" if cancelled else "connector deleted"

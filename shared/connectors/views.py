@@ -97,7 +97,9 @@ def audit_json(entries: list[AuditEntry]) -> dict[str, Any]:
                 "action": entry.action,
                 "at": iso(entry.at),
                 "outcome": entry.outcome,
-                "actor": entry.actor,
+                # The admin's upn (or his object id when the token named no user), and his object id.
+                "actor": entry.actor.label if entry.actor is not None else None,
+                "actorId": entry.actor.object_id if entry.actor is not None else None,
                 "detail": entry.detail,
             }
             for entry in entries

@@ -21,6 +21,7 @@ from shared.connectors.ports import AuditLog, ConnectorRepository
 from shared.contact_center.exceptions import ContactCenterError, ContactCenterNotConfigured
 from shared.contact_center.health import CheckSource, ContactCenterCheck, accepted_check, failed_check
 from shared.contact_center.ports import ContactCenterClients, ContactCenterHealthLog
+from shared.identity.principal import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class ContactCenterConnectionTest:
         self._clock = clock
         self._timer = timer
 
-    def run(self, tenant_id: str, actor: str | None) -> ContactCenterCheck:
+    def run(self, tenant_id: str, actor: Actor) -> ContactCenterCheck:
         """Raise ConnectorNotFound, InvalidTransition (being deleted) or ContactCenterNotConfigured;
         otherwise the check, whatever the contact center answered."""
         with self._audit.action(tenant_id, AUDIT_ACTION, actor) as note:

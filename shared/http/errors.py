@@ -29,9 +29,11 @@ from shared.errors import AppError, ConfigurationError
 from shared.graph import exceptions as graph
 from shared.http.exceptions import HttpInputError, MalformedJson, PayloadTooLarge, UnsupportedMediaType
 from shared.http.responses import error_response
+from shared.identity.exceptions import Forbidden, NotAuthenticated
 from shared.mappings import exceptions as mappings
-from shared.notifications.exceptions import MalformedNotificationError, SigningKeysUnavailableError
+from shared.notifications.exceptions import MalformedNotificationError
 from shared.presence.exceptions import PresenceQueueUnavailable
+from shared.security.exceptions import SigningKeysUnavailable
 from shared.storage.exceptions import InvalidTableKey, StorageUnavailable
 from shared.subscriptions.exceptions import SubscriptionError
 from shared.sync_accounts import exceptions as sync_accounts
@@ -56,6 +58,9 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     StaleConnector: 412,
     StorageUnavailable: 503,
     ConfigurationError: 500,
+    # Identity: who is calling (shared/identity); 401 answers carry a WWW-Authenticate challenge
+    NotAuthenticated: 401,
+    Forbidden: 403,
     # Agents
     agents.InvalidAgentInput: 400,
     agents.AgentNotFound: 404,
@@ -80,7 +85,7 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     sync_accounts.SyncAccountTokenUnavailable: 503,
     # Graph notifications and subscriptions
     MalformedNotificationError: 400,
-    SigningKeysUnavailableError: 503,
+    SigningKeysUnavailable: 503,
     PresenceQueueUnavailable: 503,
     SubscriptionError: 503,
     graph.GraphThrottled: 503,
@@ -98,6 +103,22 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     contact_center.ContactCenterUnavailable: 503,
     contact_center.ContactCenterError: 502,
 }
+
+
+# RFC 6750 section 3: the challenge of a 401; the realm names the API whose token is wanted.
+BEARER_REALM = "teams-contact-center-connector"
+
+
+def bearer_challenge(reason: str) -> str:
+    """`WWW-Authenticate` of a refused bearer token; the description is ours, never request input."""
+    description = "".join(c for c in reason if c.isascii() and c.isprintable() and c not in '"\\')
+    return f'Bearer realm="{BEARER_REALM}", error="invalid_token", error_description="{description}"'
+
+
+def headers_for(error: AppError) -> dict[str, str] | None:
+    if isinstance(error, NotAuthenticated):
+        return {"WWW-Authenticate": bearer_challenge(error.reason)}
+    return None
 
 
 def status_for(error: AppError) -> int:
@@ -121,7 +142,7 @@ def http_errors(handler: Callable[P, func.HttpResponse]) -> Callable[P, func.Htt
                 message = "the service is temporarily unavailable" if status == 503 else error.message
                 headers = {"Retry-After": "5"} if status == 503 else None
                 return error_response(status, error.code, message, headers=headers)
-            return error_response(status, error.code, error.message)
+            return error_response(status, error.code, error.message, headers=headers_for(error))
         except Exception:
             logger.exception("%s failed unexpectedly", handler.__name__)
             return error_response(500, "internalError", "an unexpected error occurred")

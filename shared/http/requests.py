@@ -1,4 +1,4 @@
-"""Reading what a client sent: the JSON body, the If-Match header, and who is acting."""
+"""Reading what a client sent: the JSON body and the If-Match header (who is acting: shared/http/auth.py)."""
 
 from __future__ import annotations
 
@@ -40,9 +40,3 @@ def json_object(req: func.HttpRequest, *, required: bool = True) -> dict[str, An
 def if_match(req: func.HttpRequest) -> str | None:
     value = req.headers.get("if-match")
     return value.strip() if value and value.strip() else None
-
-
-def actor(req: func.HttpRequest) -> str | None:
-    """The signed-in admin when App Service authentication (Easy Auth) put one in front of us."""
-    name = req.headers.get("x-ms-client-principal-name")
-    return name.strip()[:256] if name and name.strip() else None

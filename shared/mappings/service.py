@@ -17,6 +17,7 @@ from shared.connectors.audit import AdminAudit
 from shared.connectors.exceptions import ConnectorNotFound, InvalidTransition
 from shared.connectors.model import ConnectorStatus
 from shared.connectors.ports import AuditLog, ConnectorRepository
+from shared.identity.principal import Actor
 from shared.mappings.defaults import DEFAULT_MAPPINGS
 from shared.mappings.exceptions import StaleMappings
 from shared.mappings.model import DEFAULT_ETAG, MappingRules, PresenceMappings
@@ -50,7 +51,7 @@ class PresenceMappingService:
         stored = self._repository.get(tenant_id)
         return DEFAULT_MAPPINGS if stored is None else stored
 
-    def put(self, tenant_id: str, body: Any, if_match: str | None, actor: str | None) -> PresenceMappings:
+    def put(self, tenant_id: str, body: Any, if_match: str | None, actor: Actor) -> PresenceMappings:
         """Validate and store the mappings; raise InvalidMapping (nothing stored) or StaleMappings."""
         with self._audit.action(tenant_id, AUDIT_ACTION, actor) as note:
             saved, rules = self._put(tenant_id, body, if_match)

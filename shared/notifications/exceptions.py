@@ -1,7 +1,8 @@
 """Failures while verifying and opening Microsoft Graph change notifications.
 
 The intake drops a notification that raises any of these (and logs the code); none of them may turn
-into a 5xx, except `SigningKeysUnavailableError`, which says nothing about the notification itself.
+into a 5xx. `shared.security.exceptions.SigningKeysUnavailable` (the issuer's keys cannot be fetched)
+says nothing about the notification itself and is the one failure answered 503.
 """
 
 from __future__ import annotations
@@ -65,12 +66,6 @@ class MissingValidationTokenError(NotificationError):
     """No valid token in the batch covers a tenant that has notifications in it."""
 
     code = "missingValidationToken"
-
-
-class SigningKeysUnavailableError(NotificationError):
-    """The issuer's signing keys could not be fetched; the notification itself may be fine."""
-
-    code = "signingKeysUnavailable"
 
 
 class ClientStateMismatchError(NotificationError):

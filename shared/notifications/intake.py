@@ -22,7 +22,6 @@ from shared.notifications.exceptions import (
     InvalidValidationTokenError,
     MissingValidationTokenError,
     NotificationError,
-    SigningKeysUnavailableError,
 )
 from shared.notifications.model import (
     ChangeNotification,
@@ -33,6 +32,7 @@ from shared.notifications.model import (
 from shared.notifications.validation_tokens import ValidationTokenVerifier
 from shared.presence.messages import PresenceChange
 from shared.presence.ports import PresenceQueue
+from shared.security.exceptions import SigningKeysUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class NotificationIntake:
             return True
         try:
             self._tokens.verify_all(collection.validation_tokens, rich_tenants)
-        except SigningKeysUnavailableError:
+        except SigningKeysUnavailable:
             raise
         except (InvalidValidationTokenError, MissingValidationTokenError) as exc:
             logger.warning("dropping a batch for tenants %s: %s", sorted(rich_tenants), exc.message)

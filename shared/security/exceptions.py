@@ -23,3 +23,15 @@ class SecretDecryptionFailed(SecurityError):
     """A sealed secret does not open with the configured key (wrong key, tampered, or moved between rows)."""
 
     code = "secretDecryptionFailed"
+
+
+class UnknownSigningKey(SecurityError):
+    """A token names a `kid` that is not among its issuer's published signing keys."""
+
+    code = "unknownSigningKey"
+
+
+class SigningKeysUnavailable(SecurityError):
+    """The issuer's signing keys could not be fetched: no token can be checked, whatever it holds."""
+
+    code = "signingKeysUnavailable"

@@ -2,7 +2,9 @@
 
 A state is `base64url(json claims) "." base64url(HMAC-SHA256(key, purpose "." payload))`. The purpose is
 part of the MAC so a sign-in state can never be replayed as a consent state. Single use is enforced by the
-caller, which binds a per-attempt id into the claims and forgets the attempt once it is used.
+caller, which binds a per-attempt id into the claims and forgets the attempt once it is used. The state
+also names the admin who asked for it (his Entra object id): the anonymous callbacks complete only a
+state issued to an authenticated admin.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class StateClaims:
     tenant_id: str
     attempt_id: str
     expires_at: datetime
+    # The object id of the admin the state was issued to; None in a state signed before states named one.
+    requested_by: str | None = None
 
 
 def _b64encode(raw: bytes) -> str:
@@ -44,8 +48,18 @@ class StateSigner:
         self._key = key
         self._clock = clock
 
-    def sign(self, purpose: str, tenant_id: str, attempt_id: str, expires_at: datetime) -> str:
-        claims = {"p": purpose, "t": tenant_id, "a": attempt_id, "e": int(expires_at.timestamp())}
+    def sign(
+        self, purpose: str, tenant_id: str, attempt_id: str, expires_at: datetime, *, requested_by: str
+    ) -> str:
+        if not requested_by:
+            raise ValueError("a state is issued to an authenticated admin: requested_by is required")
+        claims = {
+            "p": purpose,
+            "t": tenant_id,
+            "a": attempt_id,
+            "e": int(expires_at.timestamp()),
+            "o": requested_by,
+        }
         payload = _b64encode(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
         return f"{payload}.{self._mac(purpose, payload)}"
 
@@ -63,6 +77,7 @@ class StateSigner:
                 tenant_id=str(claims["t"]),
                 attempt_id=str(claims["a"]),
                 expires_at=datetime.fromtimestamp(int(claims["e"]), tz=UTC),
+                requested_by=str(claims["o"]) if claims.get("o") else None,
             )
         except (ValueError, KeyError, TypeError, binascii.Error) as exc:
             raise InvalidSignedState("the state payload is malformed") from exc

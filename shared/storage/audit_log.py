@@ -8,7 +8,10 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
+from azure.data.tables import TableEntity
+
 from shared.connectors.model import AuditEntry
+from shared.identity.principal import Actor
 from shared.storage.keys import checked_key, odata_string
 from shared.storage.table_names import CONNECTOR_AUDIT
 from shared.storage.table_store import TableStore, storage_errors
@@ -37,8 +40,10 @@ class TableAuditLog:
             "At": entry.at,
             "Outcome": entry.outcome,
         }
-        if entry.actor:
-            entity["Actor"] = entry.actor[:256]
+        if entry.actor is not None:
+            entity["ActorId"] = entry.actor.object_id[:64]
+            if entry.actor.name:
+                entity["Actor"] = entry.actor.name[:256]
         if entry.detail:
             entity["Detail"] = entry.detail[:1024]
         table = self._store.table(CONNECTOR_AUDIT)
@@ -58,10 +63,16 @@ class TableAuditLog:
                         action=str(entity["Action"]),
                         at=at.astimezone(UTC),
                         outcome=cast(Literal["succeeded", "failed"], str(entity["Outcome"])),
-                        actor=entity.get("Actor"),
+                        actor=_actor(entity),
                         detail=entity.get("Detail"),
                     )
                 )
                 if len(entries) >= limit:
                     break
         return entries
+
+
+def _actor(entity: TableEntity) -> Actor | None:
+    # Entries written before actors came from verified tokens hold no ActorId: their actor is unknown.
+    object_id, name = entity.get("ActorId"), entity.get("Actor")
+    return Actor(str(object_id), str(name) if name else None) if object_id else None

@@ -28,6 +28,7 @@ from shared.connectors.model import (
     WebexContactCenter,
     WebhookContactCenter,
 )
+from shared.identity.principal import Actor
 from shared.security.secret_box import SecretBox
 from shared.storage.keys import checked_key, odata_string
 from shared.storage.table_names import CONNECTORS
@@ -125,6 +126,10 @@ class TableConnectorRepository:
         if connector.consent_attempt is not None:
             entity["ConsentAttemptId"] = connector.consent_attempt.attempt_id
             entity["ConsentAttemptExpiresAt"] = connector.consent_attempt.expires_at
+            requester = connector.consent_attempt.requested_by
+            if requester is not None:
+                entity["ConsentRequestedById"] = requester.object_id
+                entity["ConsentRequestedByName"] = requester.name
         if connector.last_consent_failure is not None:
             entity["ConsentError"] = connector.last_consent_failure.error
             entity["ConsentErrorDescription"] = connector.last_consent_failure.description
@@ -139,6 +144,12 @@ class TableConnectorRepository:
             attempt = ConsentAttempt(
                 attempt_id=str(entity["ConsentAttemptId"]),
                 expires_at=_utc(entity["ConsentAttemptExpiresAt"]),
+                requested_by=Actor(
+                    str(entity["ConsentRequestedById"]),
+                    str(entity["ConsentRequestedByName"]) if entity.get("ConsentRequestedByName") else None,
+                )
+                if entity.get("ConsentRequestedById")
+                else None,
             )
         failure = None
         if entity.get("ConsentError") is not None:

@@ -215,6 +215,8 @@ class TableSignInRepository:
         }
         if sign_in.login_hint is not None:
             entity["loginHint"] = sign_in.login_hint
+        if sign_in.requested_by is not None:
+            entity["requestedBy"] = sign_in.requested_by
         table = self._store.table(SYNC_SIGN_INS)
         with storage_errors():
             table.create_entity(entity)
@@ -244,7 +246,7 @@ class TableSignInRepository:
             except TableTransactionError:
                 logger.info("sign-in %s of tenant %s was taken by a concurrent callback", row, partition)
                 return None
-        login_hint = entity.get("loginHint")
+        login_hint, requested_by = entity.get("loginHint"), entity.get("requestedBy")
         return PendingSignIn(
             tenant_id=partition,
             attempt_id=row,
@@ -252,6 +254,7 @@ class TableSignInRepository:
             login_hint=None if login_hint is None else str(login_hint),
             created_at=_utc(entity["createdAt"]),
             expires_at=_utc(entity["expiresAt"]),
+            requested_by=None if requested_by is None else str(requested_by),
             etag=etag,
         )
 

@@ -68,6 +68,8 @@ class PendingSignIn:
     login_hint: str | None
     created_at: datetime
     expires_at: datetime
+    # Object id of the admin who started it; the callback completes only a state naming him.
+    requested_by: str | None = None
     etag: str | None = None
 
 

@@ -23,8 +23,9 @@ from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import ConnectorStatus
 from shared.connectors.ports import ConnectorRepository
 from shared.graph.ports import DelegatedTokenProvider
+from shared.identity.principal import Actor
 from shared.security.exceptions import ExpiredSignedState, InvalidSignedState, SecretDecryptionFailed
-from shared.security.signed_state import StateSigner
+from shared.security.signed_state import StateClaims, StateSigner
 from shared.sync_accounts.commands import parse_callback, parse_start_sign_in
 from shared.sync_accounts.exceptions import (
     InvalidSignInCallback,
@@ -109,13 +110,13 @@ class SyncAccountService:
 
     # -- sign-in -----------------------------------------------------------------------------------
 
-    def start_sign_in(self, tenant_id: str, body: Any, *, actor: str | None = None) -> SignInStart:
-        with audited(self._audit, tenant_id, "startSyncAccountSignIn", actor) as note:
-            started = self._start_sign_in(tenant_id, body)
+    def start_sign_in(self, tenant_id: str, body: Any, requested_by: Actor) -> SignInStart:
+        with audited(self._audit, tenant_id, "startSyncAccountSignIn", requested_by) as note:
+            started = self._start_sign_in(tenant_id, body, requested_by)
             note.detail = f"sign-in link valid until {started.expires_at.isoformat()}"
         return started
 
-    def _start_sign_in(self, tenant_id: str, body: Any) -> SignInStart:
+    def _start_sign_in(self, tenant_id: str, body: Any, requested_by: Actor) -> SignInStart:
         command = parse_start_sign_in(body)
         connector = self._connectors.get(tenant_id)
         if connector is None:
@@ -135,9 +136,12 @@ class SyncAccountService:
             login_hint=command.login_hint,
             created_at=now,
             expires_at=expires_at,
+            requested_by=requested_by.object_id,
         )
         self._sign_ins.add(sign_in)
-        state = self._signer.sign(SIGN_IN_PURPOSE, tenant_id, sign_in.attempt_id, expires_at)
+        state = self._signer.sign(
+            SIGN_IN_PURPOSE, tenant_id, sign_in.attempt_id, expires_at, requested_by=requested_by.object_id
+        )
         url = self._oauth.authorize_url(
             tenant_id,
             state=state,
@@ -160,20 +164,27 @@ class SyncAccountService:
             logger.warning("sign-in callback with a state that does not verify: %s", exc.message)
             raise InvalidSignInCallback("the sign-in callback state is not valid") from exc
         tenant_id = claims.tenant_id
-        # The state verified: the tenant is known, so the outcome goes into its audit trail.
-        with audited(self._audit, tenant_id, "signInSyncAccount", None) as note:
-            account = self._complete_sign_in(tenant_id, claims.attempt_id, callback)
+        # The state verified: the tenant is known, so the outcome goes into its audit trail, under the
+        # admin who started the sign-in (bound into the state).
+        requester = None if claims.requested_by is None else Actor(claims.requested_by)
+        with audited(self._audit, tenant_id, "signInSyncAccount", requester) as note:
+            account = self._complete_sign_in(tenant_id, claims, callback)
             note.detail = f"sync account {account.account_id} ({account.user_principal_name})"
         return account
 
-    def _complete_sign_in(self, tenant_id: str, attempt_id: str, callback: SignInCallback) -> SyncAccount:
-        pending = self._sign_ins.take(tenant_id, attempt_id)
+    def _complete_sign_in(self, tenant_id: str, claims: StateClaims, callback: SignInCallback) -> SyncAccount:
+        pending = self._sign_ins.take(tenant_id, claims.attempt_id)
         if pending is None:
-            logger.warning("tenant %s: sign-in %s is already used or gone", tenant_id, attempt_id)
+            logger.warning("tenant %s: sign-in %s is already used or gone", tenant_id, claims.attempt_id)
             raise SignInAlreadyUsed()
         now = self._clock()
         if now >= pending.expires_at:
             raise SignInExpired()
+        if pending.requested_by is None or claims.requested_by != pending.requested_by:
+            logger.warning(
+                "tenant %s: sign-in %s was not started by a signed-in admin", tenant_id, pending.attempt_id
+            )
+            raise InvalidSignInCallback("this sign-in was not started by a signed-in admin")
         if callback.error is not None:
             logger.warning("tenant %s: sign-in %s failed: %s", tenant_id, pending.attempt_id, callback.error)
             raise SignInDenied(tenant_id, callback.error, callback.error_description or "")
@@ -246,7 +257,7 @@ class SyncAccountService:
 
     # -- removal -----------------------------------------------------------------------------------
 
-    def delete(self, tenant_id: str, account_id: str, *, actor: str | None = None) -> None:
+    def delete(self, tenant_id: str, account_id: str, *, actor: Actor | None = None) -> None:
         with audited(self._audit, tenant_id, "deleteSyncAccount", actor) as note:
             self._delete(tenant_id, account_id)
             note.detail = f"sync account {account_id}"

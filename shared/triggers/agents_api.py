@@ -1,4 +1,4 @@
-"""Admin HTTP API of the agent roster (function-key protected, like the connector API)."""
+"""Admin HTTP API of the agent roster (policy ADMIN, like the connector API)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from shared.agents.commands import parse_agent_id, parse_page_size
 from shared.agents.views import agent_json, import_json, page_json
 from shared.bootstrap import services
 from shared.connectors.commands import parse_tenant_id
-from shared.http.errors import http_errors
-from shared.http.requests import actor, json_object
+from shared.http.auth import authorized
+from shared.http.requests import json_object
 from shared.http.responses import json_response
+from shared.identity.policies import ADMIN
+from shared.identity.principal import Principal
 
 logger = logging.getLogger(__name__)
 
@@ -31,27 +33,27 @@ def _agent(req: func.HttpRequest) -> str:
 
 
 @bp.function_name("put_agent")
-@bp.route(route=AGENT_ROUTE, methods=["PUT"], auth_level=func.AuthLevel.FUNCTION)
-@http_errors
-def put_agent(req: func.HttpRequest) -> func.HttpResponse:
+@bp.route(route=AGENT_ROUTE, methods=["PUT"], auth_level=func.AuthLevel.ANONYMOUS)
+@authorized(ADMIN)
+def put_agent(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id, agent_id = _tenant(req), _agent(req)
-    item, created = services().agents.put(tenant_id, agent_id, json_object(req), actor=actor(req))
+    item, created = services().agents.put(tenant_id, agent_id, json_object(req), actor=caller.actor)
     return json_response(agent_json(item), 201 if created else 200)
 
 
 @bp.function_name("import_agents")
-@bp.route(route=AGENTS_ROUTE + "/import", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@http_errors
-def import_agents(req: func.HttpRequest) -> func.HttpResponse:
+@bp.route(route=AGENTS_ROUTE + "/import", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@authorized(ADMIN)
+def import_agents(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
-    report = services().agents.import_agents(tenant_id, json_object(req), actor=actor(req))
+    report = services().agents.import_agents(tenant_id, json_object(req), actor=caller.actor)
     return json_response(import_json(report))
 
 
 @bp.function_name("list_agents")
-@bp.route(route=AGENTS_ROUTE, methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@http_errors
-def list_agents(req: func.HttpRequest) -> func.HttpResponse:
+@bp.route(route=AGENTS_ROUTE, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@authorized(ADMIN)
+def list_agents(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
     limit = parse_page_size(req.params.get("limit"))
     page = services().agents.list(tenant_id, limit, req.params.get("cursor") or None)
@@ -59,9 +61,9 @@ def list_agents(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("delete_agent")
-@bp.route(route=AGENT_ROUTE, methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
-@http_errors
-def delete_agent(req: func.HttpRequest) -> func.HttpResponse:
+@bp.route(route=AGENT_ROUTE, methods=["DELETE"], auth_level=func.AuthLevel.ANONYMOUS)
+@authorized(ADMIN)
+def delete_agent(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id, agent_id = _tenant(req), _agent(req)
-    services().agents.delete(tenant_id, agent_id, actor=actor(req))
+    services().agents.delete(tenant_id, agent_id, actor=caller.actor)
     return func.HttpResponse(status_code=204, headers={"Cache-Control": "no-store"})

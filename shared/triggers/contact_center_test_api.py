@@ -13,9 +13,11 @@ from shared.bootstrap import services
 from shared.connectors.commands import parse_tenant_id
 from shared.connectors.exceptions import InvalidConnectorInput
 from shared.connectors.views import contact_center_check_json
-from shared.http.errors import http_errors
-from shared.http.requests import actor, json_object
+from shared.http.auth import authorized
+from shared.http.requests import json_object
 from shared.http.responses import json_response
+from shared.identity.policies import ADMIN
+from shared.identity.principal import Principal
 
 bp = func.Blueprint()
 
@@ -23,11 +25,11 @@ TEST_ROUTE = "tenants/{tenantId}/contact-center/test"
 
 
 @bp.function_name("contact_center_test")
-@bp.route(route=TEST_ROUTE, methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@http_errors
-def run_contact_center_test(req: func.HttpRequest) -> func.HttpResponse:
+@bp.route(route=TEST_ROUTE, methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@authorized(ADMIN)
+def run_contact_center_test(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = parse_tenant_id(req.route_params.get("tenantId"))
     if json_object(req, required=False):
         raise InvalidConnectorInput("the contact-center test takes no body (or an empty JSON object)")
-    check = services().contact_center_test.run(tenant_id, actor(req))
+    check = services().contact_center_test.run(tenant_id, caller.actor)
     return json_response(contact_center_check_json(check))

@@ -1,4 +1,4 @@
-"""Admin HTTP API of a tenant's presence mappings (function-key protected, like the connector API)."""
+"""Admin HTTP API of a tenant's presence mappings (policy ADMIN, like the connector API)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import azure.functions as func
 
 from shared.bootstrap import services
 from shared.connectors.commands import parse_tenant_id
-from shared.http.errors import http_errors
-from shared.http.requests import actor, if_match, json_object
+from shared.http.auth import authorized
+from shared.http.requests import if_match, json_object
 from shared.http.responses import json_response
+from shared.identity.policies import ADMIN
+from shared.identity.principal import Principal
 from shared.mappings.model import PresenceMappings
 from shared.mappings.views import mappings_json
 
@@ -31,16 +33,16 @@ def _answer(mappings: PresenceMappings) -> func.HttpResponse:
 
 
 @bp.function_name("get_presence_mappings")
-@bp.route(route=MAPPINGS_ROUTE, methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@http_errors
-def get_presence_mappings(req: func.HttpRequest) -> func.HttpResponse:
+@bp.route(route=MAPPINGS_ROUTE, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@authorized(ADMIN)
+def get_presence_mappings(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     return _answer(services().presence_mappings.get(_tenant(req)))
 
 
 @bp.function_name("put_presence_mappings")
-@bp.route(route=MAPPINGS_ROUTE, methods=["PUT"], auth_level=func.AuthLevel.FUNCTION)
-@http_errors
-def put_presence_mappings(req: func.HttpRequest) -> func.HttpResponse:
+@bp.route(route=MAPPINGS_ROUTE, methods=["PUT"], auth_level=func.AuthLevel.ANONYMOUS)
+@authorized(ADMIN)
+def put_presence_mappings(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
-    saved = services().presence_mappings.put(tenant_id, json_object(req), if_match(req), actor(req))
+    saved = services().presence_mappings.put(tenant_id, json_object(req), if_match(req), caller.actor)
     return _answer(saved)

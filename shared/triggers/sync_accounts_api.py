@@ -1,4 +1,4 @@
-"""Sync accounts: the admin API (function-key protected) and the sign-in callback (anonymous by
+"""Sync accounts: the admin API (policy ADMIN) and the sign-in callback (anonymous by
 necessity: the admin's browser comes back here from the identity platform).
 
 The callback answers with a small HTML page for the person in the browser; a client that asks for JSON
@@ -14,9 +14,12 @@ import azure.functions as func
 from shared.bootstrap import services
 from shared.connectors.commands import parse_tenant_id
 from shared.errors import AppError
-from shared.http.errors import http_errors, status_for
-from shared.http.requests import actor, json_object
+from shared.http.auth import authorized
+from shared.http.errors import status_for
+from shared.http.requests import json_object
 from shared.http.responses import error_response, html_page, json_response
+from shared.identity.policies import ADMIN
+from shared.identity.principal import Principal
 from shared.sync_accounts.commands import parse_account_id
 from shared.sync_accounts.exceptions import SignInDenied
 from shared.sync_accounts.views import listing_json, sign_in_start_json, sync_account_json
@@ -38,30 +41,30 @@ def _wants_json(req: func.HttpRequest) -> bool:
 
 
 @bp.function_name("start_sync_account_sign_in")
-@bp.route(route=SYNC_ACCOUNTS_ROUTE, methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@http_errors
-def start_sync_account_sign_in(req: func.HttpRequest) -> func.HttpResponse:
+@bp.route(route=SYNC_ACCOUNTS_ROUTE, methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@authorized(ADMIN)
+def start_sync_account_sign_in(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
     started = services().sync_accounts.start_sign_in(
-        tenant_id, json_object(req, required=False), actor=actor(req)
+        tenant_id, json_object(req, required=False), caller.actor
     )
     return json_response(sign_in_start_json(started), 201)
 
 
 @bp.function_name("list_sync_accounts")
-@bp.route(route=SYNC_ACCOUNTS_ROUTE, methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@http_errors
-def list_sync_accounts(req: func.HttpRequest) -> func.HttpResponse:
+@bp.route(route=SYNC_ACCOUNTS_ROUTE, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@authorized(ADMIN)
+def list_sync_accounts(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     return json_response(listing_json(services().sync_accounts.listing(_tenant(req))))
 
 
 @bp.function_name("delete_sync_account")
-@bp.route(route=SYNC_ACCOUNTS_ROUTE + "/{accountId}", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
-@http_errors
-def delete_sync_account(req: func.HttpRequest) -> func.HttpResponse:
+@bp.route(route=SYNC_ACCOUNTS_ROUTE + "/{accountId}", methods=["DELETE"], auth_level=func.AuthLevel.ANONYMOUS)
+@authorized(ADMIN)
+def delete_sync_account(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
     account_id = parse_account_id(req.route_params.get("accountId"))
-    services().sync_accounts.delete(tenant_id, account_id, actor=actor(req))
+    services().sync_accounts.delete(tenant_id, account_id, actor=caller.actor)
     return func.HttpResponse(status_code=204, headers={"Cache-Control": "no-store"})
 
 

@@ -1,9 +1,16 @@
-"""The local host as a real process (`python -m devstack`), on a free port, against the session Azurite."""
+"""The local host as a real process (`python -m devstack`), on a free port, against the session Azurite.
+
+`host` is the tenant admins' client: every call to `/api/tenants/{tenantId}/...` carries a Global
+Administrator's access token of that tenant, minted by the stack's Graph simulator (`POST /_sim/token`)
+exactly as `make dev` mints the demo admin's. `host.call(..., auth=False)` sends none; an explicit
+`Authorization` header is sent as given.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,9 +40,48 @@ class Reply:
         return json.loads(self.body)
 
 
+_TENANT_PATH = re.compile(r"^/api/tenants/([0-9a-fA-F-]{36})(?:/|$)")
+# Tokens are minted for an hour; one older than this is replaced before use.
+_TOKEN_REUSE_SECONDS = 1800
+
+
+class AdminTokenMinter:
+    """Admin access tokens per tenant from the Graph simulator's identity platform, reused a while."""
+
+    def __init__(self, graph_url: str) -> None:
+        self.graph_url = graph_url
+        self._tokens: dict[str, tuple[float, str]] = {}
+
+    def __call__(self, tenant_id: str, **claims: Any) -> str:
+        if claims:
+            return self._mint(tenant_id, claims)
+        minted = self._tokens.get(tenant_id)
+        if minted is None or time.monotonic() - minted[0] > _TOKEN_REUSE_SECONDS:
+            minted = (time.monotonic(), self._mint(tenant_id, {}))
+            self._tokens[tenant_id] = minted
+        return minted[1]
+
+    def _mint(self, tenant_id: str, claims: dict[str, Any]) -> str:
+        request = urllib.request.Request(
+            f"{self.graph_url}/_sim/token",
+            data=json.dumps({"tenantId": tenant_id, **claims}).encode(),
+            method="POST",
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return str(json.loads(response.read())["access_token"])
+
+
 class HostClient:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, tokens: AdminTokenMinter | None = None) -> None:
         self.base_url = base_url
+        self.tokens = tokens
+
+    def admin_headers(self, tenant_id: str, **claims: Any) -> dict[str, str]:
+        """`Authorization` of an admin of `tenant_id` (claims as POST /_sim/token takes them)."""
+        if self.tokens is None:
+            raise RuntimeError("this client has no token minter")
+        return {"Authorization": f"Bearer {self.tokens(tenant_id, **claims)}"}
 
     def call(
         self,
@@ -43,13 +89,24 @@ class HostClient:
         path: str,
         body: Any = None,
         headers: dict[str, str] | None = None,
+        *,
+        auth: bool = True,
     ) -> Reply:
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        sent = {"content-type": "application/json", **(headers or {})}
+        tenant = _TENANT_PATH.match(path)
+        if (
+            auth
+            and self.tokens is not None
+            and tenant
+            and not any(k.lower() == "authorization" for k in sent)
+        ):
+            sent["Authorization"] = f"Bearer {self.tokens(tenant.group(1))}"
         request = urllib.request.Request(
             self.base_url + path,
             data=data,
             method=method,
-            headers={"content-type": "application/json", **(headers or {})},
+            headers=sent,
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
@@ -110,6 +167,7 @@ def local_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> It
             if time.monotonic() > deadline:
                 raise RuntimeError("the local host did not become healthy:\n" + log_path.read_text())
             time.sleep(0.2)
+        client.tokens = AdminTokenMinter(graph_url_of(log_path))
         yield RunningHost(client, process, log_path)
     finally:
         if process.poll() is None:
@@ -119,6 +177,19 @@ def local_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> It
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def graph_url_of(log_path: Path, timeout: float = 30.0) -> str:
+    """Where the stack's Graph simulator listens, as the stack prints it (right after it starts)."""
+    pattern = re.compile(r"Graph \+ identity simulator[^:]*: (http://127\.0\.0\.1:\d+)")
+    deadline = time.monotonic() + timeout
+    while (found := pattern.search(log_path.read_text())) is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                "the stack did not print the Graph simulator's address:\n" + log_path.read_text()
+            )
+        time.sleep(0.1)
+    return found.group(1)
 
 
 @pytest.fixture

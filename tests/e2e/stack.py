@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from devstack.azurite import free_port
-from tests.e2e.conftest import ROOT, HostClient, Reply, RunningHost
+from tests.e2e.conftest import ROOT, AdminTokenMinter, HostClient, Reply, RunningHost, graph_url_of
 
 T = TypeVar("T")
 
@@ -520,6 +520,7 @@ def running_local_host(connection_string: str, log_path: Path) -> Iterator[Runni
             if time.monotonic() > deadline:
                 raise RuntimeError("the local host did not become healthy:\n" + log_path.read_text())
             time.sleep(0.2)
+        client.tokens = AdminTokenMinter(graph_url_of(log_path))
         yield RunningHost(client, process, log_path)
     finally:
         if process.poll() is None:

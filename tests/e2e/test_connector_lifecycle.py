@@ -194,16 +194,21 @@ def test_every_client_error_is_a_4xx_envelope_and_changes_nothing(
         "%01",
     ],
 )
-def test_bad_tenant_ids_are_400(host: HostClient, tenant: str) -> None:
-    reply = host.call("POST", f"/api/tenants/{tenant}/connector")
+def test_bad_tenant_ids_are_400(host: HostClient, tenant_id: str, tenant: str) -> None:
+    # An authenticated admin (of some tenant) whose path names no tenant id: the path is refused.
+    reply = host.call("POST", f"/api/tenants/{tenant}/connector", headers=host.admin_headers(tenant_id))
     assert reply.status == 400, reply.body
     assert reply.json()["error"]["code"] == "invalidRequest"
 
 
 @pytest.mark.parametrize("tenant", ["a%2Fb", "a%5Cb"])
-def test_tenant_ids_with_slashes_never_reach_a_handler_as_500(host: HostClient, tenant: str) -> None:
-    reply = host.call("POST", f"/api/tenants/{tenant}/connector")
+def test_tenant_ids_with_slashes_never_reach_a_handler_as_500(
+    host: HostClient, tenant_id: str, tenant: str
+) -> None:
+    reply = host.call("POST", f"/api/tenants/{tenant}/connector", headers=host.admin_headers(tenant_id))
     assert reply.status in (400, 404), reply.body
+    # AND without a token it is refused before anything else
+    assert host.call("POST", f"/api/tenants/{tenant}/connector").status in (401, 404)
     assert "error" in reply.json()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.identity.policies import CONNECTOR_ADMIN_ROLE, CONNECTOR_MANAGE_SCOPE
 from tests.infra.bicep_reader import parse_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -79,3 +81,52 @@ def test_app_registration_sets_both_callbacks() -> None:
     assert "$PUBLIC_BASE_URL/api/consent/callback" in text
     assert "$PUBLIC_BASE_URL/api/auth/callback" in text
     assert "--sign-in-audience AzureADMultipleOrgs" in text
+
+
+def _script_function(name: str) -> str:
+    text = APP_REGISTRATION.read_text()
+    found = re.search(rf"^{name}\(\) \{{\n.*?^\}}\n", text, flags=re.MULTILINE | re.DOTALL)
+    assert found is not None, f"{name}() is not in {APP_REGISTRATION.name}"
+    return found.group(0)
+
+
+def test_app_registration_exposes_the_api_the_connector_verifies_tokens_for() -> None:
+    # GIVEN the constants of the script and of the code that checks admins' tokens
+    constants = _shell_constants(APP_REGISTRATION)
+    text = APP_REGISTRATION.read_text()
+    # THEN the scope, the app role and the pre-authorized client are the ones the code and README name
+    assert constants["CONNECTOR_MANAGE_SCOPE"] == CONNECTOR_MANAGE_SCOPE == "Connector.Manage"
+    assert constants["CONNECTOR_ADMIN_ROLE"] == CONNECTOR_ADMIN_ROLE == "Connector.Admin"
+    assert constants["AZURE_CLI_APP_ID"] == "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+    # AND tokens carry the caller's directory roles (`wids`), the app id URI is the one settings default to
+    assert constants["DIRECTORY_ROLES_IN_TOKENS"] == "DirectoryRole"
+    assert '"identifierUris": ["api://$APP_ID"]' in text
+    assert "configure_api\n" in text.split("configure_app\n", 2)[-1]
+
+
+def test_the_api_object_the_script_patches_is_valid_graph_json() -> None:
+    # GIVEN the script's write_api(), run by bash with the script's constants
+    bash = shutil.which("bash")
+    assert bash is not None
+    constants = _shell_constants(APP_REGISTRATION)
+    program = "\n".join(
+        [
+            *(f'{name}="{constants[name]}"' for name in ("CONNECTOR_MANAGE_SCOPE", "AZURE_CLI_APP_ID")),
+            _script_function("write_api"),
+            'write_api "11111111-2222-3333-4444-555555555555" '
+            '"{ \\"appId\\": \\"$AZURE_CLI_APP_ID\\", '
+            '\\"delegatedPermissionIds\\": [\\"11111111-2222-3333-4444-555555555555\\"] }"',
+        ]
+    )
+    result = subprocess.run([bash, "-c", program], capture_output=True, text=True, check=True)  # noqa: S603
+    api = json.loads(result.stdout)
+    # THEN it is Graph's apiApplication: v2 tokens, the scope, the Azure CLI pre-authorized for it
+    assert api["requestedAccessTokenVersion"] == 2
+    (scope,) = api["oauth2PermissionScopes"]
+    assert (scope["value"], scope["type"], scope["isEnabled"]) == ("Connector.Manage", "User", True)
+    assert api["preAuthorizedApplications"] == [
+        {
+            "appId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+            "delegatedPermissionIds": ["11111111-2222-3333-4444-555555555555"],
+        }
+    ]

@@ -86,8 +86,19 @@ class DemoStack:
                 pytest.fail("the demo tenant was not ready in time:\n" + self.transcript())
             time.sleep(0.2)
 
+    @property
+    def admin_token(self) -> str:
+        """The token `make dev` prints for the demo tenant's admin (`export TOKEN=...`)."""
+        found = re.search(r"^export TOKEN=(\S+)$", self.transcript(), re.MULTILINE)
+        assert found is not None, f"no export TOKEN= line in the output:\n{self.transcript()}"
+        return found.group(1)
+
     def get(self, url: str) -> Any:
         return self.http.expect("GET", url).json()
+
+    def admin_get(self, url: str) -> Any:
+        """An admin API call with the printed token, exactly as the README's walk-through makes it."""
+        return self.http.expect("GET", url, headers={"Authorization": f"Bearer {self.admin_token}"}).json()
 
     def post(self, url: str, body: Any) -> Any:
         return self.http.expect("POST", url, body).json()
@@ -174,17 +185,17 @@ def test_the_demo_tenant_is_active_with_five_subscribed_agents(demo_stack: DemoS
     tenant_url = f"{demo_stack.host_url}/api/tenants/{DEMO_TENANT_ID}"
 
     # THEN the connector is active and sends to the contact-center simulator's webhook
-    connector = demo_stack.get(f"{tenant_url}/connector")
+    connector = demo_stack.admin_get(f"{tenant_url}/connector")
     assert connector["status"] == "active"
     assert connector["contactCenter"]["type"] == "webhook"
     assert connector["contactCenter"]["url"] == f"{demo_stack.cc_url}/webhook"
     # AND the five agents are subscribed through one Graph subscription made with the sync account
-    agents = demo_stack.get(f"{tenant_url}/agents")["agents"]
+    agents = demo_stack.admin_get(f"{tenant_url}/agents")["agents"]
     assert sorted(a["agentId"] for a in agents if a["subscribed"]) == [a.agent_id for a in DEMO_AGENTS]
     (subscription,) = demo_stack.graph_subscriptions()
     assert sorted(subscription["userIds"]) == sorted(a.user.user_id for a in DEMO_AGENTS)
     assert subscription["creator"] == DEMO_SYNC_ACCOUNT.user_id
-    (account,) = demo_stack.get(f"{tenant_url}/sync-accounts")["syncAccounts"]
+    (account,) = demo_stack.admin_get(f"{tenant_url}/sync-accounts")["syncAccounts"]
     assert (account["userPrincipalName"], account["status"]) == (
         DEMO_SYNC_ACCOUNT.user_principal_name,
         "healthy",
@@ -201,8 +212,11 @@ def test_the_demo_tenant_is_active_with_five_subscribed_agents(demo_stack: DemoS
         "Customer Support",
         [ANN.user.phone],
     )
-    # AND the output shows how to try it
+    # AND the output shows how to try it, the admin's token first
     transcript = demo_stack.transcript()
+    assert f"export BASE={demo_stack.host_url}/api TENANT={DEMO_TENANT_ID}" in transcript
+    unauthenticated = demo_stack.http.call("GET", f"{tenant_url}/connector")
+    assert unauthenticated.status == 401
     assert f"curl -X POST {demo_stack.graph_url}/_sim/tenants/{DEMO_TENANT_ID}/users/" in transcript
     assert f"curl -X POST {demo_stack.cc_url}/_sim/agents/{BOB.agent_id}/state" in transcript
 
@@ -241,7 +255,7 @@ def test_a_customer_call_in_the_contact_center_shows_in_teams(demo_stack: DemoSt
 def test_seeding_again_reuses_what_exists(demo_stack: DemoStack) -> None:
     # GIVEN the demo tenant the stack set up
     before = demo_stack.graph_subscriptions()
-    connector_before = demo_stack.get(f"{demo_stack.host_url}/api/tenants/{DEMO_TENANT_ID}/connector")
+    connector_before = demo_stack.admin_get(f"{demo_stack.host_url}/api/tenants/{DEMO_TENANT_ID}/connector")
 
     # WHEN it is seeded again
     demo = seed_demo_tenant(demo_stack.host_url, demo_stack.graph_url, demo_stack.cc_url)
@@ -249,13 +263,13 @@ def test_seeding_again_reuses_what_exists(demo_stack: DemoStack) -> None:
     # THEN the same connector, users and subscription serve it: nothing was set up twice
     assert demo.subscription_ids == tuple(s["id"] for s in before)
     assert demo_stack.graph_subscriptions() == before
-    connector = demo_stack.get(f"{demo_stack.host_url}/api/tenants/{DEMO_TENANT_ID}/connector")
+    connector = demo_stack.admin_get(f"{demo_stack.host_url}/api/tenants/{DEMO_TENANT_ID}/connector")
     assert (connector["createdAt"], connector["activatedAt"]) == (
         connector_before["createdAt"],
         connector_before["activatedAt"],
     )
     users = demo_stack.get(f"{demo_stack.graph_url}/_sim/tenants/{DEMO_TENANT_ID}/users")["value"]
-    assert len(users) == len(DEMO_AGENTS) + 1
+    assert len(users) == len(DEMO_AGENTS) + 2
 
 
 def test_a_restart_with_persisted_data_brings_the_demo_tenant_back(tmp_path: Path) -> None:
@@ -263,14 +277,14 @@ def test_a_restart_with_persisted_data_brings_the_demo_tenant_back(tmp_path: Pat
     data = tmp_path / "azurite"
     with running_devstack(tmp_path / "first.log", azurite_data=data) as first:
         first.wait_for_demo()
-        created_at = first.get(f"{first.host_url}/api/tenants/{DEMO_TENANT_ID}/connector")["createdAt"]
+        created_at = first.admin_get(f"{first.host_url}/api/tenants/{DEMO_TENANT_ID}/connector")["createdAt"]
 
     # WHEN the stack starts again on the same data (the simulators start empty)
     with running_devstack(tmp_path / "second.log", azurite_data=data) as second:
         second.wait_for_demo()
 
         # THEN it is the same connector, subscribed again in the new Graph simulator
-        connector = second.get(f"{second.host_url}/api/tenants/{DEMO_TENANT_ID}/connector")
+        connector = second.admin_get(f"{second.host_url}/api/tenants/{DEMO_TENANT_ID}/connector")
         assert (connector["status"], connector["createdAt"]) == ("active", created_at)
         (subscription,) = second.graph_subscriptions()
         assert sorted(subscription["userIds"]) == sorted(a.user.user_id for a in DEMO_AGENTS)

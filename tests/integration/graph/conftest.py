@@ -62,7 +62,9 @@ def unconsented_tenant(simulator: GraphSimulator) -> Tenant:
     return _register(simulator, consented=False)
 
 
-def make_gateway(simulator: GraphSimulator, tenant: Tenant, max_retries: int = 0) -> MsGraphGateway:
+def make_gateway(
+    simulator: GraphSimulator, tenant: Tenant, max_retries: int = 0, timeout_seconds: float = 20.0
+) -> MsGraphGateway:
     """The production gateway and credentials, pointed at the simulator (HTTPS for the token endpoint)."""
     assert simulator.tls_base_url is not None
     assert simulator.tls_ca_path is not None
@@ -73,7 +75,7 @@ def make_gateway(simulator: GraphSimulator, tenant: Tenant, max_retries: int = 0
         ca_bundle_path=str(simulator.tls_ca_path),
     )
     return MsGraphGateway(
-        factory, f"{simulator.base_url}/v1.0", timeout_seconds=20.0, max_retries=max_retries
+        factory, f"{simulator.base_url}/v1.0", timeout_seconds=timeout_seconds, max_retries=max_retries
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from shared.connectors.consent import ConsentLinks
 from shared.connectors.exceptions import StaleConnector
 from shared.connectors.service import MAX_SERVER_ATTEMPTS, ConnectorService
 from shared.errors import AppError
+from shared.identity.principal import Actor
 from shared.security.secret_box import SecretBox
 from shared.security.signed_state import StateSigner
 from shared.settings import Settings
@@ -24,6 +26,12 @@ from shared.storage.tenant_purge import TableTenantPurger
 pytestmark = pytest.mark.integration
 
 APP_ID = "00000000-0000-0000-0000-00000000c0de"
+
+
+def person(upn: str) -> Actor:
+    return Actor(str(uuid.uuid5(uuid.NAMESPACE_URL, upn)), upn)
+
+
 URL_WRITERS = 6
 SETTINGS_WRITERS = 6
 
@@ -77,7 +85,7 @@ def test_parallel_patches_without_if_match_all_apply_their_own_fields(
     service: ConnectorService, tenant_id: str
 ) -> None:
     # GIVEN a connector, and twelve admins editing it at the same moment without If-Match
-    service.create(tenant_id, parse_create(None), "setup@contoso.com")
+    service.create(tenant_id, parse_create(None), person("setup@contoso.com"))
     assert URL_WRITERS + SETTINGS_WRITERS <= MAX_SERVER_ATTEMPTS
     urls = [f"https://cc.example.com/hook/{i}" for i in range(URL_WRITERS)]
     calls: list[Callable[[], object]] = [
@@ -85,13 +93,13 @@ def test_parallel_patches_without_if_match_all_apply_their_own_fields(
             tenant_id,
             parse_update({"contactCenter": {"type": "webhook", "url": url, "secret": "s" * 24}}),
             None,
-            "cc-admin@contoso.com",
+            person("cc-admin@contoso.com"),
         )
         for url in urls
     ]
     calls += [
         lambda: service.update(
-            tenant_id, parse_update({"settings": {"presenceSync": False}}), None, "ops@contoso.com"
+            tenant_id, parse_update({"settings": {"presenceSync": False}}), None, person("ops@contoso.com")
         )
         for _ in range(SETTINGS_WRITERS)
     ]
@@ -113,7 +121,7 @@ def test_parallel_patches_without_if_match_all_apply_their_own_fields(
 def test_parallel_patches_with_the_same_if_match_one_wins_the_rest_get_412_and_are_audited(
     service: ConnectorService, tenant_id: str
 ) -> None:
-    created = service.create(tenant_id, parse_create(None), "setup@contoso.com").connector
+    created = service.create(tenant_id, parse_create(None), person("setup@contoso.com")).connector
     etag = created.etag
     calls: list[Callable[[], object]] = [
         lambda i=i: service.update(  # type: ignore[misc]
@@ -128,7 +136,7 @@ def test_parallel_patches_with_the_same_if_match_one_wins_the_rest_get_412_and_a
                 }
             ),
             etag,
-            f"admin{i}@contoso.com",
+            person(f"admin{i}@contoso.com"),
         )
         for i in range(8)
     ]
@@ -143,11 +151,13 @@ def test_parallel_patches_with_the_same_if_match_one_wins_the_rest_get_412_and_a
 def test_a_deleted_connector_leaves_exactly_its_deletion_record(
     service: ConnectorService, tenant_id: str
 ) -> None:
-    service.create(tenant_id, parse_create(None), "setup@contoso.com")
-    service.update(tenant_id, parse_update({"settings": {"showUserDetails": True}}), None, "a@contoso.com")
+    service.create(tenant_id, parse_create(None), person("setup@contoso.com"))
+    service.update(
+        tenant_id, parse_update({"settings": {"showUserDetails": True}}), None, person("a@contoso.com")
+    )
     with pytest.raises(AppError):
-        service.deactivate(tenant_id, None, "a@contoso.com")
-    service.delete(tenant_id, None, "b@contoso.com")
+        service.deactivate(tenant_id, None, person("a@contoso.com"))
+    service.delete(tenant_id, None, person("b@contoso.com"))
     [record] = service.audit_trail(tenant_id)
-    assert (record.action, record.outcome, record.actor) == ("delete", "succeeded", "b@contoso.com")
+    assert (record.action, record.outcome, record.actor) == ("delete", "succeeded", person("b@contoso.com"))
     assert (record.detail or "").startswith("setup cancelled before consent")

@@ -29,6 +29,7 @@ from shared.storage.exceptions import InvalidTableKey, StorageUnavailable
 from shared.storage.table_names import CONNECTOR_AUDIT, CONNECTORS
 from shared.storage.table_store import TableStore
 from shared.storage.tenant_purge import TableTenantPurger
+from tests.support.identity import ADMIN
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,7 @@ def pending(tenant_id: str) -> Connector:
         contact_center=WebexContactCenter("https://api.wxcc-us1.cisco.com", "org", "client", SECRET),
         created_at=NOW,
         updated_at=NOW,
-        consent_attempt=ConsentAttempt("attempt-1", NOW + timedelta(minutes=15)),
+        consent_attempt=ConsentAttempt("attempt-1", NOW + timedelta(minutes=15), ADMIN),
         last_consent_failure=ConsentFailure("access_denied", "declined", NOW),
         contact_center_changed_at=NOW,
     )
@@ -160,12 +161,12 @@ def test_illegal_keys_never_reach_the_service(repo: TableConnectorRepository) ->
 def test_audit_entries_come_back_newest_first(store: TableStore, tenant_id: str) -> None:
     audit = TableAuditLog(store)
     for minute, action in enumerate(["create", "grantConsent", "deactivate"]):
-        audit.record(AuditEntry(tenant_id, action, NOW + timedelta(minutes=minute), "succeeded", "a@b.c"))
+        audit.record(AuditEntry(tenant_id, action, NOW + timedelta(minutes=minute), "succeeded", ADMIN))
     audit.record(AuditEntry(tenant_id, "same-instant", NOW + timedelta(minutes=2), "failed"))
     entries = audit.list_recent(tenant_id, 10)
     assert [e.action for e in entries][2:] == ["grantConsent", "create"]
     assert {e.action for e in entries[:2]} == {"deactivate", "same-instant"}
-    assert entries[-1].actor == "a@b.c"
+    assert entries[-1].actor == ADMIN
     assert entries[-1].at == NOW
     assert len(audit.list_recent(tenant_id, 2)) == 2
 

@@ -24,6 +24,7 @@ from shared.storage.table_store import TableStore
 from shared.sync_accounts.oauth import MsalOAuthClient
 from shared.sync_accounts.service import SyncAccountService
 from tests.fakes import FakeClock
+from tests.support.identity import ADMIN
 from tests.unit.sync_accounts.fakes import FixedUsage, RecordingListener
 
 REDIRECT = "http://127.0.0.1:7071/api/auth/callback"
@@ -137,7 +138,7 @@ class Stack:
     ) -> dict[str, str]:
         """Start a sign-in and let the simulator approve it: the query the browser brings back."""
         body = None if login_hint is None else {"loginHint": login_hint}
-        started = (service or self.service).start_sign_in(self.tenant_id, body)
+        started = (service or self.service).start_sign_in(self.tenant_id, body, ADMIN)
         location = self.browser.location(started.authorize_url)
         assert location.startswith(REDIRECT + "?"), location
         return query_of(location)

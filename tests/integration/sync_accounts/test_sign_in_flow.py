@@ -27,6 +27,7 @@ from shared.sync_accounts.exceptions import (
 from shared.sync_accounts.model import SyncAccount, SyncAccountStatus
 from shared.sync_accounts.oauth import msal_certificate_credential
 from tests.integration.sync_accounts.conftest import REDIRECT, Stack, oauth_client, query_of
+from tests.support.identity import ADMIN
 
 pytestmark = [
     pytest.mark.integration,
@@ -169,7 +170,9 @@ def test_a_code_from_another_tenant_is_refused_and_nothing_is_stored(stack: Stac
     other_tenant = str(uuid.uuid4())
     stack.browser.control("POST", f"/tenants/{other_tenant}", {})
     stranger = stack.add_user(tenant_id=other_tenant)
-    started = stack.service.start_sign_in(stack.tenant_id, {"loginHint": stranger["userPrincipalName"]})
+    started = stack.service.start_sign_in(
+        stack.tenant_id, {"loginHint": stranger["userPrincipalName"]}, ADMIN
+    )
     # WHEN the browser is steered to the other tenant's authorize endpoint with our state and challenge
     location = stack.browser.location(
         started.authorize_url.replace(f"/{stack.tenant_id}/", f"/{other_tenant}/")
@@ -198,7 +201,7 @@ def test_an_error_redirect_is_reported_with_the_identity_platforms_words(stack: 
 
 
 def test_without_a_login_hint_the_user_is_asked_to_pick_an_account(stack: Stack) -> None:
-    started = stack.service.start_sign_in(stack.tenant_id, None)
+    started = stack.service.start_sign_in(stack.tenant_id, None, ADMIN)
     assert query_of(started.authorize_url)["prompt"] == "select_account"
     # The simulator has no UI to pick with, so it answers as Entra does for a silent attempt.
     params = query_of(stack.browser.location(started.authorize_url))
@@ -215,7 +218,7 @@ def test_a_certificate_credential_signs_in_too(stack: Stack) -> None:
     service = stack.with_oauth(oauth_client(stack.simulator, client_id, credential))
     user = stack.add_user()
     # WHEN a sign-in goes through that app
-    started = service.start_sign_in(stack.tenant_id, {"loginHint": user["userPrincipalName"]})
+    started = service.start_sign_in(stack.tenant_id, {"loginHint": user["userPrincipalName"]}, ADMIN)
     location = stack.browser.location(started.authorize_url)
     account = service.complete_sign_in(query_of(location))
     # THEN MSAL authenticated with a client assertion and the account works

@@ -19,6 +19,7 @@ from shared.storage.table_names import SYNC_ACCOUNTS, SYNC_SIGN_INS
 from shared.storage.table_store import TableStore
 from shared.sync_accounts.exceptions import StaleSyncAccount, SyncAccountNotFound
 from shared.sync_accounts.model import PendingSignIn, SyncAccount, SyncAccountStatus
+from tests.support.identity import ADMIN_OID
 
 pytestmark = pytest.mark.integration
 
@@ -182,6 +183,7 @@ def pending(tenant_id: str, attempt_id: str, expires_at: datetime) -> PendingSig
         login_hint="sync1@contoso.example",
         created_at=expires_at - timedelta(minutes=15),
         expires_at=expires_at,
+        requested_by=ADMIN_OID,
     )
 
 
@@ -196,7 +198,11 @@ def test_a_sign_in_is_sealed_and_taken_once(
     taken = sign_ins.take(tenant_id, "attempt-1")
     assert taken is not None
     assert taken.code_verifier == "verifier-" + "v" * 70
-    assert (taken.login_hint, taken.expires_at) == ("sync1@contoso.example", NOW)
+    assert (taken.login_hint, taken.expires_at, taken.requested_by) == (
+        "sync1@contoso.example",
+        NOW,
+        ADMIN_OID,
+    )
     assert sign_ins.take(tenant_id, "attempt-1") is None
 
 

@@ -10,9 +10,8 @@ from shared.agents.service import AgentService
 from shared.connectors.audit import AdminAudit
 from shared.connectors.exceptions import ConnectorNotFound
 from tests.fakes import FakeAuditLog
+from tests.support.identity import ADMIN
 from tests.unit.agents.test_agent_service import ANN, BOB, TENANT, World
-
-ADMIN = "admin@contoso.com"
 
 
 class AuditedWorld(World):

@@ -26,7 +26,8 @@ from devstack.azurite import Azurite
 from shared.notifications.decryption import decrypt_encrypted_content
 from shared.notifications.encryption_keys import EncryptionKeyRing
 from shared.notifications.model import parse_notification_collection, parse_presence_payload
-from shared.notifications.validation_tokens import StaticKeySource, ValidationTokenVerifier
+from shared.notifications.validation_tokens import ValidationTokenVerifier
+from shared.security.signing_keys import StaticKeySource
 from tests.support.notification_encryption import generate_encryption_certificate
 
 APP_ID = "00000000-0000-0000-0000-00000000c0de"

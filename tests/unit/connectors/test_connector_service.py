@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -23,9 +25,14 @@ from shared.connectors.model import Connector, ConnectorSettings, ConnectorStatu
 from shared.connectors.service import MAX_SERVER_ATTEMPTS, ConnectorService, etag_matches
 from shared.contact_center.exceptions import ContactCenterUnavailable
 from shared.contact_center.health import CheckSource, ContactCenterHealth, accepted_check, failed_check
+from shared.identity.principal import Actor
 from shared.security.signed_state import StateSigner
 from tests.fakes import FakeAuditLog, FakeClock, FakeConnectorRepository, FakeTenantPurger
+from tests.support.identity import ADMIN
 
+OPS = Actor("5e1f0c9a-4b7d-4f3a-9c2e-8d6b5a4c3b2a", "ops@contoso.com")
+ALICE = Actor("a11ce000-0000-4000-8000-000000000001", "a@contoso.com")
+BOB = Actor("b0b00000-0000-4000-8000-000000000002", "b@contoso.com")
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 OTHER_TENANT = "11111111-2222-3333-4444-555555555555"
 APP_ID = "00000000-0000-0000-0000-00000000c0de"
@@ -37,8 +44,9 @@ class World:
         self.repo = FakeConnectorRepository()
         self.audit = FakeAuditLog()
         self.purger = FakeTenantPurger(self.audit)
+        self.signer = StateSigner(b"s" * 32, self.clock)
         self.links = ConsentLinks(
-            StateSigner(b"s" * 32, self.clock),
+            self.signer,
             authority_host="https://login.microsoftonline.com",
             client_id=APP_ID,
             redirect_uri="https://connector.example.com/api/consent/callback",
@@ -49,7 +57,7 @@ class World:
         )
 
     def create(self) -> str:
-        return self.service.create(TENANT, parse_create(None), "admin@contoso.com").consent_url
+        return self.service.create(TENANT, parse_create(None), ADMIN).consent_url
 
     def activate(self) -> None:
         self.service.complete_consent(granted(self.create()))
@@ -107,12 +115,48 @@ def test_consent_callback_activates_the_connector_once(world: World) -> None:
 
 def test_a_new_consent_link_supersedes_the_old_one(world: World) -> None:
     first = world.create()
-    second = world.service.request_consent(TENANT, None).consent_url
+    second = world.service.request_consent(TENANT, ADMIN).consent_url
     before = world.repo.rows[TENANT]
     with pytest.raises(InvalidConsentCallback, match="replaced"):
         world.service.complete_consent(granted(first))
     assert world.repo.rows[TENANT] == before
     assert world.service.complete_consent(granted(second)).status is ConnectorStatus.ACTIVE
+
+
+def test_the_link_names_the_admin_who_asked_and_only_his_state_completes_it(world: World) -> None:
+    # GIVEN a consent link an admin asked for
+    url = world.create()
+    attempt = world.repo.rows[TENANT].consent_attempt
+    assert attempt is not None
+    assert attempt.requested_by == ADMIN
+    claims = world.links.verify_state(state_of(url))
+    assert claims.requested_by == ADMIN.object_id
+    before = world.repo.rows[TENANT]
+    # WHEN a state for the same attempt names another admin (or, signed before states named one, nobody)
+    for requested_by in (OPS.object_id, None):
+        payload = {
+            "p": "adminConsent",
+            "t": TENANT,
+            "a": attempt.attempt_id,
+            "e": int(attempt.expires_at.timestamp()),
+        }
+        if requested_by is not None:
+            payload["o"] = requested_by
+        forged = _signed(world.signer, "adminConsent", payload)
+        # THEN the callback is refused and nothing changes
+        with pytest.raises(InvalidConsentCallback, match="signed-in admin"):
+            world.service.complete_consent(ConsentCallback(forged, TENANT, "True", None, None))
+        assert world.repo.rows[TENANT] == before
+    # AND the admin's own link still works, and the consent is recorded for him
+    world.service.complete_consent(granted(url))
+    assert world.service.audit_trail(TENANT)[0].actor == ADMIN
+
+
+def _signed(signer: StateSigner, purpose: str, claims: dict[str, object]) -> str:
+    """A state signed with the app's key from raw claims (what an old version, or a bug, could sign)."""
+    payload = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
+    text = payload.rstrip(b"=").decode()
+    return f"{text}.{signer._mac(purpose, text)}"
 
 
 def test_an_expired_link_is_refused_and_changes_nothing(world: World) -> None:
@@ -172,23 +216,23 @@ def test_consent_for_a_deleted_connector_is_refused(world: World) -> None:
 def test_request_consent_is_refused_once_active(world: World) -> None:
     world.activate()
     with pytest.raises(InvalidTransition, match="active"):
-        world.service.request_consent(TENANT, None)
+        world.service.request_consent(TENANT, ADMIN)
 
 
 def test_update_with_a_stale_if_match_fails_and_changes_nothing(world: World) -> None:
     world.create()
     stale = world.repo.rows[TENANT].etag
-    world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, None)
+    world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, ADMIN)
     before = world.repo.rows[TENANT]
     with pytest.raises(StaleConnector):
-        world.service.update(TENANT, parse_update({"settings": {"showUserDetails": False}}), stale, None)
+        world.service.update(TENANT, parse_update({"settings": {"showUserDetails": False}}), stale, ADMIN)
     assert world.repo.rows[TENANT] == before
 
 
 def test_update_with_the_current_if_match_applies(world: World) -> None:
     world.create()
     etag = world.repo.rows[TENANT].etag
-    updated = world.service.update(TENANT, parse_update({"settings": {"showUserDetails": True}}), etag, None)
+    updated = world.service.update(TENANT, parse_update({"settings": {"showUserDetails": True}}), etag, ADMIN)
     assert updated.settings.show_user_details is True
     assert updated.etag != etag
 
@@ -196,7 +240,7 @@ def test_update_with_the_current_if_match_applies(world: World) -> None:
 def test_an_update_that_changes_nothing_neither_writes_nor_audits(world: World) -> None:
     world.create()
     writes, audited = world.repo.writes, len(world.audit.entries)
-    world.service.update(TENANT, parse_update({"settings": {"presenceSync": True}}), None, None)
+    world.service.update(TENANT, parse_update({"settings": {"presenceSync": True}}), None, ADMIN)
     assert world.repo.writes == writes
     assert len(world.audit.entries) == audited
 
@@ -204,14 +248,14 @@ def test_an_update_that_changes_nothing_neither_writes_nor_audits(world: World) 
 def test_delete_marks_the_connector_before_purging_so_a_racing_reactivate_loses(world: World) -> None:
     # GIVEN an inactive connector as a DELETE has read it
     world.activate()
-    world.service.deactivate(TENANT, None, None)
+    world.service.deactivate(TENANT, None, ADMIN)
     read_by_delete = world.repo.rows[TENANT]
     # AND a reactivate that lands before the DELETE writes anything
-    world.service.reactivate(TENANT, None, None)
+    world.service.reactivate(TENANT, None, ADMIN)
     world.repo.get = lambda tenant_id: read_by_delete  # type: ignore[method-assign]
     # WHEN the DELETE goes on with what it read
     with pytest.raises(StaleConnector):
-        world.service.delete(TENANT, None, None)
+        world.service.delete(TENANT, None, ADMIN)
     # THEN it failed before the purge, and the active connector keeps its data
     assert world.purger.purged == []
     assert world.repo.rows[TENANT].status is ConnectorStatus.ACTIVE
@@ -220,14 +264,14 @@ def test_delete_marks_the_connector_before_purging_so_a_racing_reactivate_loses(
 
 def test_a_delete_that_stopped_half_way_can_be_repeated(world: World) -> None:
     world.activate()
-    world.service.deactivate(TENANT, None, None)
+    world.service.deactivate(TENANT, None, ADMIN)
     world.purger.fail_once = True
     with pytest.raises(RuntimeError):
-        world.service.delete(TENANT, None, None)
+        world.service.delete(TENANT, None, ADMIN)
     assert world.repo.rows[TENANT].status is ConnectorStatus.DELETING
     with pytest.raises(InvalidTransition):
-        world.service.reactivate(TENANT, None, None)
-    world.service.delete(TENANT, None, None)
+        world.service.reactivate(TENANT, None, ADMIN)
+    world.service.delete(TENANT, None, ADMIN)
     assert TENANT not in world.repo.rows
 
 
@@ -241,15 +285,15 @@ def test_a_granted_callback_must_name_the_tenant(world: World) -> None:
 def test_delete_is_refused_unless_inactive_then_removes_everything(world: World) -> None:
     world.activate()
     with pytest.raises(InvalidTransition, match="deactivate the connector first"):
-        world.service.delete(TENANT, None, None)
-    world.service.deactivate(TENANT, None, None)
-    receipt = world.service.delete(TENANT, None, "admin@contoso.com")
+        world.service.delete(TENANT, None, ADMIN)
+    world.service.deactivate(TENANT, None, ADMIN)
+    receipt = world.service.delete(TENANT, None, ADMIN)
     assert receipt.app_client_id == APP_ID
     assert TENANT not in world.repo.rows
     assert world.purger.purged == [TENANT]
     # The trail is purged with the rest; one deletion record is left, and it is still readable
     [record] = world.service.audit_trail(TENANT)
-    assert (record.action, record.outcome, record.actor) == ("delete", "succeeded", "admin@contoso.com")
+    assert (record.action, record.outcome, record.actor) == ("delete", "succeeded", ADMIN)
     assert record.detail is not None
     assert record.detail.startswith("connector deleted: 5 entities removed")
     with pytest.raises(ConnectorNotFound):
@@ -263,9 +307,9 @@ def test_a_setup_that_never_got_consent_is_cancelled_by_deleting_it(world: World
     # GIVEN a setup whose admin never consents (or a mistyped tenant)
     consent_url = world.create()
     with pytest.raises(InvalidTransition):
-        world.service.deactivate(TENANT, None, None)
+        world.service.deactivate(TENANT, None, ADMIN)
     # WHEN the admin deletes it
-    receipt = world.service.delete(TENANT, None, "admin@contoso.com")
+    receipt = world.service.delete(TENANT, None, ADMIN)
     # THEN it is purged like any delete
     assert receipt.entities_removed >= 1
     assert TENANT not in world.repo.rows
@@ -282,19 +326,19 @@ def test_a_setup_that_never_got_consent_is_cancelled_by_deleting_it(world: World
 def test_refused_and_stale_actions_are_audited_as_failed_with_the_reason(world: World) -> None:
     world.activate()
     stale = world.repo.rows[TENANT].etag
-    world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, "a@contoso.com")
+    world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, ALICE)
     refusals = [
-        (lambda: world.service.delete(TENANT, None, "b@contoso.com"), InvalidTransition),
-        (lambda: world.service.reactivate(TENANT, None, "b@contoso.com"), InvalidTransition),
+        (lambda: world.service.delete(TENANT, None, BOB), InvalidTransition),
+        (lambda: world.service.reactivate(TENANT, None, BOB), InvalidTransition),
         (
             lambda: world.service.update(
-                TENANT, parse_update({"settings": {"presenceSync": True}}), stale, "b@contoso.com"
+                TENANT, parse_update({"settings": {"presenceSync": True}}), stale, BOB
             ),
             StaleConnector,
         ),
-        (lambda: world.service.deactivate(TENANT, stale, "b@contoso.com"), StaleConnector),
-        (lambda: world.service.create(TENANT, parse_create(None), "b@contoso.com"), ConnectorAlreadyExists),
-        (lambda: world.service.request_consent(TENANT, "b@contoso.com"), InvalidTransition),
+        (lambda: world.service.deactivate(TENANT, stale, BOB), StaleConnector),
+        (lambda: world.service.create(TENANT, parse_create(None), BOB), ConnectorAlreadyExists),
+        (lambda: world.service.request_consent(TENANT, BOB), InvalidTransition),
     ]
     for call, error in refusals:
         with pytest.raises(error):
@@ -302,12 +346,12 @@ def test_refused_and_stale_actions_are_audited_as_failed_with_the_reason(world: 
     trail = world.service.audit_trail(TENANT)
     failed = [(e.action, e.actor, (e.detail or "").split(":")[0]) for e in trail if e.outcome == "failed"]
     assert failed == [
-        ("requestConsent", "b@contoso.com", "invalidStatus"),
-        ("create", "b@contoso.com", "connectorExists"),
-        ("deactivate", "b@contoso.com", "preconditionFailed"),
-        ("update", "b@contoso.com", "preconditionFailed"),
-        ("reactivate", "b@contoso.com", "invalidStatus"),
-        ("delete", "b@contoso.com", "invalidStatus"),
+        ("requestConsent", BOB, "invalidStatus"),
+        ("create", BOB, "connectorExists"),
+        ("deactivate", BOB, "preconditionFailed"),
+        ("update", BOB, "preconditionFailed"),
+        ("reactivate", BOB, "invalidStatus"),
+        ("delete", BOB, "invalidStatus"),
     ]
     assert "deactivate the connector first" in (trail[5].detail or "")
     # AND the one change that went through is there too
@@ -318,7 +362,7 @@ def test_input_the_service_refuses_is_audited_as_failed(world: World) -> None:
     world.create()
     webhook_without_secret = {"contactCenter": {"type": "webhook", "url": "https://cc.example.com/hook"}}
     with pytest.raises(InvalidConnectorInput, match="secret is required"):
-        world.service.update(TENANT, parse_update(webhook_without_secret), None, "a@contoso.com")
+        world.service.update(TENANT, parse_update(webhook_without_secret), None, ALICE)
     latest = world.service.audit_trail(TENANT)[0]
     assert (latest.action, latest.outcome) == ("update", "failed")
     assert (latest.detail or "").startswith("invalidRequest: contactCenter.secret is required")
@@ -356,7 +400,7 @@ def test_a_patch_without_if_match_is_applied_again_over_concurrent_edits(world: 
     world.create()
     world.repo.losses = MAX_SERVER_ATTEMPTS - 1
     # WHEN a PATCH without If-Match sends one field
-    updated = world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, None)
+    updated = world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, ADMIN)
     # THEN it is applied on top of the other writers' change: last writer wins on the field it sent only
     assert updated.settings == ConnectorSettings(show_user_details=True, presence_sync=False)
     assert world.repo.rows[TENANT].settings == updated.settings
@@ -378,7 +422,7 @@ def test_a_patch_without_if_match_gives_up_with_412_after_the_bounded_attempts(w
     world.create()
     world.repo.losses = MAX_SERVER_ATTEMPTS
     with pytest.raises(StaleConnector):
-        world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, None)
+        world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, ADMIN)
     assert world.repo.rows[TENANT].settings.presence_sync is True
 
 
@@ -397,15 +441,15 @@ def test_a_patch_with_if_match_is_never_applied_again(world: World) -> None:
     etag = world.repo.rows[TENANT].etag
     world.repo.losses = 1
     with pytest.raises(StaleConnector):
-        world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), etag, None)
+        world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), etag, ADMIN)
 
 
 def test_reading_or_changing_a_missing_connector_is_not_found(world: World) -> None:
     for call in (
         lambda: world.service.get(TENANT),
-        lambda: world.service.deactivate(TENANT, None, None),
+        lambda: world.service.deactivate(TENANT, None, ADMIN),
         lambda: world.service.audit_trail(TENANT),
-        lambda: world.service.delete(TENANT, None, None),
+        lambda: world.service.delete(TENANT, None, ADMIN),
     ):
         with pytest.raises(ConnectorNotFound):
             call()
@@ -414,16 +458,18 @@ def test_reading_or_changing_a_missing_connector_is_not_found(world: World) -> N
 def test_audit_trail_is_newest_first_with_actor(world: World) -> None:
     world.activate()
     world.clock.advance(minutes=1)
-    world.service.deactivate(TENANT, None, "ops@contoso.com")
+    world.service.deactivate(TENANT, None, OPS)
     trail = world.service.audit_trail(TENANT)
     assert [e.action for e in trail] == ["deactivate", "grantConsent", "create"]
-    assert trail[0].actor == "ops@contoso.com"
+    assert trail[0].actor == OPS
+    # consent is recorded for the admin who asked for the link
+    assert trail[1].actor == ADMIN
 
 
 def test_an_audit_failure_does_not_undo_or_fail_the_change(world: World) -> None:
     world.activate()
     world.audit.fail = True
-    assert world.service.deactivate(TENANT, None, None).status is ConnectorStatus.INACTIVE
+    assert world.service.deactivate(TENANT, None, ADMIN).status is ConnectorStatus.INACTIVE
 
 
 @pytest.mark.parametrize(
@@ -469,7 +515,7 @@ def test_get_shows_the_newest_contact_center_check_made_since_the_contact_center
     assert world.service.get(TENANT).contact_center_health is None
     # AND once one is configured, what the admin's test and the engine saw
     world.clock.advance(minutes=1)
-    world.service.update(TENANT, parse_update({"contactCenter": hook}), None, None)
+    world.service.update(TENANT, parse_update({"contactCenter": hook}), None, ADMIN)
     world.clock.advance(minutes=1)
     configured = world.repo.rows[TENANT].contact_center
     assert configured is not None
@@ -483,9 +529,9 @@ def test_get_shows_the_newest_contact_center_check_made_since_the_contact_center
     assert world.service.get(TENANT).contact_center_health == failing
     # AND a settings change keeps that evidence, a new URL voids it (it was about the old one)
     world.clock.advance(minutes=1)
-    world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, None)
+    world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, ADMIN)
     assert world.service.get(TENANT).contact_center_health == failing
     world.service.update(
-        TENANT, parse_update({"contactCenter": {**hook, "url": "https://cc2.example.com/hook"}}), None, None
+        TENANT, parse_update({"contactCenter": {**hook, "url": "https://cc2.example.com/hook"}}), None, ADMIN
     )
     assert world.service.get(TENANT).contact_center_health is None

@@ -12,6 +12,7 @@ from shared.contact_center.connection_test import AUDIT_ACTION, ContactCenterCon
 from shared.contact_center.exceptions import ContactCenterNotConfigured, ContactCenterUnavailable
 from shared.contact_center.health import CheckSource, ContactCenterCheck, ContactCenterHealth
 from tests.fakes import FakeAuditLog, FakeClock, FakeConnectorRepository
+from tests.support.identity import ADMIN
 from tests.unit.presence.engine_fakes import FakeContactCenters
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -57,7 +58,7 @@ class World:
 
 def test_an_accepted_test_answers_status_and_latency_keeps_the_check_and_audits_it() -> None:
     world = World()
-    check = world.test.run(TENANT, "admin@contoso.com")
+    check = world.test.run(TENANT, ADMIN)
     assert world.centers.calls == [("probe", TENANT)]
     assert world.centers.clients_asked == [(TENANT, HOOK)]
     assert (check.source, check.reachable, check.accepted, check.status) == (
@@ -70,7 +71,7 @@ def test_an_accepted_test_answers_status_and_latency_keeps_the_check_and_audits_
     assert check.at == world.clock.now
     assert world.health.checks[TENANT] == check
     [entry] = world.audit.entries
-    assert (entry.action, entry.outcome, entry.actor) == (AUDIT_ACTION, "succeeded", "admin@contoso.com")
+    assert (entry.action, entry.outcome, entry.actor) == (AUDIT_ACTION, "succeeded", ADMIN)
 
 
 def test_an_unreachable_contact_center_is_an_answer_not_an_error() -> None:
@@ -80,7 +81,7 @@ def test_an_unreachable_contact_center_is_an_answer_not_an_error() -> None:
             "webhook connection test: the contact center at cc.example.com:443 cannot be reached"
         )
     )
-    check = world.test.run(TENANT, None)
+    check = world.test.run(TENANT, ADMIN)
     assert (check.reachable, check.accepted, check.status) == (False, False, None)
     assert "cannot be reached" in check.reason
     assert world.health.checks[TENANT] == check
@@ -92,7 +93,7 @@ def test_an_unreachable_contact_center_is_an_answer_not_an_error() -> None:
 def test_without_a_contact_center_there_is_nothing_to_test() -> None:
     world = World(configured=False)
     with pytest.raises(ContactCenterNotConfigured, match="PATCH the connector's contactCenter first"):
-        world.test.run(TENANT, "admin@contoso.com")
+        world.test.run(TENANT, ADMIN)
     assert world.centers.calls == []
     [entry] = world.audit.entries
     assert (entry.outcome, (entry.detail or "").split(":")[0]) == ("failed", "contactCenterNotConfigured")
@@ -100,14 +101,14 @@ def test_without_a_contact_center_there_is_nothing_to_test() -> None:
 
 def test_a_connector_being_deleted_is_not_tested_and_a_missing_one_is_not_found() -> None:
     with pytest.raises(InvalidTransition):
-        World(ConnectorStatus.DELETING).test.run(TENANT, None)
+        World(ConnectorStatus.DELETING).test.run(TENANT, ADMIN)
     world = World()
     world.repo.rows.clear()
     with pytest.raises(ConnectorNotFound):
-        world.test.run(TENANT, None)
+        world.test.run(TENANT, ADMIN)
     assert world.audit.entries == []
 
 
 @pytest.mark.parametrize("status", [ConnectorStatus.PENDING_CONSENT, ConnectorStatus.INACTIVE])
 def test_a_contact_center_can_be_tested_before_consent_and_while_inactive(status: ConnectorStatus) -> None:
-    assert World(status).test.run(TENANT, None).accepted
+    assert World(status).test.run(TENANT, ADMIN).accepted

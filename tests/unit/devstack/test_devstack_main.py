@@ -78,6 +78,7 @@ def test_loopback_graph_settings_follow_the_simulator_ports() -> None:
         "ENTRA_TOKEN_AUTHORITY_HOST": "https://127.0.0.1:7074",
         "GRAPH_BASE_URL": "http://127.0.0.1:7072/v1.0",
         "GRAPH_NOTIFICATION_JWKS_URL": "",
+        "ENTRA_TOKEN_JWKS_URL": "http://127.0.0.1:7072/common/discovery/v2.0/keys",
     }
     # WHEN the stack points them at the simulator
     point_settings_at_simulator(environ, _RunningSimulator())  # type: ignore[arg-type]
@@ -87,6 +88,7 @@ def test_loopback_graph_settings_follow_the_simulator_ports() -> None:
         "ENTRA_TOKEN_AUTHORITY_HOST": "https://127.0.0.1:50002",
         "GRAPH_BASE_URL": "http://127.0.0.1:50001/v1.0",
         "GRAPH_NOTIFICATION_JWKS_URL": "http://127.0.0.1:50001/common/discovery/v2.0/keys",
+        "ENTRA_TOKEN_JWKS_URL": "http://127.0.0.1:50001/common/discovery/v2.0/keys",
         "ENTRA_AUTHORITY_CA_BUNDLE": "/srv/sim/graph-simulator-cert.pem",
     }
 
@@ -97,6 +99,7 @@ def test_real_endpoints_are_left_alone() -> None:
         "ENTRA_TOKEN_AUTHORITY_HOST": "https://login.microsoftonline.com",
         "GRAPH_BASE_URL": "https://graph.microsoft.com/v1.0",
         "GRAPH_NOTIFICATION_JWKS_URL": "https://login.microsoftonline.com/common/discovery/v2.0/keys",
+        "ENTRA_TOKEN_JWKS_URL": "https://login.microsoftonline.com/common/discovery/v2.0/keys",
     }
     before = dict(environ)
     point_settings_at_simulator(environ, _RunningSimulator())  # type: ignore[arg-type]

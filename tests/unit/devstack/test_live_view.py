@@ -357,7 +357,9 @@ class CannedSimulators(JsonHttp):
         self.queue_reads.append(url)
         return HttpReply(200, Message(), json.dumps({"deliveries": self.deliveries}).encode())
 
-    def expect(self, method: str, url: str, body: Any = None, *, ok: Any = ()) -> HttpReply:
+    def expect(
+        self, method: str, url: str, body: Any = None, *, ok: Any = (), headers: Any = None
+    ) -> HttpReply:
         if url.endswith("/users"):
             payload: Any = {"value": self.users}
         else:

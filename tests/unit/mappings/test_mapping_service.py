@@ -15,9 +15,9 @@ from shared.mappings.exceptions import InvalidMapping, StaleMappings
 from shared.mappings.model import DEFAULT_ETAG, MappingRules, PresenceMappings
 from shared.mappings.service import AUDIT_ACTION, PresenceMappingService
 from tests.fakes import FakeAuditLog, FakeClock, FakeConnectorRepository
+from tests.support.identity import ADMIN
 
 TENANT = "11111111-1111-1111-1111-111111111111"
-ADMIN = "admin@contoso.example"
 
 
 class FakeMappingRepository:

@@ -13,12 +13,14 @@ import pytest
 
 from shared.notifications.client_state import ClientStateSigner
 from shared.notifications.encryption_keys import EncryptionCertificate, EncryptionKeyRing
-from shared.notifications.exceptions import MalformedNotificationError, SigningKeysUnavailableError
+from shared.notifications.exceptions import MalformedNotificationError
 from shared.notifications.intake import KnownSubscription, NotificationIntake
-from shared.notifications.validation_tokens import StaticKeySource, ValidationTokenVerifier
+from shared.notifications.validation_tokens import ValidationTokenVerifier
 from shared.presence.exceptions import PresenceQueueUnavailable
 from shared.presence.messages import PresenceChange
 from shared.presence.ports import SyncMessage
+from shared.security.exceptions import SigningKeysUnavailable
+from shared.security.signing_keys import StaticKeySource
 from tests.support.notification_encryption import encrypt_for_notification, encrypted_content_json
 from tests.unit.notifications.support import APP_ID, TENANT_A, TENANT_B, FakeClock, TokenSigner
 
@@ -47,7 +49,7 @@ class FakeQueue:
 
 class FailingKeys:
     def signing_key(self, kid: str) -> Any:
-        raise SigningKeysUnavailableError("cannot fetch keys")
+        raise SigningKeysUnavailable("cannot fetch keys")
 
 
 class Setup:
@@ -207,5 +209,5 @@ def test_unreachable_signing_keys_are_raised_not_dropped(setup: Setup) -> None:
         setup.queue,
         setup.clock,
     )
-    with pytest.raises(SigningKeysUnavailableError):
+    with pytest.raises(SigningKeysUnavailable):
         intake.accept(setup.body(setup.notification()))

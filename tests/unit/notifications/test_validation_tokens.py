@@ -11,7 +11,8 @@ from shared.notifications.exceptions import (
     MissingValidationTokenError,
     UnknownSigningKeyError,
 )
-from shared.notifications.validation_tokens import StaticKeySource, ValidationTokenVerifier
+from shared.notifications.validation_tokens import ValidationTokenVerifier
+from shared.security.signing_keys import StaticKeySource
 from tests.unit.notifications.support import APP_ID, TENANT_A, TENANT_B, FakeClock, TokenSigner
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -24,12 +25,13 @@ from shared.sync_accounts.exceptions import (
 )
 from shared.sync_accounts.model import PendingSignIn, SyncAccountStatus
 from shared.sync_accounts.service import SIGN_IN_PURPOSE
+from tests.support.identity import ADMIN, ADMIN_OID
 from tests.unit.sync_accounts.world import OTHER_TENANT, TENANT, TTL, World, identity
 
 
 def test_start_stores_a_sealed_pending_sign_in_and_builds_a_pkce_url(world: World) -> None:
     # WHEN a sign-in is started with a login hint
-    started = world.service.start_sign_in(TENANT, {"loginHint": "sync1@contoso.example"})
+    started = world.service.start_sign_in(TENANT, {"loginHint": "sync1@contoso.example"}, ADMIN)
     # THEN one pending sign-in is stored, expiring after the TTL, with a long random verifier
     [pending] = world.sign_ins.rows.values()
     assert pending.login_hint == "sync1@contoso.example"
@@ -47,8 +49,8 @@ def test_start_stores_a_sealed_pending_sign_in_and_builds_a_pkce_url(world: Worl
 
 
 def test_each_start_gets_its_own_attempt_and_verifier(world: World) -> None:
-    world.service.start_sign_in(TENANT, None)
-    world.service.start_sign_in(TENANT, {})
+    world.service.start_sign_in(TENANT, None, ADMIN)
+    world.service.start_sign_in(TENANT, {}, ADMIN)
     first, second = world.sign_ins.added
     assert first.attempt_id != second.attempt_id
     assert first.code_verifier != second.code_verifier
@@ -57,11 +59,11 @@ def test_each_start_gets_its_own_attempt_and_verifier(world: World) -> None:
 
 def test_start_removes_expired_sign_ins_of_the_tenant(world: World) -> None:
     # GIVEN a sign-in that was never completed
-    world.service.start_sign_in(TENANT, None)
+    world.service.start_sign_in(TENANT, None, ADMIN)
     stale = world.sign_ins.added[-1]
     # WHEN a new one starts after the first expired
     world.clock.advance(minutes=16)
-    world.service.start_sign_in(TENANT, None)
+    world.service.start_sign_in(TENANT, None, ADMIN)
     # THEN only the new one is left
     assert (TENANT, stale.attempt_id) not in world.sign_ins.rows
     assert len(world.sign_ins.rows) == 1
@@ -69,7 +71,7 @@ def test_start_removes_expired_sign_ins_of_the_tenant(world: World) -> None:
 
 def test_a_failing_cleanup_does_not_fail_the_start(world: World) -> None:
     world.sign_ins.fail_cleanup = True
-    started = world.service.start_sign_in(TENANT, None)
+    started = world.service.start_sign_in(TENANT, None, ADMIN)
     assert started.authorize_url
     assert len(world.sign_ins.rows) == 1
 
@@ -90,7 +92,7 @@ def test_a_failing_cleanup_does_not_fail_the_start(world: World) -> None:
 )
 def test_start_refuses_bad_bodies_and_stores_nothing(world: World, body: object) -> None:
     with pytest.raises(InvalidSyncAccountInput):
-        world.service.start_sign_in(TENANT, body)
+        world.service.start_sign_in(TENANT, body, ADMIN)
     assert world.sign_ins.rows == {}
     assert world.platform.authorize_calls == []
 
@@ -99,9 +101,9 @@ def test_start_needs_an_active_connector(world: World) -> None:
     # GIVEN one tenant without a connector and one whose connector waits for consent
     world.add_connector(OTHER_TENANT, ConnectorStatus.PENDING_CONSENT)
     with pytest.raises(ConnectorNotFound):
-        world.service.start_sign_in("11111111-2222-3333-4444-555555555555", None)
+        world.service.start_sign_in("11111111-2222-3333-4444-555555555555", None, ADMIN)
     with pytest.raises(ConnectorNotActive) as refused:
-        world.service.start_sign_in(OTHER_TENANT, None)
+        world.service.start_sign_in(OTHER_TENANT, None, ADMIN)
     assert refused.value.code == "connectorNotActive"
     assert world.sign_ins.rows == {}
 
@@ -236,7 +238,9 @@ def test_an_admin_consent_state_is_not_a_sign_in_state(world: World) -> None:
     # GIVEN a state this app signed for admin consent, for the same tenant and a pending attempt id
     world.start()
     pending = world.sign_ins.added[-1]
-    consent_state = world.signer.sign(CONSENT_PURPOSE, TENANT, pending.attempt_id, pending.expires_at)
+    consent_state = world.signer.sign(
+        CONSENT_PURPOSE, TENANT, pending.attempt_id, pending.expires_at, requested_by=ADMIN_OID
+    )
     # WHEN it is replayed at the sign-in callback, THEN it is refused and the sign-in stays pending
     with pytest.raises(InvalidSignInCallback):
         world.service.complete_sign_in({"state": consent_state, "code": "abc"})
@@ -248,7 +252,9 @@ def test_a_state_for_another_tenant_does_not_take_this_tenants_sign_in(world: Wo
     world.start()
     pending = world.sign_ins.added[-1]
     # WHEN someone signs a state naming its attempt but another tenant
-    state = world.signer.sign(SIGN_IN_PURPOSE, OTHER_TENANT, pending.attempt_id, pending.expires_at)
+    state = world.signer.sign(
+        SIGN_IN_PURPOSE, OTHER_TENANT, pending.attempt_id, pending.expires_at, requested_by=ADMIN_OID
+    )
     # THEN there is no such sign-in for that tenant
     with pytest.raises(SignInAlreadyUsed):
         world.service.complete_sign_in({"state": state, "code": "abc"})
@@ -295,3 +301,20 @@ def test_a_connector_deleted_while_the_browser_was_away_keeps_nothing(world: Wor
     with pytest.raises(ConnectorNotFound):
         world.service.complete_sign_in(params)
     assert world.accounts.rows == {}
+
+
+def test_the_sign_in_is_bound_to_the_admin_who_started_it(world: World) -> None:
+    # GIVEN a sign-in an admin started: the pending sign-in and its state both name him
+    world.start()
+    pending = world.sign_ins.added[-1]
+    assert pending.requested_by == ADMIN_OID
+    state = str(world.platform.authorize_calls[-1]["state"])
+    assert world.signer.verify(state, SIGN_IN_PURPOSE).requested_by == ADMIN_OID
+    # WHEN a state for the same attempt names another admin
+    other = world.signer.sign(
+        SIGN_IN_PURPOSE, TENANT, pending.attempt_id, pending.expires_at, requested_by=str(uuid.uuid4())
+    )
+    # THEN the callback is refused (the attempt is used up, as with any callback), and no account is added
+    with pytest.raises(InvalidSignInCallback, match="signed-in admin"):
+        world.service.complete_sign_in(world.approve({"state": other}, identity()))
+    assert world.accounts.list(TENANT) == []

@@ -10,9 +10,8 @@ from shared.connectors.model import ConnectorStatus
 from shared.sync_accounts.exceptions import SignInAlreadyUsed, SyncAccountNotFound
 from shared.sync_accounts.service import SyncAccountService
 from tests.fakes import FakeAuditLog
+from tests.support.identity import ADMIN
 from tests.unit.sync_accounts.world import OTHER_TENANT, TENANT, TTL, World, identity
-
-ADMIN = "admin@contoso.com"
 
 
 class AuditedWorld(World):
@@ -54,14 +53,16 @@ def test_a_sign_in_its_completion_and_a_removal_are_audited() -> None:
         ("deleteSyncAccount", "succeeded", f"sync account {account.account_id}"),
         ("deleteSyncAccount", "failed", "syncAccountNotFound"),
     ]
-    assert world.audit.entries[1].actor is None  # the identity platform's redirect carries no admin
+    # The identity platform's redirect names nobody: recorded under the admin who started the sign-in
+    assert world.audit.entries[1].actor is not None
+    assert world.audit.entries[1].actor.object_id == world.audit.entries[0].actor.object_id  # type: ignore[union-attr]
 
 
 def test_a_sign_in_refused_for_an_inactive_connector_is_audited_and_an_unknown_tenant_is_not() -> None:
     world = AuditedWorld()
     world.add_connector(OTHER_TENANT, ConnectorStatus.INACTIVE)
     with pytest.raises(ConnectorNotActive):
-        world.service.start_sign_in(OTHER_TENANT, None, actor=ADMIN)
+        world.service.start_sign_in(OTHER_TENANT, None, ADMIN)
     [entry] = world.audit.entries
     assert (entry.tenant_id, entry.action, entry.outcome) == (
         OTHER_TENANT,

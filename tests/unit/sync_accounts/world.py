@@ -10,6 +10,7 @@ from shared.security.signed_state import StateSigner
 from shared.sync_accounts.model import SignedInIdentity, SyncAccount
 from shared.sync_accounts.service import SyncAccountService
 from tests.fakes import FakeClock, FakeConnectorRepository
+from tests.support.identity import ADMIN
 from tests.unit.sync_accounts.fakes import (
     FakeIdentityPlatform,
     FakeSignInRepository,
@@ -74,7 +75,7 @@ class World:
     def start(self, login_hint: str | None = None, tenant_id: str = TENANT) -> dict[str, str]:
         """Start a sign-in; returns what the browser would bring back for a successful one."""
         body = None if login_hint is None else {"loginHint": login_hint}
-        self.service.start_sign_in(tenant_id, body)
+        self.service.start_sign_in(tenant_id, body, ADMIN)
         state = str(self.platform.authorize_calls[-1]["state"])
         return {"state": state}
 

@@ -24,11 +24,13 @@ from shared.graph.exceptions import GraphThrottled, GraphUnavailable
 from shared.http import errors as http_errors
 from shared.triggers import agents_api
 from tests.fakes import FakeClock, FakeConnectorRepository
+from tests.support.identity import AdminTokens
 from tests.unit.agents.fakes import FakeAgentRepository, FakeCoverage, FakeDirectory, RecordingListener
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 ANN = "6e7b768e-07e2-4810-8459-485f84f8f204"
 BOB = "0d6c2f5a-1b3e-4c7d-9e8f-a1b2c3d4e5f6"
+TOKENS = AdminTokens()
 
 # The statuses this API relies on (the integrator registers them in shared/http/errors.py).
 AGENT_STATUSES: dict[type[AppError], int] = {
@@ -60,7 +62,7 @@ class Wired:
             self.repo, self.directory, self.connectors, self.coverage, self.listener, self.clock
         )
         # Until bootstrap's Services has its `agents` field, a stand-in carries the service.
-        use_services(cast(Services, SimpleNamespace(agents=service)))
+        use_services(cast(Services, SimpleNamespace(agents=service, authenticator=TOKENS.authenticator())))
 
     def set_status(self, status: ConnectorStatus) -> None:
         now = self.clock()
@@ -91,7 +93,7 @@ def request(
     return func.HttpRequest(
         method,
         f"http://127.0.0.1:7071/api/tenants/{tenant}/agents",
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **TOKENS.route_headers(tenant, TENANT)},
         params=params or {},
         route_params=route_params,
         body=raw,
@@ -133,10 +135,11 @@ def test_routes_resolve_as_the_functions_host_would(
         table.add(http_function.route, http_function.methods, http_function)
     # WHEN a request arrives
     match = table.resolve(method, path)
-    # THEN it reaches the right function, function-key protected, with the agent id from the path
+    # THEN it reaches the right function, with no function key (the admin's token is the authentication)
+    # and the agent id from the path
     assert isinstance(match, RouteMatch)
     assert match.target.name == function
-    assert match.target.auth_level.lower() == "function"
+    assert match.target.auth_level.lower() == "anonymous"
     assert match.route_params.get("agentId") == agent_id
     assert match.route_params["tenantId"] == TENANT
 

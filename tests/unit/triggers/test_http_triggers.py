@@ -23,8 +23,12 @@ from shared.settings import load_settings
 from shared.storage.exceptions import StorageUnavailable
 from shared.triggers import connector_api, consent_callback, health_api
 from tests.fakes import FakeAuditLog, FakeClock, FakeConnectorRepository, FakeTenantPurger
+from tests.support.identity import AdminTokens
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+# Every admin call below carries a Global Administrator's token of TENANT (the parametrised requests
+# are built at import time, before fixtures exist).
+TOKENS = AdminTokens()
 
 
 class Wired:
@@ -65,6 +69,7 @@ class Wired:
                 presence_mappings=unused,
                 reconcile=unused,
                 contact_center_test=unused,
+                authenticator=TOKENS.authenticator(),
             )
         )
 
@@ -92,7 +97,7 @@ def request(
     return func.HttpRequest(
         method,
         f"http://127.0.0.1:7071/api/{route}",
-        headers={"content-type": "application/json", **(headers or {})},
+        headers={"content-type": "application/json", **TOKENS.headers(TENANT), **(headers or {})},
         params=params or {},
         route_params={"tenantId": tenant},
         body=raw,

@@ -19,10 +19,12 @@ from shared.mappings.exceptions import InvalidMapping, StaleMappings
 from shared.mappings.service import PresenceMappingService
 from shared.triggers import presence_mappings_api
 from tests.fakes import FakeAuditLog, FakeClock, FakeConnectorRepository
+from tests.support.identity import AdminTokens
 from tests.unit.mappings.fakes import FakeMappingRepository, RecordingCache
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 ROUTE = f"tenants/{TENANT}/presence-mappings"
+TOKENS = AdminTokens()
 BODY: dict[str, Any] = {
     "teamsToContactCenter": [
         {"availability": "DoNotDisturb", "activity": "*", "idleCodeId": "aux-7", "idleCodeName": "Focus"}
@@ -39,7 +41,9 @@ class Wired:
         self.cache = RecordingCache()
         service = PresenceMappingService(self.repo, self.connectors, self.cache, FakeAuditLog(), self.clock)
         # Only the part of the container this blueprint uses.
-        use_services(cast(Services, SimpleNamespace(presence_mappings=service)))
+        use_services(
+            cast(Services, SimpleNamespace(presence_mappings=service, authenticator=TOKENS.authenticator()))
+        )
 
     def connector(self, status: ConnectorStatus = ConnectorStatus.ACTIVE) -> None:
         now: datetime = self.clock()
@@ -62,7 +66,11 @@ def request(
     return func.HttpRequest(
         method,
         f"http://127.0.0.1:7071/api/{ROUTE}",
-        headers={"content-type": "application/json", **(headers or {})},
+        headers={
+            "content-type": "application/json",
+            **TOKENS.route_headers(tenant, TENANT),
+            **(headers or {}),
+        },
         params={},
         route_params={"tenantId": tenant},
         body=raw,
@@ -210,11 +218,11 @@ def http_trigger_of(function: func.Function) -> tuple[str, list[str], func.AuthL
     return trigger.route, [str(method.value) for method in trigger.methods], trigger.auth_level
 
 
-def test_the_routes_are_registered_with_function_keys() -> None:
+def test_the_routes_are_registered_without_function_keys() -> None:
     app = func.FunctionApp()
     app.register_functions(presence_mappings_api.bp)
     routes = {function.get_function_name(): http_trigger_of(function) for function in app.get_functions()}
     assert routes == {
-        "get_presence_mappings": ("tenants/{tenantId}/presence-mappings", ["GET"], func.AuthLevel.FUNCTION),
-        "put_presence_mappings": ("tenants/{tenantId}/presence-mappings", ["PUT"], func.AuthLevel.FUNCTION),
+        "get_presence_mappings": ("tenants/{tenantId}/presence-mappings", ["GET"], func.AuthLevel.ANONYMOUS),
+        "put_presence_mappings": ("tenants/{tenantId}/presence-mappings", ["PUT"], func.AuthLevel.ANONYMOUS),
     }

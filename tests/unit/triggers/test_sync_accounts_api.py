@@ -19,6 +19,7 @@ from shared.errors import AppError
 from shared.http import errors as http_errors
 from shared.sync_accounts import exceptions as sync_errors
 from shared.triggers import sync_accounts_api
+from tests.support.identity import AdminTokens
 from tests.unit.sync_accounts.world import OTHER_TENANT, TENANT, World, identity
 
 # The statuses the integrator maps in shared/http/errors.py (STATUS_BY_ERROR); installed here so these
@@ -41,6 +42,7 @@ SYNC_ACCOUNT_STATUSES: dict[type[AppError], int] = {
 }
 
 ROUTE = "tenants/x/sync-accounts"
+TOKENS = AdminTokens()
 
 
 @pytest.fixture
@@ -48,7 +50,9 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     for error, status in SYNC_ACCOUNT_STATUSES.items():
         monkeypatch.setitem(http_errors.STATUS_BY_ERROR, error, status)
     wired = World()
-    use_services(cast(Services, SimpleNamespace(sync_accounts=wired.service)))
+    use_services(
+        cast(Services, SimpleNamespace(sync_accounts=wired.service, authenticator=TOKENS.authenticator()))
+    )
     try:
         yield wired
     finally:
@@ -65,12 +69,14 @@ def request(
     route_params: dict[str, str] | None = None,
 ) -> func.HttpRequest:
     raw = body if isinstance(body, bytes) else (b"" if body is None else json.dumps(body).encode())
+    route_params = {"tenantId": TENANT} if route_params is None else route_params
+    admin = TOKENS.route_headers(route_params.get("tenantId", TENANT), TENANT)
     return func.HttpRequest(
         method,
         f"http://127.0.0.1:7071/api/{route}",
-        headers={"content-type": "application/json", **(headers or {})},
+        headers={"content-type": "application/json", **admin, **(headers or {})},
         params=params or {},
-        route_params={"tenantId": TENANT} if route_params is None else route_params,
+        route_params=route_params,
         body=raw,
     )
 
@@ -96,9 +102,9 @@ def test_routes_methods_and_auth_levels() -> None:
     index = index_functions(app)
     described = {(f.name, f.route.text, tuple(sorted(f.methods or ())), f.auth_level) for f in index.http}
     assert described == {
-        ("start_sync_account_sign_in", "tenants/{tenantId}/sync-accounts", ("POST",), "function"),
-        ("list_sync_accounts", "tenants/{tenantId}/sync-accounts", ("GET",), "function"),
-        ("delete_sync_account", "tenants/{tenantId}/sync-accounts/{accountId}", ("DELETE",), "function"),
+        ("start_sync_account_sign_in", "tenants/{tenantId}/sync-accounts", ("POST",), "anonymous"),
+        ("list_sync_accounts", "tenants/{tenantId}/sync-accounts", ("GET",), "anonymous"),
+        ("delete_sync_account", "tenants/{tenantId}/sync-accounts/{accountId}", ("DELETE",), "anonymous"),
         ("sync_account_sign_in_callback", "auth/callback", ("GET",), "anonymous"),
     }
     assert index.skipped == ()

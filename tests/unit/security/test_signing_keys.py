@@ -11,12 +11,12 @@ from typing import Any, ClassVar
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared.notifications.exceptions import SigningKeysUnavailableError, UnknownSigningKeyError
-from shared.notifications.validation_tokens import (
+from shared.notifications.validation_tokens import ValidationTokenVerifier
+from shared.security.exceptions import SigningKeysUnavailable, UnknownSigningKey
+from shared.security.signing_keys import (
     MAX_JWKS_BYTES,
     JwksKeySource,
     StaticKeySource,
-    ValidationTokenVerifier,
     fetch_over_http,
     parse_jwks,
 )
@@ -67,7 +67,7 @@ def test_an_unknown_kid_refetches_at_most_once_per_interval(
 
     # WHEN forged kids arrive in a burst
     for _ in range(10):
-        with pytest.raises(UnknownSigningKeyError):
+        with pytest.raises(UnknownSigningKey):
             source.signing_key("forged")
 
     # THEN only one refetch happened, and it already brought the rotated key
@@ -83,7 +83,7 @@ def test_a_rotated_kid_is_found_by_refetching_after_the_interval(
     fetch = FakeFetch(signer.jwks(), rotated_signer.jwks())
     source = JwksKeySource(URL, fetch=fetch, clock=clock, min_refresh_interval=timedelta(minutes=5))
     source.refresh()
-    with pytest.raises(UnknownSigningKeyError):
+    with pytest.raises(UnknownSigningKey):
         source.signing_key(rotated_signer.kid)
     assert fetch.calls == 1
 
@@ -105,14 +105,14 @@ def test_stale_keys_are_refreshed_and_withdrawn_keys_stop_working(
     clock.advance(timedelta(hours=24))
 
     # WHEN / THEN the old kid is no longer trusted
-    with pytest.raises(UnknownSigningKeyError):
+    with pytest.raises(UnknownSigningKey):
         source.signing_key(signer.kid)
     assert fetch.calls == 2
 
 
 def test_a_failed_refresh_keeps_serving_cached_keys(signer: TokenSigner, clock: FakeClock) -> None:
     # GIVEN stale keys and an issuer that is down
-    fetch = FakeFetch(signer.jwks(), SigningKeysUnavailableError("down"))
+    fetch = FakeFetch(signer.jwks(), SigningKeysUnavailable("down"))
     source = JwksKeySource(URL, fetch=fetch, clock=clock, max_age=timedelta(hours=1))
     source.signing_key(signer.kid)
     clock.advance(timedelta(hours=2))
@@ -128,13 +128,13 @@ def test_a_failed_refresh_keeps_serving_cached_keys(signer: TokenSigner, clock: 
 
 def test_no_keys_at_all_is_reported_as_unavailable_not_as_a_bad_token(clock: FakeClock) -> None:
     # GIVEN an issuer that cannot be reached on a cold start
-    fetch = FakeFetch(SigningKeysUnavailableError("down"))
+    fetch = FakeFetch(SigningKeysUnavailable("down"))
     source = JwksKeySource(URL, fetch=fetch, clock=clock)
 
     # WHEN / THEN the first lookup, and those within the refresh interval, say so without refetching
-    with pytest.raises(SigningKeysUnavailableError):
+    with pytest.raises(SigningKeysUnavailable):
         source.signing_key("any")
-    with pytest.raises(SigningKeysUnavailableError):
+    with pytest.raises(SigningKeysUnavailable):
         source.signing_key("any")
     assert fetch.calls == 1
 
@@ -144,7 +144,7 @@ def test_a_document_that_is_not_json_is_unavailable(clock: FakeClock) -> None:
     source = JwksKeySource(URL, fetch=lambda url: b"<html>", clock=clock)
 
     # WHEN / THEN
-    with pytest.raises(SigningKeysUnavailableError):
+    with pytest.raises(SigningKeysUnavailable):
         source.refresh()
 
 
@@ -200,7 +200,7 @@ def test_parse_jwks_keeps_only_usable_rsa_signing_keys(signer: TokenSigner) -> N
 
 
 def test_parse_jwks_refuses_a_document_without_keys() -> None:
-    with pytest.raises(SigningKeysUnavailableError):
+    with pytest.raises(SigningKeysUnavailable):
         parse_jwks({"nothing": []})
 
 
@@ -214,7 +214,7 @@ def test_the_verifier_works_end_to_end_with_a_jwks_source(signer: TokenSigner, c
 
 
 def test_static_key_source_refuses_unknown_kids(signer: TokenSigner) -> None:
-    with pytest.raises(UnknownSigningKeyError):
+    with pytest.raises(UnknownSigningKey):
         StaticKeySource(signer.jwks()).signing_key("other")
 
 
@@ -266,7 +266,7 @@ def test_fetch_over_http_reports_http_errors(jwks_server: tuple[str, type[_JwksH
     handler.status = 500
 
     # WHEN / THEN
-    with pytest.raises(SigningKeysUnavailableError):
+    with pytest.raises(SigningKeysUnavailable):
         fetch_over_http(url)
 
 
@@ -276,7 +276,7 @@ def test_fetch_over_http_refuses_oversized_documents(jwks_server: tuple[str, typ
     handler.body = b" " * (MAX_JWKS_BYTES + 10)
 
     # WHEN / THEN
-    with pytest.raises(SigningKeysUnavailableError, match="larger than"):
+    with pytest.raises(SigningKeysUnavailable, match="larger than"):
         fetch_over_http(url)
 
 
@@ -284,7 +284,7 @@ def test_fetch_over_http_refuses_oversized_documents(jwks_server: tuple[str, typ
     "url", ["http://login.example.test/keys", "file:///etc/passwd", "ftp://127.0.0.1/keys"]
 )
 def test_fetch_over_http_refuses_plain_http_off_loopback_and_other_schemes(url: str) -> None:
-    with pytest.raises(SigningKeysUnavailableError, match="must be https"):
+    with pytest.raises(SigningKeysUnavailable, match="must be https"):
         fetch_over_http(url)
 
 
@@ -295,5 +295,5 @@ def test_fetch_over_http_reports_unreachable_hosts() -> None:
     server.server_close()
 
     # WHEN / THEN
-    with pytest.raises(SigningKeysUnavailableError):
+    with pytest.raises(SigningKeysUnavailable):
         fetch_over_http(f"http://127.0.0.1:{port}/keys", timeout=2)
