@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.deps-installed
 NODE_STAMP := node_modules/.deps-installed
 
-.PHONY: setup dev test lint typecheck unit integration e2e infra-check property-long bench clean
+.PHONY: setup dev test lint typecheck unit integration e2e infra-check property-long bench clean local-settings simulators
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
@@ -25,6 +25,14 @@ setup: $(PY_STAMP) $(NODE_STAMP)
 ## The connector locally: Azurite + the local Functions host on http://127.0.0.1:7071 (Ctrl-C stops all).
 dev: setup
 	$(PY) -m devstack
+
+## For the Azure Functions Core Tools instead of the local host: local.settings.json (FORCE=1 replaces
+## an existing one), then the Graph and contact-center simulators alone (Ctrl-C stops them).
+local-settings: setup
+	$(PY) -m devstack.local_settings $(if $(FORCE),--force)
+
+simulators: setup
+	$(PY) -m devstack --simulators-only
 
 ## Everything CI runs: lint, format check, type check, infrastructure checks, all test tiers.
 test: setup lint typecheck infra-check

@@ -10,6 +10,7 @@ from shared.triggers import (
     connector_api,
     consent_callback,
     contact_center_events,
+    contact_center_test_api,
     graph_notifications,
     health_api,
     presence_mappings_api,
@@ -32,6 +33,7 @@ for blueprint in (
     subscription_timer.bp,
     presence_worker.bp,
     contact_center_events.bp,
+    contact_center_test_api.bp,
     presence_mappings_api.bp,
     reconcile_timer.bp,
 ):

@@ -56,7 +56,8 @@ DEFAULT_GRAPH_SIMULATOR_PORT = 7072
 DEFAULT_GRAPH_SIMULATOR_TLS_PORT = 7074
 GRAPH_SIMULATOR_TLS_DIR = REPO_ROOT / ".devstack" / "graph-simulator-tls"
 _DEVELOPMENT_STORAGE = "usedevelopmentstorage=true"
-QUIET_HINT = "--quiet: every log line, no live view"
+FULL_LOG_FLAG = "--full-log"
+FULL_LOG_HINT = f"{FULL_LOG_FLAG}: every log line, no live view"
 
 # Built for every run and started with the host, in this order; stopped in reverse.
 HOST_SERVICES: tuple[Callable[[LocalHost], BackgroundService], ...] = ()
@@ -82,6 +83,8 @@ class DevStackConfig:
     contact_center_simulator_port: int | None = DEFAULT_CONTACT_CENTER_SIMULATOR_PORT
     demo: bool = True
     live_view: bool = True
+    # Only the two simulators, for the Functions Core Tools (`func start`) to use instead of this host.
+    simulators_only: bool = False
 
 
 class DevStack:
@@ -120,6 +123,13 @@ class DevStack:
             self.host.add_background_service(build(self.host))
         self._start(self.host)
         return self.host
+
+    def start_simulators(self) -> None:
+        """The Graph + identity and contact-center simulators alone, on their configured ports."""
+        if self.config.graph_simulator_port is not None:
+            self._start_graph_simulator(self.config.graph_simulator_port)
+        if self.config.contact_center_simulator_port is not None:
+            self._start_contact_center_simulator(self.config.contact_center_simulator_port)
 
     def stop(self) -> None:
         while self.services:
@@ -265,7 +275,12 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)), help="HTTP port (env PORT)"
     )
-    parser.add_argument("--azurite-port", type=int, default=DEFAULT_TABLE_PORT, help="Azurite Table port")
+    parser.add_argument(
+        "--azurite-port",
+        type=int,
+        default=int(os.environ.get("AZURITE_PORT", DEFAULT_TABLE_PORT)),
+        help="Azurite's Table port (env AZURITE_PORT)",
+    )
     parser.add_argument(
         "--azurite-data",
         type=Path,
@@ -278,6 +293,13 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
         type=int,
         default=int(os.environ.get("GRAPH_SIMULATOR_PORT", DEFAULT_GRAPH_SIMULATOR_PORT)),
         help="port of the local Graph + identity simulator (env GRAPH_SIMULATOR_PORT; 0 = any free port)",
+    )
+    parser.add_argument(
+        "--graph-simulator-tls-port",
+        type=int,
+        default=int(os.environ.get("GRAPH_SIMULATOR_TLS_PORT", DEFAULT_GRAPH_SIMULATOR_TLS_PORT)),
+        help="HTTPS port of the Graph + identity simulator, for MSAL and azure-identity "
+        "(env GRAPH_SIMULATOR_TLS_PORT; 0 = any free port)",
     )
     parser.add_argument("--no-graph-simulator", action="store_true", help="do not start the Graph simulator")
     parser.add_argument(
@@ -293,7 +315,18 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
     parser.add_argument(
         "--no-demo", action="store_true", help="do not set up the demo tenant (nor the live view)"
     )
-    parser.add_argument("--quiet", action="store_true", help="do not print the live view of the demo tenant")
+    parser.add_argument(
+        "--simulators-only",
+        action="store_true",
+        help="run only the Graph and contact-center simulators (for func start; see `make simulators`)",
+    )
+    parser.add_argument(
+        FULL_LOG_FLAG,
+        action="store_true",
+        help="keep every INFO log line on screen instead of the live view of the demo tenant",
+    )
+    # The flag's old name, which said the opposite of what it does; kept so older scripts still run.
+    parser.add_argument("--quiet", dest="full_log", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     return DevStackConfig(
         app_spec=arguments.app,
@@ -301,11 +334,13 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
         azurite_port=arguments.azurite_port,
         azurite_data=None if arguments.azurite_in_memory else arguments.azurite_data,
         graph_simulator_port=None if arguments.no_graph_simulator else arguments.graph_simulator_port,
+        graph_simulator_tls_port=arguments.graph_simulator_tls_port,
         contact_center_simulator_port=None
         if arguments.no_contact_center_simulator
         else arguments.contact_center_simulator_port,
         demo=not arguments.no_demo,
-        live_view=not arguments.quiet,
+        live_view=not arguments.full_log,
+        simulators_only=arguments.simulators_only,
     )
 
 
@@ -318,6 +353,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stopping = threading.Event()
     _install_signal_handlers(stopping)
     try:
+        if config.simulators_only:
+            _run_simulators(stack, stopping)
+            return 0
         explicit = set(os.environ)
         load_local_settings()
         if not os.environ.get(NOTIFICATION_CERTIFICATE, "").strip():
@@ -359,6 +397,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _run_simulators(stack: DevStack, stopping: threading.Event) -> None:
+    stack.start_simulators()
+    if stack.graph is not None:
+        tls = f" (HTTPS {stack.graph.tls_base_url})" if stack.graph.tls_base_url else ""
+        print(f"Graph + identity simulator: {stack.graph.base_url}{tls}", flush=True)
+    if stack.contact_center is not None:
+        print(f"Contact-center simulator: {stack.contact_center.base_url}", flush=True)
+    print(
+        "For func start: Azurite on 10000-10002 (npx azurite --silent --location .azurite-func), "
+        "local.settings.json from `make local-settings`, then `func start` in the activated .venv.\n"
+        "Press Ctrl-C to stop.",
+        flush=True,
+    )
+    while not stopping.wait(1.0):
+        continue
+
+
 def _show_demo(stack: DevStack, *, live_view: bool) -> None:
     """A demo that cannot be set up leaves the stack running: it is still usable by hand."""
     try:
@@ -379,7 +434,8 @@ def _show_demo(stack: DevStack, *, live_view: bool) -> None:
     if live_view:
         print(try_this(demo), flush=True)
         print(
-            f"INFO logs are hidden from now on so the live view stays readable ({QUIET_HINT}).\n", flush=True
+            f"INFO logs are hidden from now on so the live view stays readable ({FULL_LOG_HINT}).\n",
+            flush=True,
         )
         # Each change logs a dozen INFO lines (requests, queue, sync decisions) that would bury the view.
         logging.getLogger().setLevel(logging.WARNING)

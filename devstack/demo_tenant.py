@@ -41,6 +41,10 @@ _POLL_SECONDS: Final = 0.2
 _BODY_EXCERPT: Final = 300
 
 
+# The Teams client the demo users are signed in to (the Graph simulator's client session id).
+DEMO_TEAMS_CLIENT: Final = "teams-desktop"
+
+
 class DemoTenantError(RuntimeError):
     """The demo tenant could not be set up; the message names the request that failed."""
 
@@ -55,7 +59,8 @@ class DemoUser:
     phone: str
 
     def as_simulator_user(self) -> dict[str, Any]:
-        """The Graph simulator's control API body; the fixed id survives a simulator restart."""
+        """The Graph simulator's control API body; the fixed id survives a simulator restart. The user
+        is signed in to Teams on his desktop, which shows him Available (a Teams client session)."""
         return {
             "id": self.user_id,
             "userPrincipalName": self.user_principal_name,
@@ -63,6 +68,7 @@ class DemoUser:
             "department": self.department,
             "jobTitle": self.job_title,
             "businessPhones": [self.phone],
+            "presence": {"availability": "Available", "activity": "Available", "clientId": DEMO_TEAMS_CLIENT},
         }
 
 

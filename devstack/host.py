@@ -95,6 +95,14 @@ class _BadRequestBodyError(Exception):
         super().__init__(message)
         self.status = status
 
+    @property
+    def code(self) -> str:
+        # The same code the app answers for its own, smaller limit (shared/http/requests.py).
+        return "payloadTooLarge" if self.status == 413 else "badRequest"
+
+
+TOO_LARGE = f"the body must be at most {MAX_REQUEST_BODY_BYTES} bytes (the Functions host's limit)"
+
 
 def error_reply(status: int, code: str, message: str, headers: Iterable[tuple[str, str]] = ()) -> HttpReply:
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
@@ -308,7 +316,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body = self._read_body()
             except _BadRequestBodyError as error:
                 self.close_connection = True
-                reply = error_reply(error.status, "badRequest", str(error))
+                reply = error_reply(error.status, error.code, str(error))
             else:
                 reply = self.server.local_host.handle_request(
                     method=self.command,
@@ -337,7 +345,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise _BadRequestBodyError(400, "Content-Length must be a non-negative whole number")
         length = int(length_text)
         if length > MAX_REQUEST_BODY_BYTES:
-            raise _BadRequestBodyError(413, f"request body is larger than {MAX_REQUEST_BODY_BYTES} bytes")
+            raise _BadRequestBodyError(413, TOO_LARGE)
         body = self.rfile.read(length)
         if len(body) != length:
             raise _BadRequestBodyError(400, "request body is shorter than its Content-Length")
@@ -373,7 +381,7 @@ def _read_chunked(stream: io.BufferedIOBase) -> bytes:
             return b"".join(parts)
         total += size
         if total > MAX_REQUEST_BODY_BYTES:
-            raise _BadRequestBodyError(413, f"request body is larger than {MAX_REQUEST_BODY_BYTES} bytes")
+            raise _BadRequestBodyError(413, TOO_LARGE)
         chunk = stream.read(size)
         if len(chunk) != size:
             raise _BadRequestBodyError(400, "chunked request body ended early")

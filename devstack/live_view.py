@@ -8,7 +8,12 @@ wall clock in nanoseconds at the change (it only grows by one when two changes s
 Where none of those is readable the poll time stands in and the delay is shown as approximate (~).
 
 Who made a change tells origin from mirror: in the contact center the history entry's source
-(`agent` or `connector`), in Teams whether the user's own state or an application session changed.
+(`agent` or `connector`), in Teams whether the user's own state (a Teams client session or the presence
+he picked by hand) or an application session changed.
+
+A change the other side has not followed after SETTLE is looked up in the in-process Service Bus: while
+its message is being retried (the contact center cannot be reached, Graph throttles) the view says so
+once and keeps waiting; only a change nobody is working on any more is shown as "unchanged".
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from enum import StrEnum
 from typing import Any, Final, TextIO
+from urllib.parse import quote
 
 from devstack.demo_tenant import DemoTenant, DemoTenantError, JsonHttp
 
@@ -73,8 +80,10 @@ class TeamsSnapshot:
     availability: str
     activity: str
     sequence_number: str
+    # What the user himself shows: the presence he picked by hand, and his Teams clients' sessions.
     own_state: tuple[str, str] | None
     sessions: frozenset[TeamsSession]
+    client_sessions: frozenset[TeamsSession] = frozenset()
 
     @classmethod
     def from_simulator(cls, user: Mapping[str, Any]) -> TeamsSnapshot:
@@ -85,17 +94,55 @@ class TeamsSnapshot:
             activity=str(presence["activity"]),
             sequence_number=str(presence.get("sequenceNumber") or ""),
             own_state=None if not preferred else (str(preferred["availability"]), str(preferred["activity"])),
-            sessions=frozenset(
-                TeamsSession(
-                    str(s["sessionId"]), str(s["availability"]), str(s["activity"]), parse_time(s["setAt"])
-                )
-                for s in user.get("sessions") or ()
-            ),
+            sessions=_sessions(user.get("sessions")),
+            client_sessions=_sessions(user.get("clientSessions")),
         )
+
+    def same_own_state(self, other: TeamsSnapshot) -> bool:
+        return (self.own_state, self.client_sessions) == (other.own_state, other.client_sessions)
 
     @property
     def pair(self) -> tuple[str, str]:
         return self.availability, self.activity
+
+
+def _sessions(raw: Any) -> frozenset[TeamsSession]:
+    return frozenset(
+        TeamsSession(str(s["sessionId"]), str(s["availability"]), str(s["activity"]), parse_time(s["setAt"]))
+        for s in raw or ()
+    )
+
+
+class QueueStatus(StrEnum):
+    """What the queue says about an agent's latest message."""
+
+    RETRYING = "retrying"
+    GAVE_UP = "gaveUp"
+
+
+@dataclass(frozen=True)
+class QueueState:
+    status: QueueStatus
+    delivery_count: int
+    reason: str
+
+    @classmethod
+    def from_deliveries(cls, deliveries: Sequence[Mapping[str, Any]]) -> QueueState | None:
+        """The state of the session's newest settled delivery (oldest first in the list); None when the
+        last one completed or there is none: nothing is being retried."""
+        if not deliveries:
+            return None
+        last = deliveries[-1]
+        outcome = last.get("outcome")
+        error = str(last.get("error") or "")
+        # "TransientSyncFailure: the contact center ...": the reason without the class name.
+        reason = error.split(": ", 1)[1] if ": " in error else error
+        count = int(last.get("deliveryCount") or 0)
+        if outcome == "abandoned":
+            return cls(QueueStatus.RETRYING, count, reason)
+        if outcome == "deadLettered":
+            return cls(QueueStatus.GAVE_UP, count, reason)
+        return None
 
 
 @dataclass(frozen=True)
@@ -143,6 +190,8 @@ class Change:
     mirror: str | None
     delay_ms: int | None = None
     approximate: bool = False
+    # Why the mirror is missing, when the queue knows (still retrying, or given up).
+    queue: QueueState | None = None
 
 
 @dataclass(frozen=True)
@@ -178,14 +227,23 @@ class ChangeTracker:
         self._teams: dict[str, TeamsSnapshot] = {}
         self._history_length: dict[str, int] = {}
         self._pending: dict[str, _Observed] = {}
+        # Pending changes already shown as being retried: shown once, then waited for.
+        self._retry_shown: set[str] = set()
+
+    def overdue(self, now: datetime) -> dict[str, datetime]:
+        """Agents whose change waits past SETTLE for its mirror, with the change's time: the ones to
+        ask the queue about before the next observe()."""
+        return {agent: p.at for agent, p in self._pending.items() if now - p.at > self._settle}
 
     def observe(
         self,
         now: datetime,
         teams: Mapping[str, TeamsSnapshot],
         contact_center: Mapping[str, ContactCenterSnapshot],
+        queue: Mapping[str, QueueState | None] | None = None,
     ) -> list[Change]:
-        """`teams` and `contact_center` by agent id; an agent missing from one is skipped there."""
+        """`teams` and `contact_center` by agent id; an agent missing from one is skipped there.
+        `queue`: what the queue says about overdue agents' messages (missing: nothing is known)."""
         changes: list[Change] = []
         for agent in self._agents:
             observed: list[_Observed] = []
@@ -197,16 +255,26 @@ class ChangeTracker:
                 changes.extend(self._apply(agent, item))
             pending = self._pending.get(agent.agent_id)
             if pending is not None and now - pending.at > self._settle:
-                del self._pending[agent.agent_id]
-                changes.append(_unmirrored(agent, pending))
+                state = (queue or {}).get(agent.agent_id)
+                if state is not None and state.status is QueueStatus.RETRYING:
+                    if agent.agent_id not in self._retry_shown:
+                        self._retry_shown.add(agent.agent_id)
+                        changes.append(_unmirrored(agent, pending, state))
+                    continue
+                self._forget(agent.agent_id)
+                changes.append(_unmirrored(agent, pending, state))
         return changes
+
+    def _forget(self, agent_id: str) -> None:
+        self._pending.pop(agent_id, None)
+        self._retry_shown.discard(agent_id)
 
     def _teams_change(self, agent_id: str, current: TeamsSnapshot, now: datetime) -> list[_Observed]:
         previous = self._teams.get(agent_id)
         self._teams[agent_id] = current
         if previous is None or previous.pair == current.pair:
             return []
-        by_connector = current.own_state == previous.own_state and current.sessions != previous.sessions
+        by_connector = current.same_own_state(previous) and current.sessions != previous.sessions
         at = None
         if by_connector:
             at = next(
@@ -249,7 +317,7 @@ class ChangeTracker:
         pending = self._pending.get(agent.agent_id)
         if item.by_connector:
             if pending is not None and pending.system != item.system:
-                del self._pending[agent.agent_id]
+                self._forget(agent.agent_id)
                 delay = max(item.at - pending.at, timedelta(0))
                 return [
                     Change(
@@ -263,12 +331,13 @@ class ChangeTracker:
                 ]
             # Nothing seen to mirror: a repair by the reconcile timer, or a late retry.
             return [Change(agent, item.at, _CONNECTOR, item.text)]
+        self._forget(agent.agent_id)
         self._pending[agent.agent_id] = item
         return [] if pending is None else [_unmirrored(agent, pending)]
 
 
-def _unmirrored(agent: AgentLabel, pending: _Observed) -> Change:
-    return Change(agent, pending.at, pending.text, None, approximate=pending.approximate)
+def _unmirrored(agent: AgentLabel, pending: _Observed, queue: QueueState | None = None) -> Change:
+    return Change(agent, pending.at, pending.text, None, approximate=pending.approximate, queue=queue)
 
 
 def format_change(change: Change, name_width: int = 0, tz: tzinfo | None = None) -> str:
@@ -279,7 +348,16 @@ def format_change(change: Change, name_width: int = 0, tz: tzinfo | None = None)
     who = f"{change.agent.agent_id} {change.agent.name.ljust(name_width)}"
     if change.mirror is None:
         system = _TEAMS if change.origin.startswith(_TEAMS) else _CONTACT_CENTER
-        return f"{clock}  {who}  {change.origin}  ->  {_other(system)} unchanged"
+        other = _other(system)
+        queue = change.queue
+        if queue is not None and queue.status is QueueStatus.RETRYING:
+            return f"{clock}  {who}  {change.origin}  ->  {other} not yet: retrying ({queue.reason})"
+        if queue is not None:
+            return (
+                f"{clock}  {who}  {change.origin}  ->  {other} unchanged: given up after "
+                f"{queue.delivery_count} deliveries ({queue.reason})"
+            )
+        return f"{clock}  {who}  {change.origin}  ->  {other} unchanged"
     line = f"{clock}  {who}  {change.origin}  ->  {change.mirror}"
     if change.delay_ms is None:
         return line
@@ -300,7 +378,9 @@ def try_this(demo: DemoTenant) -> str:
             """-d '{"availability":"DoNotDisturb","activity":"Presenting"}'""",
             f"Try this - {cc_agent.user.display_name} takes a customer call in the contact center:",
             f"  curl -X POST {state_url} {header} " """-d '{"state":"onCall"}'""",
-            'Undo: curl -X DELETE the same presence URL; post {"state":"available"} to the same state URL.',
+            'Undo: post {"availability":"Available","activity":"Available"} to the same presence URL '
+            "(her Teams client shows her Available again), and "
+            '{"state":"available"} to the same state URL.',
         ]
     )
 
@@ -359,7 +439,27 @@ class LiveView:
             )
             for agent in self._demo.agents
         }
-        return self._tracker.observe(self._clock(), teams, contact_center)
+        now = self._clock()
+        queue = {
+            agent_id: self._queue_state(agent_id, since)
+            for agent_id, since in self._tracker.overdue(now).items()
+        }
+        return self._tracker.observe(now, teams, contact_center, queue)
+
+    def _queue_state(self, agent_id: str, since: datetime) -> QueueState | None:
+        """The agent's messages since his change, from the in-process Service Bus of the local host."""
+        agent = next((a for a in self._demo.agents if a.agent_id == agent_id), None)
+        if agent is None:
+            return None
+        session = quote(f"{self._demo.tenant_id}:{agent.user.user_id}", safe="")
+        moment = quote(since.astimezone(UTC).isoformat().replace("+00:00", "Z"), safe="")
+        reply = self._http.call(
+            "GET",
+            f"{self._demo.host_url}/_devstack/service-bus/deliveries?sessionId={session}&since={moment}",
+        )
+        if reply.status != 200:
+            return None
+        return QueueState.from_deliveries(reply.json().get("deliveries") or [])
 
     def _read_teams(self) -> dict[str, TeamsSnapshot]:
         users = self._http.expect(

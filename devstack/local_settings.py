@@ -1,4 +1,6 @@
-"""`local.settings.json` `Values`, the app settings Core Tools loads for local runs."""
+"""`local.settings.json` `Values`, the app settings Core Tools loads for local runs, and the file itself
+for running under Core Tools (`make local-settings`: the example plus a DEV-ONLY notification
+certificate, which the example leaves empty so no private key sits in the repository)."""
 
 from __future__ import annotations
 
@@ -81,3 +83,44 @@ def _as_setting(path: Path, name: object, value: object) -> str | None:
     if isinstance(value, str | int | float):
         return str(value)
     raise LocalSettingsError(f"{path}: setting {name!r} must be a string, not {type(value).__name__}")
+
+
+def write_local_settings(directory: Path = REPO_ROOT, *, force: bool = False) -> Path:
+    """Write `local.settings.json` for `func start`: the example's values, NOTIFICATION_CERTIFICATE set
+    to the DEV-ONLY certificate in .devstack/ (generated on first use). An existing file is kept unless
+    `force`: it may hold a developer's own settings."""
+    from devstack.dev_certificate import dev_notification_certificate
+
+    target = directory / LOCAL_SETTINGS_FILE
+    if target.exists() and not force:
+        raise LocalSettingsError(
+            f"{target} exists; keep it, or run again with --force (FORCE=1) to replace it"
+        )
+    example = directory / EXAMPLE_SETTINGS_FILE
+    document = json.loads(example.read_text(encoding="utf-8"))
+    values = document.setdefault("Values", {})
+    values["NOTIFICATION_CERTIFICATE"] = dev_notification_certificate()
+    target.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.local_settings",
+        description="Write local.settings.json for the Azure Functions Core Tools (func start).",
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing local.settings.json")
+    arguments = parser.parse_args(argv)
+    try:
+        written = write_local_settings(force=arguments.force)
+    except LocalSettingsError as error:
+        print(error)
+        return 1
+    print(f"Wrote {written} (DEV-ONLY values; the notification certificate is .devstack/'s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

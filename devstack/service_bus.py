@@ -43,6 +43,7 @@ from azure.servicebus import ServiceBusMessage as SdkServiceBusMessage
 
 from devstack.function_index import ServiceBusQueueFunction
 from devstack.host import REPO_ROOT, STOP_JOIN_TIMEOUT_SECONDS, HostRequest, HttpReply, LocalHost, error_reply
+from shared.errors import AppError
 from shared.presence.ports import SyncMessage
 from shared.queueing.service_bus_queue import to_service_bus_message
 
@@ -585,6 +586,19 @@ class InProcessServiceBus:
                 MAX_DELIVERY_COUNT_EXCEEDED,
                 _describe(error),
             )
+        elif isinstance(error, AppError):
+            # An expected retry (the contact center or Graph said "later"): the function has logged what
+            # happened in one line already, so no traceback and no second warning.
+            logger.info(
+                "Service Bus: message %s (session %s) abandoned on delivery %d of %d (%s); "
+                "redelivered in %.1f s",
+                envelope.message.message_id,
+                session.session_id,
+                envelope.delivery_count,
+                self._max_delivery_count,
+                _describe(error),
+                delay,
+            )
         else:
             logger.warning(
                 "Service Bus: %s failed on message %s (session %s, delivery %d of %d); abandoned, "
@@ -595,7 +609,7 @@ class InProcessServiceBus:
                 envelope.delivery_count,
                 self._max_delivery_count,
                 delay,
-                # The traceback once per message; the later failures are usually the same.
+                # A bug: the traceback once per message; the later failures are usually the same.
                 exc_info=error if envelope.delivery_count == 1 else None,
             )
 

@@ -16,10 +16,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from shared.agents.service import AgentService
+from shared.connectors.audit import AdminAudit
 from shared.connectors.cache import CachedConnectors
 from shared.connectors.consent import ConsentLinks
 from shared.connectors.service import ConnectorService
 from shared.contact_center.clients import HttpContactCenterClients
+from shared.contact_center.connection_test import ContactCenterConnectionTest
+from shared.contact_center.health_reports import RecordedHealthReports
 from shared.contact_center.intake import ContactCenterEventIntake
 from shared.contact_center.messages import SCHEMA as AGENT_STATE_CHANGE
 from shared.graph.credentials import app_credential_factory
@@ -49,6 +52,7 @@ from shared.storage.agent_repository import TableAgentRepository
 from shared.storage.agent_sync_state_repository import TableAgentSyncStates
 from shared.storage.audit_log import TableAuditLog
 from shared.storage.connector_repository import TableConnectorRepository
+from shared.storage.contact_center_health_repository import TableContactCenterHealth
 from shared.storage.mapping_repository import TableMappingRepository
 from shared.storage.subscription_repository import TableSubscriptionRepository
 from shared.storage.sync_account_repository import TableSignInRepository, TableSyncAccountRepository
@@ -82,6 +86,7 @@ class Services:
     contact_center_events: ContactCenterEventIntake
     presence_mappings: PresenceMappingService
     reconcile: ReconcileService
+    contact_center_test: ContactCenterConnectionTest
     # Who is calling: the credential sources every protected route authenticates with.
     authenticator: Authenticator
     # Connections to release when the process stops (Graph clients, HTTP pools, the queue sender).
@@ -185,6 +190,9 @@ def build_services(
     client_states = ClientStateSigner(derive_key(settings.state_signing_key, CLIENT_STATE_KEY_PURPOSE))
     key_ring = notification_key_ring(settings)
 
+    audit = TableAuditLog(store)
+    # Agents and sync accounts check a tenant has a connector before recording a failure.
+    admin_audit = AdminAudit(audit, clock, connector_repository)
     subscriptions_later = _SubscriptionsLater()
     oauth = MsalOAuthClient(
         settings.entra_app_client_id,
@@ -206,6 +214,7 @@ def build_services(
         subscriptions_later,
         clock,
         usage=subscriptions_later,
+        audit=admin_audit,
     )
     subscription_repository = TableSubscriptionRepository(store)
     directory = TableSubscriptionDirectory(subscription_repository, clock)
@@ -226,7 +235,7 @@ def build_services(
     )
     subscriptions_later.target = subscriptions
 
-    audit = TableAuditLog(store)
+    contact_center_health = TableContactCenterHealth(store)
     links = ConsentLinks(
         state_signer,
         authority_host=settings.entra_authority_host,
@@ -242,6 +251,7 @@ def build_services(
         app_client_id=settings.entra_app_client_id,
         clock=clock,
         activity=SubscriptionConnectorActivity(subscriptions),
+        contact_center_health=contact_center_health,
     )
     notifications = NotificationIntake(
         directory,
@@ -262,7 +272,12 @@ def build_services(
         connector_cache,
         mappings,
         sync_states,
-        CommandRunner(contact_centers, graph, settings.entra_app_client_id),
+        CommandRunner(
+            contact_centers,
+            graph,
+            settings.entra_app_client_id,
+            health=RecordedHealthReports(contact_center_health),
+        ),
         agent_repository,
         subscriptions,
         clock,
@@ -275,7 +290,13 @@ def build_services(
         graph,
         contact_centers,
         # A timer run never waits out a Retry-After: the agent is simply looked at again next run.
-        CommandRunner(contact_centers, graph, settings.entra_app_client_id, max_inline_wait=0),
+        CommandRunner(
+            contact_centers,
+            graph,
+            settings.entra_app_client_id,
+            max_inline_wait=0,
+            retried_by="the reconcile timer's next run looks at the agent again",
+        ),
         subscriptions,
         clock,
     )
@@ -284,7 +305,13 @@ def build_services(
         connectors=connectors,
         health=HealthService({"tableStorage": probe_store.ping}),
         agents=AgentService(
-            agent_repository, graph, connector_repository, subscriptions, subscriptions, clock
+            agent_repository,
+            graph,
+            connector_repository,
+            subscriptions,
+            subscriptions,
+            clock,
+            audit=admin_audit,
         ),
         sync_accounts=sync_accounts,
         subscriptions=subscriptions,
@@ -297,8 +324,17 @@ def build_services(
             mapping_repository, connector_repository, mappings, audit, clock
         ),
         reconcile=reconcile,
+        contact_center_test=ContactCenterConnectionTest(
+            connector_repository, contact_centers, contact_center_health, audit, clock
+        ),
+        closers=_closers(graph.close, contact_centers.close, getattr(queue, "close", None)),
         authenticator=authenticator(settings, key_sources),
     )
+
+
+def _closers(*closers: Callable[[], None] | None) -> tuple[Callable[[], None], ...]:
+    """What holds connections, in the order to close them (the queue sender last: it may flush)."""
+    return tuple(close for close in closers if close is not None)
 
 
 _lock = threading.Lock()

@@ -2,6 +2,8 @@
 
 - `POST /webhook` `{eventId, type: "setAgentState", tenantId, agentId, state: idle|available,
   idleCodeId, idleCodeName, reason, occurredAt}` -> 204 once applied.
+- `POST /webhook` `{eventId, type: "connectionTest", tenantId, occurredAt}` -> 204, changes nothing
+  (the admin's contact-center test); occurredAt more than 5 minutes off -> 400.
 - `GET /webhook/agents/{agentId}` -> `{agentId, state, idleCodeId, idleCodeName, changedAt}` or 404.
 The tenant comes from X-Connector-Tenant. When the tenant's secret is known (POST /_sim/tenants), the
 X-Connector-Signature is checked (401 when wrong); otherwise the request is taken unchecked.
@@ -10,8 +12,8 @@ X-Connector-Signature is checked (401 when wrong); otherwise the request is take
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 from devstack.contact_center_simulator.delivery import EventDispatcher
 from devstack.contact_center_simulator.errors import SimulatorError
@@ -23,6 +25,9 @@ from devstack.contact_center_simulator.state import AgentLoggedOut, SimulatorSta
 logger = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhook"
+CONNECTION_TEST: Final = "connectionTest"
+# What the webhook contract asks every receiver to refuse as a replay.
+MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
 
 
 class WebhookApi:
@@ -38,7 +43,9 @@ class WebhookApi:
         tenant_id = self._tenant(request)
         signature = self._check_signature(tenant_id, request.body, request)
         body = request.json_object()
-        _require(body.get("type") == "setAgentState", "type must be setAgentState")
+        if body.get("type") == CONNECTION_TEST:
+            return self._connection_test(tenant_id, body, signature)
+        _require(body.get("type") == "setAgentState", "type must be setAgentState or connectionTest")
         _require(body.get("tenantId") == tenant_id, "tenantId must equal the X-Connector-Tenant header")
         state = body.get("state")
         _require(state in ("idle", "available"), "state must be idle or available")
@@ -60,6 +67,23 @@ class WebhookApi:
             raise SimulatorError(409, "agentLoggedOut", f"agent {agent_id} is logged out") from None
         if outcome.event is not None and outcome.target is not None:
             self._dispatcher.enqueue(outcome.event, outcome.target)
+        response = Response.empty(204)
+        response.signature = signature
+        return response
+
+    def _connection_test(self, tenant_id: str, body: dict[str, Any], signature: str) -> Response:
+        """Verified like a state change, then nothing happens: the answer is the whole point."""
+        _require(
+            set(body) <= {"eventId", "type", "tenantId", "occurredAt"}, "unknown fields in connectionTest"
+        )
+        _require(body.get("tenantId") == tenant_id, "tenantId must equal the X-Connector-Tenant header")
+        event_id = body.get("eventId")
+        _require(isinstance(event_id, str) and bool(event_id), "eventId is required")
+        occurred_at = body.get("occurredAt")
+        _require(_is_datetime(occurred_at), "occurredAt must be an ISO 8601 date-time")
+        skew = abs(datetime.fromisoformat(str(occurred_at)) - self._state.now())
+        _require(skew <= MAX_CLOCK_SKEW, "occurredAt is more than 5 minutes off: refused as a replay")
+        logger.info("webhook connection test from tenant %s (signature %s)", tenant_id, signature)
         response = Response.empty(204)
         response.signature = signature
         return response

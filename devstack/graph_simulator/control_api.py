@@ -13,7 +13,6 @@ from typing import Any
 from devstack.graph_simulator.clock import format_graph_datetime, parse_graph_datetime
 from devstack.graph_simulator.errors import ControlApiError
 from devstack.graph_simulator.faults import FaultInjector, FaultRule
-from devstack.graph_simulator.graph_presence import presence_to_graph
 from devstack.graph_simulator.graph_subscriptions import subscription_to_graph
 from devstack.graph_simulator.graph_users import user_to_graph
 from devstack.graph_simulator.http_types import Request, Response, Router
@@ -28,7 +27,16 @@ from devstack.graph_simulator.models import (
     User,
 )
 from devstack.graph_simulator.notifications import LIFECYCLE_EVENTS, NotificationService
-from devstack.graph_simulator.presence_rules import ACTIVITIES, AVAILABILITIES, PreferredState
+from devstack.graph_simulator.presence_control import (
+    CLIENT,
+    PresenceInputError,
+    client_id_of,
+    client_session_from,
+    parse_presence_change,
+    presence_kind,
+    presence_views,
+)
+from devstack.graph_simulator.presence_rules import PreferredState, SessionKind
 from devstack.graph_simulator.state import SimulatorState
 from devstack.graph_simulator.tokens import TokenIssuer
 
@@ -87,15 +95,6 @@ def _guid(value: str, name: str) -> str:
     return value.lower()
 
 
-def _presence_state(body: dict[str, Any]) -> tuple[str, str]:
-    availability, activity = body.get("availability"), body.get("activity")
-    if availability not in AVAILABILITIES:
-        raise _bad(f"availability must be one of {sorted(AVAILABILITIES)}")
-    if activity not in ACTIVITIES:
-        raise _bad(f"activity must be one of {sorted(ACTIVITIES)}")
-    return str(availability), str(activity)
-
-
 def tenant_to_json(tenant: Tenant) -> dict[str, Any]:
     return {
         "id": tenant.id,
@@ -109,31 +108,7 @@ def tenant_to_json(tenant: Tenant) -> dict[str, Any]:
 
 
 def user_to_json(user: User) -> dict[str, Any]:
-    return {
-        **user_to_graph(user),
-        "presence": presence_to_graph(user),
-        "preferredPresence": (
-            {
-                "availability": user.preferred.availability,
-                "activity": user.preferred.activity,
-                "expiresAt": format_graph_datetime(user.preferred.expires_at)
-                if user.preferred.expires_at
-                else None,
-            }
-            if user.preferred
-            else None
-        ),
-        "sessions": [
-            {
-                "sessionId": s.session_id,
-                "availability": s.availability,
-                "activity": s.activity,
-                "setAt": format_graph_datetime(s.set_at),
-                "expiresAt": format_graph_datetime(s.expires_at),
-            }
-            for s in user.sessions.values()
-        ],
-    }
+    return {**user_to_graph(user), **presence_views(user)}
 
 
 def request_to_json(record: RequestRecord) -> dict[str, Any]:
@@ -381,13 +356,17 @@ class ControlApi:
         if not upn or "@" not in upn:
             raise _bad("userPrincipalName is required and must look like name@domain")
         raw_id = _optional_str(body, "id")
-        preferred = None
+        sessions = {}
         if body.get("presence") is not None:
             presence = body["presence"]
             if not isinstance(presence, dict):
-                raise _bad("presence must be an object {availability, activity}")
-            availability, activity = _presence_state(presence)
-            preferred = PreferredState(availability, activity, None)
+                raise _bad("presence must be an object {availability, activity, clientId?}")
+            try:
+                # The presence the user's Teams client shows once he is signed in.
+                client = client_session_from(presence, self._state.now())
+            except PresenceInputError as error:
+                raise _bad(f"presence: {error}") from error
+            sessions[client.key] = client
         user = User(
             id=_guid(raw_id, "id") if raw_id else str(uuid.uuid4()),
             tenant_id=tenant.id,
@@ -401,7 +380,7 @@ class ControlApi:
             surname=_optional_str(body, "surname"),
             mobile_phone=_optional_str(body, "mobilePhone"),
             office_location=_optional_str(body, "officeLocation"),
-            preferred=preferred,
+            sessions=sessions,
         )
         try:
             created = self._state.add_user(user)
@@ -418,19 +397,35 @@ class ControlApi:
         return Response.json(200, user_to_json(self._existing_user(tenant.id, request.params["user"])))
 
     def set_user_presence(self, request: Request) -> Response:
+        """A Teams client's automatic presence (kind client, the default) or the user's preferred one."""
         tenant = self._existing_tenant(request.params["tenant"])
         user = self._existing_user(tenant.id, request.params["user"])
-        availability, activity = _presence_state(_body(request))
-        updated = self._state.set_preferred_presence(
-            tenant.id, user.id, PreferredState(availability, activity, None)
-        )
-        return Response.json(202, user_to_json(updated))
+        try:
+            change = parse_presence_change(_body(request), self._state.now())
+        except PresenceInputError as error:
+            raise _bad(str(error)) from error
+        if isinstance(change, PreferredState):
+            updated, kind = self._state.set_preferred_presence(tenant.id, user.id, change), "preferred"
+        else:
+            updated, kind = self._state.set_presence_session(tenant.id, user.id, change), CLIENT
+        return Response.json(202, {**user_to_json(updated), "set": kind})
 
     def clear_user_presence(self, request: Request) -> Response:
+        """`?kind=client&clientId=..` (default): the client signs out; `?kind=preferred`: reset status."""
         tenant = self._existing_tenant(request.params["tenant"])
         user = self._existing_user(tenant.id, request.params["user"])
-        updated = self._state.set_preferred_presence(tenant.id, user.id, None)
-        return Response.json(202, user_to_json(updated))
+        query = request.query
+        try:
+            kind = presence_kind(query.get("kind"))
+            client_id = client_id_of(query.get("clientId")) if kind == CLIENT else None
+        except PresenceInputError as error:
+            raise _bad(str(error)) from error
+        if client_id is not None:
+            self._state.clear_presence_session(tenant.id, user.id, client_id, SessionKind.CLIENT)
+        else:
+            self._state.set_preferred_presence(tenant.id, user.id, None)
+        updated = self._existing_user(tenant.id, user.id)
+        return Response.json(202, {**user_to_json(updated), "cleared": kind})
 
     def revoke_sessions(self, request: Request) -> Response:
         tenant = self._existing_tenant(request.params["tenant"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from devstack.graph_simulator.errors import GraphApiError
@@ -19,6 +19,7 @@ from devstack.graph_simulator.presence_rules import (
     USER_PREFERRED_PAIRS,
     PreferredState,
     SessionState,
+    default_preferred_expiry,
     parse_iso_duration,
 )
 from devstack.graph_simulator.state import SimulatorState
@@ -89,6 +90,28 @@ def _duration(body: dict[str, Any]) -> timedelta:
             400, "BadRequest", f"expirationDuration {raw} is out of range: it must be between PT5M and PT4H."
         )
     return duration
+
+
+def preferred_state(availability: str, activity: str, body: dict[str, Any], now: datetime) -> PreferredState:
+    """setUserPreferredPresence's expiry: `expirationDuration` when given (any positive duration; the
+    documented example asks for PT8H, beyond setPresence's PT4H), else a day for DoNotDisturb and Busy
+    and 7 days for the rest."""
+    raw = body.get("expirationDuration")
+    if raw is None:
+        return PreferredState(availability, activity, default_preferred_expiry(availability, now))
+    if not isinstance(raw, str):
+        raise GraphApiError(
+            400, "BadRequest", "expirationDuration must be an ISO 8601 duration such as PT8H."
+        )
+    try:
+        duration = parse_iso_duration(raw)
+    except ValueError as error:
+        raise GraphApiError(
+            400, "BadRequest", f"Cannot convert the literal '{raw}' to the expected type 'Edm.Duration'."
+        ) from error
+    if duration <= timedelta(0):
+        raise GraphApiError(400, "BadRequest", f"expirationDuration {raw} must be positive.")
+    return PreferredState(availability, activity, now + duration)
 
 
 class PresenceApi:
@@ -261,11 +284,8 @@ class PresenceApi:
                 "BadRequest",
                 f"The combination availability '{availability}' and activity '{activity}' is not supported.",
             )
-        expires_at = None
-        if body.get("expirationDuration") is not None:
-            expires_at = self._state.now() + _duration(body)
         self._state.set_preferred_presence(
-            caller.tenant_id, user.id, PreferredState(availability, activity, expires_at)
+            caller.tenant_id, user.id, preferred_state(availability, activity, body, self._state.now())
         )
         return Response.empty(200)
 

@@ -23,7 +23,13 @@ from devstack.graph_simulator.models import (
     Tenant,
     User,
 )
-from devstack.graph_simulator.presence_rules import PreferredState, SessionState, aggregate_presence
+from devstack.graph_simulator.presence_rules import (
+    PreferredState,
+    SessionKind,
+    SessionState,
+    aggregate_presence,
+    session_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -228,22 +234,30 @@ class SimulatorState:
         self._publish(changes)
         return snapshot
 
-    def set_presence_session(self, tenant_id: str, user_id: str, session: SessionState) -> None:
+    def set_presence_session(self, tenant_id: str, user_id: str, session: SessionState) -> User:
+        """An application's session (setPresence) or one of the user's Teams clients', set or replaced."""
         with self._lock:
             user = self._users[tenant_id][user_id]
-            user.sessions[session.session_id.lower()] = session
+            user.sessions[session.key] = session
             changes = self._recompute_locked(user, self.now(), force=False)
+            snapshot = dataclasses.replace(user, sessions=dict(user.sessions))
         self._publish(changes)
+        return snapshot
 
-    def clear_presence_session(self, tenant_id: str, user_id: str, session_id: str) -> bool:
+    def clear_presence_session(
+        self, tenant_id: str, user_id: str, session_id: str, kind: SessionKind = SessionKind.APPLICATION
+    ) -> bool:
+        """Remove a session (clearPresence for an application's, sign-out for a client's); False when
+        there was none."""
+        key = session_key(kind, session_id)
         with self._lock:
             user = self._users[tenant_id][user_id]
             now = self.now()
-            session = user.sessions.get(session_id.lower())
+            session = user.sessions.get(key)
             if session is None or session.expires_at <= now:
-                user.sessions.pop(session_id.lower(), None)
+                user.sessions.pop(key, None)
                 return False
-            del user.sessions[session_id.lower()]
+            del user.sessions[key]
             changes = self._recompute_locked(user, now, force=False)
         self._publish(changes)
         return True

@@ -67,20 +67,6 @@ class UserAlreadyAssigned(AgentError):
         self.agent_id = agent_id
 
 
-class ConnectorNotActive(AgentError):
-    """The request needs the tenant's directory, which the app may read only after admin consent."""
-
-    code = "connectorNotActive"
-
-    def __init__(self, tenant_id: str, status: str) -> None:
-        super().__init__(
-            f"the connector of tenant {tenant_id} is {status}, so userPrincipalName cannot be resolved: "
-            "send the user's Entra object id as userId instead, or finish admin consent first"
-        )
-        self.tenant_id = tenant_id
-        self.status = status
-
-
 class ConnectorDeleting(AgentError):
     code = "connectorDeleting"
 

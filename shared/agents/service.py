@@ -35,7 +35,6 @@ from shared.agents.exceptions import (
     AgentError,
     AgentNotFound,
     ConnectorDeleting,
-    ConnectorNotActive,
     InvalidAgentInput,
     UserLookupFailed,
     UserNotFound,
@@ -52,11 +51,13 @@ from shared.agents.model import (
     WriteStatus,
 )
 from shared.agents.ports import AgentRepository, RosterListener, SubscriptionCoverage, UserDirectory
-from shared.connectors.exceptions import ConnectorNotFound
+from shared.connectors.audit import AdminAudit, audited
+from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import Connector, ConnectorStatus
 from shared.connectors.ports import ConnectorRepository
 from shared.errors import AppError
 from shared.graph.exceptions import GraphError, GraphThrottled, GraphUnavailable
+from shared.identity.principal import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +93,11 @@ class AgentService:
         clock: Callable[[], datetime],
         *,
         lookup_workers: int = IMPORT_LOOKUP_WORKERS,
+        audit: AdminAudit | None = None,
     ) -> None:
         if lookup_workers < 1:
             raise ValueError("lookup_workers must be at least 1")
+        self._audit = audit
         self._repository = repository
         self._graph = graph
         self._connectors = connectors
@@ -105,13 +108,18 @@ class AgentService:
 
     # -- changes -----------------------------------------------------------------------------------
 
-    def put(self, tenant_id: str, agent_id: str, body: Any) -> tuple[AgentListItem, bool]:
+    def put(
+        self, tenant_id: str, agent_id: str, body: Any, *, actor: Actor | None = None
+    ) -> tuple[AgentListItem, bool]:
         """Create or replace one agent; the flag says whether it was created."""
-        agent_id = parse_agent_id(agent_id)
-        reference = parse_user_reference(_object_or_none(body))
-        connector = self._writable_connector(tenant_id)
-        user = self._resolve(tenant_id, connector, reference)
-        saved = self._repository.save(tenant_id, agent_id, user.user_id, user.details, self._clock())
+        with audited(self._audit, tenant_id, "putAgent", actor) as note:
+            agent_id = parse_agent_id(agent_id)
+            reference = parse_user_reference(_object_or_none(body))
+            connector = self._writable_connector(tenant_id)
+            user = self._resolve(tenant_id, connector, reference)
+            saved = self._repository.save(tenant_id, agent_id, user.user_id, user.details, self._clock())
+            note.detail = f"agent {agent_id} {saved.status.value} (user {user.user_id})"
+            note.skip = saved.status is WriteStatus.UNCHANGED
         logger.info(
             "agent %s of tenant %s %s (user %s)", agent_id, tenant_id, saved.status.value, user.user_id
         )
@@ -119,8 +127,14 @@ class AgentService:
             self._notify(tenant_id)
         return self._item(tenant_id, saved), saved.status is WriteStatus.CREATED
 
-    def import_agents(self, tenant_id: str, body: Any) -> ImportReport:
+    def import_agents(self, tenant_id: str, body: Any, *, actor: Actor | None = None) -> ImportReport:
         """Create or replace many agents; every item gets its own outcome, in request order."""
+        with audited(self._audit, tenant_id, "importAgents", actor) as note:
+            report = self._import(tenant_id, body)
+            note.detail = ", ".join(f"{report.count(status)} {status.value}" for status in ImportStatus)
+        return report
+
+    def _import(self, tenant_id: str, body: Any) -> ImportReport:
         parsed = parse_import(_object_or_none(body))
         connector = self._writable_connector(tenant_id)
         results: list[ImportResult | None] = [None] * len(parsed)
@@ -147,12 +161,14 @@ class AgentService:
         )
         return report
 
-    def delete(self, tenant_id: str, agent_id: str) -> None:
-        agent_id = parse_agent_id(agent_id)
-        self._existing_connector(tenant_id)
-        removed = self._repository.delete(tenant_id, agent_id)
-        if removed is None:
-            raise AgentNotFound(tenant_id, agent_id)
+    def delete(self, tenant_id: str, agent_id: str, *, actor: Actor | None = None) -> None:
+        with audited(self._audit, tenant_id, "deleteAgent", actor) as note:
+            agent_id = parse_agent_id(agent_id)
+            self._existing_connector(tenant_id)
+            removed = self._repository.delete(tenant_id, agent_id)
+            if removed is None:
+                raise AgentNotFound(tenant_id, agent_id)
+            note.detail = f"agent {agent_id} (user {removed.user_id})"
         logger.info("agent %s of tenant %s deleted (user %s)", agent_id, tenant_id, removed.user_id)
         self._notify(tenant_id)
 
@@ -198,7 +214,12 @@ class AgentService:
         active = connector.status is ConnectorStatus.ACTIVE
         if isinstance(reference, UserByPrincipalName):
             if not active:
-                raise ConnectorNotActive(tenant_id, connector.status.value)
+                raise ConnectorNotActive(
+                    tenant_id,
+                    connector.status.value,
+                    "so userPrincipalName cannot be resolved: send the user's Entra object id as userId "
+                    "instead, or finish admin consent first",
+                )
             return self._resolve_principal_name(tenant_id, reference.user_principal_name)
         if not active:
             # Without consent the directory cannot be read; the name is filled in on a later PUT.

@@ -43,6 +43,21 @@ class InvalidTransition(ConnectorError):
         self.status = status
 
 
+class ConnectorNotActive(ConnectorError):
+    """The request needs an active connector (admin consent granted, not deactivated).
+
+    The one class for every area (agents resolving UPNs, sync-account sign-ins, agent events);
+    `needed_for` says what waits for an active connector, so the admin knows what to do.
+    """
+
+    code = "connectorNotActive"
+
+    def __init__(self, tenant_id: str, status: str, needed_for: str) -> None:
+        super().__init__(f"the connector of tenant {tenant_id} is {status}; {needed_for}")
+        self.tenant_id = tenant_id
+        self.status = status
+
+
 class StaleConnector(ConnectorError):
     """The caller's ETag (If-Match) no longer matches: someone changed the connector meanwhile."""
 

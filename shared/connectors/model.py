@@ -77,6 +77,8 @@ class Connector:
     deactivated_at: datetime | None = None
     consent_attempt: ConsentAttempt | None = None
     last_consent_failure: ConsentFailure | None = None
+    # When contactCenter was last set or changed: health evidence from before is about another one.
+    contact_center_changed_at: datetime | None = None
     # The storage version (Table Storage ETag) this instance was read at; None before the first write.
     etag: str | None = None
 

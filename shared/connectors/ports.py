@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from shared.connectors.model import AuditEntry, Connector, ConnectorCounts
+from shared.contact_center.health import ContactCenterHealth
 
 
 class ConnectorRepository(Protocol):
@@ -62,3 +63,14 @@ class NoConnectorActivity:
 
     def counts(self, tenant_id: str) -> ConnectorCounts:
         return ConnectorCounts()
+
+
+class ContactCenterHealthReader(Protocol):
+    """The latest contact-center checks (the admin's test, the engine's calls); one table read."""
+
+    def get(self, tenant_id: str) -> ContactCenterHealth: ...
+
+
+class NoContactCenterHealth:
+    def get(self, tenant_id: str) -> ContactCenterHealth:
+        return ContactCenterHealth()

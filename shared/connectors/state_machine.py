@@ -1,9 +1,14 @@
 """The connector lifecycle rules, in one place.
 
     (create) -> pendingConsent --grantConsent--> active --deactivate--> inactive --delete--> deleting
-                  |  ^                              ^                       |                  |
-                  +--+ requestConsent /             +------reactivate-------+     purge, then (gone)
-                       consentFailed
+                  |  ^      |                       ^                       |                  |
+                  +--+      |                       +------reactivate-------+     purge, then (gone)
+     requestConsent /       |                                                          ^
+       consentFailed        +-------------------- delete (cancel the setup) -----------+
+
+A setup that never became active (a mistyped tenant, an admin who never consents) can be deleted
+straight away: nothing runs for it, so there is nothing to stop first. A connector that was active must
+be deactivated before it is deleted, so its presence sync stops before its data goes.
 
 Every function is pure: it takes a connector and the current time and returns the next connector, or
 raises InvalidTransition naming the current status. Services persist what these functions return.
@@ -45,8 +50,11 @@ _ALLOWED_FROM: dict[Action, frozenset[ConnectorStatus]] = {
     ),
     Action.DEACTIVATE: frozenset({ConnectorStatus.ACTIVE}),
     Action.REACTIVATE: frozenset({ConnectorStatus.INACTIVE}),
-    # A deletion that stopped half-way can be repeated.
-    Action.DELETE: frozenset({ConnectorStatus.INACTIVE, ConnectorStatus.DELETING}),
+    # A setup that never got consent is cancelled by deleting it; an active connector is deactivated
+    # first. A deletion that stopped half-way can be repeated.
+    Action.DELETE: frozenset(
+        {ConnectorStatus.PENDING_CONSENT, ConnectorStatus.INACTIVE, ConnectorStatus.DELETING}
+    ),
 }
 
 _HINTS: dict[Action, str] = {
@@ -81,6 +89,7 @@ def new_connector(
         created_at=now,
         updated_at=now,
         consent_attempt=attempt,
+        contact_center_changed_at=None if contact_center is None else now,
     )
 
 
@@ -115,7 +124,19 @@ def update(
     now: datetime,
 ) -> Connector:
     ensure_allowed(connector, Action.UPDATE)
-    return replace(connector, settings=settings, contact_center=contact_center, updated_at=now)
+    if (settings, contact_center) == (connector.settings, connector.contact_center):
+        # Nothing to store: not a change, so neither written nor audited.
+        return connector
+    changed_at = connector.contact_center_changed_at
+    if contact_center != connector.contact_center:
+        changed_at = now
+    return replace(
+        connector,
+        settings=settings,
+        contact_center=contact_center,
+        contact_center_changed_at=changed_at,
+        updated_at=now,
+    )
 
 
 def deactivate(connector: Connector, now: datetime) -> Connector:

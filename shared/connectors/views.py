@@ -13,7 +13,8 @@ from shared.connectors.model import (
     ContactCenterConfig,
     WebexContactCenter,
 )
-from shared.connectors.service import DeletionReceipt
+from shared.connectors.service import ConnectorDetails, DeletionReceipt
+from shared.contact_center.health import ContactCenterCheck
 
 
 def iso(value: datetime | None) -> str | None:
@@ -32,6 +33,26 @@ def contact_center_json(config: ContactCenterConfig | None) -> dict[str, Any] | 
             "clientSecret": REDACTED,
         }
     return {"type": config.type, "url": config.url, "secret": REDACTED}
+
+
+def contact_center_check_json(check: ContactCenterCheck) -> dict[str, Any]:
+    return {
+        "reachable": check.reachable,
+        "accepted": check.accepted,
+        "status": check.status,
+        "reason": check.reason,
+        "latencyMs": check.latency_ms,
+        "at": iso(check.at),
+        "source": check.source.value,
+    }
+
+
+def connector_details_json(details: ConnectorDetails) -> dict[str, Any]:
+    """GET connector: the connector, its counts and what is known of its contact center's health."""
+    body = connector_json(details.connector, details.counts)
+    check = details.contact_center_health
+    body["contactCenterHealth"] = None if check is None else contact_center_check_json(check)
+    return body
 
 
 def connector_json(connector: Connector, counts: ConnectorCounts | None = None) -> dict[str, Any]:
@@ -92,7 +113,8 @@ def deletion_json(receipt: DeletionReceipt) -> dict[str, Any]:
         "tenantId": receipt.tenant_id,
         "nextSteps": {
             "message": (
-                "The connector and all its data are deleted. Its authorization in Microsoft Entra ID "
+                "The connector and all its data are deleted; one deletion record stays in the audit trail. "
+                "Its authorization in Microsoft Entra ID "
                 f"stays until the enterprise application (app id {receipt.app_client_id}) is removed from "
                 f"tenant {receipt.tenant_id}: a Global Administrator or Privileged Role Administrator of "
                 "that tenant must delete it, with the Azure CLI commands below or in the Microsoft Entra "

@@ -24,6 +24,7 @@ from typing import Any, Final
 from shared.contact_center.exceptions import AgentEventsTooLarge, InvalidAgentEvents
 from shared.contact_center.model import AgentState
 from shared.contact_center.signatures import verify_signature
+from shared.json_limits import TOO_DEEP
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -100,7 +101,9 @@ def _load_json(raw_body: bytes) -> Any:
         raise InvalidAgentEvents("the body is empty; send {events: [...]}")
     try:
         return json.loads(raw_body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError as exc:
+        raise InvalidAgentEvents(TOO_DEEP) from exc
+    except ValueError as exc:
         # ValueError covers bad UTF-8, bad JSON, NaN/Infinity and integers past Python's digit limit.
         raise InvalidAgentEvents("the body is not valid JSON") from exc
 

@@ -61,12 +61,6 @@ class ContactCenterNotConfigured(ContactCenterError):
     code = "contactCenterNotConfigured"
 
 
-class ConnectorNotActive(ContactCenterError):
-    """Agent events are only taken while the tenant's connector is active."""
-
-    code = "connectorNotActive"
-
-
 class InvalidEventSignature(ContactCenterError):
     """The X-Connector-Signature header is missing or does not match the body: nothing is accepted."""
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import socket
+import ssl
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -38,15 +40,56 @@ def send(
     """
     try:
         request = client.build_request(method, url, **options)
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise ContactCenterRejected(f"{what}: the contact center URL cannot be used ({exc})") from exc
+    where = _host_of(request.url)
+    try:
         return client.send(request)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         raise ContactCenterRejected(f"{what}: the contact center URL cannot be used ({exc})") from exc
+    except httpx.ConnectTimeout as exc:
+        raise ContactCenterUnavailable(
+            f"{what}: the contact center at {where} cannot be reached: the connection timed out"
+        ) from exc
     except httpx.TimeoutException as exc:
-        raise ContactCenterUnavailable(f"{what}: the contact center did not answer in time") from exc
+        raise ContactCenterUnavailable(
+            f"{what}: the contact center at {where} did not answer in time"
+        ) from exc
     except httpx.TransportError as exc:
         raise ContactCenterUnavailable(
-            f"{what}: the contact center cannot be reached ({type(exc).__name__})"
+            f"{what}: the contact center at {where} cannot be reached: {describe_transport_failure(exc)}"
         ) from exc
+
+
+def describe_transport_failure(error: BaseException) -> str:
+    """What went wrong below HTTP, in words an admin can act on (the cause chain holds the OS error)."""
+    cause: BaseException | None = error
+    seen = 0
+    while cause is not None and seen < 10:
+        if isinstance(cause, ConnectionRefusedError):
+            return "the connection was refused (nothing accepts connections on that port)"
+        if isinstance(cause, socket.gaierror):
+            return "its host name does not resolve (DNS)"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"its TLS certificate is not trusted ({cause.verify_message})"
+        if isinstance(cause, ssl.SSLError):
+            return f"the TLS handshake failed ({cause.reason or type(cause).__name__})"
+        if isinstance(cause, ConnectionResetError):
+            return "the connection was reset"
+        if isinstance(cause, httpx.RemoteProtocolError):
+            return "the connection closed without an HTTP answer"
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror[0].lower() + cause.strerror[1:]
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    return str(error) or type(error).__name__
+
+
+def _host_of(url: httpx.URL) -> str:
+    """host:port, never the path or query (webhook URLs may carry a token there)."""
+    port = url.port or (443 if url.scheme == "https" else 80)
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{port}"
 
 
 def raise_for_status(response: httpx.Response, what: str, now: datetime) -> None:

@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
-from shared.connectors.exceptions import ConnectorNotFound
+from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import ConnectorStatus, WebexContactCenter, WebhookContactCenter
 from shared.connectors.ports import ConnectorRepository
 from shared.contact_center.events import MAX_BODY_BYTES, AgentEvent, parse_agent_events
 from shared.contact_center.exceptions import (
     AgentEventsTooLarge,
-    ConnectorNotActive,
     ContactCenterNotConfigured,
     InvalidEventSignature,
 )
@@ -97,8 +96,7 @@ class ContactCenterEventIntake:
             )
         if connector.status is not ConnectorStatus.ACTIVE:
             raise ConnectorNotActive(
-                f"the connector of tenant {tenant_id} is {connector.status.value}; agent events are taken "
-                "only while it is active"
+                tenant_id, connector.status.value, "agent events are taken only while it is active"
             )
         events = parse_agent_events(raw_body)
         now = self._clock()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from shared.connectors.model import ContactCenterConfig
+from shared.contact_center.health import ContactCenterCheck, ContactCenterHealth
 from shared.contact_center.model import AgentStatus
 
 
@@ -22,8 +23,34 @@ class ContactCenterClient(Protocol):
         """The agent's current state; None when the contact center does not know it."""
         ...
 
+    def probe(self) -> int:
+        """Send one authenticated request that changes nothing (the admin's connection test) and return
+        the HTTP status of the contact center's 2xx answer; fail like every other call."""
+        ...
+
 
 class ContactCenterClients(Protocol):
     def client_for(self, tenant_id: str, config: ContactCenterConfig) -> ContactCenterClient:
         """The client for this tenant and configuration; cached, so cheap to call per message."""
         ...
+
+
+class ContactCenterHealthLog(Protocol):
+    """The latest contact-center check per tenant and source (test, sync), kept with the connector."""
+
+    def record(self, tenant_id: str, check: ContactCenterCheck) -> None: ...
+
+    def get(self, tenant_id: str) -> ContactCenterHealth: ...
+
+
+class ContactCenterHealthReporter(Protocol):
+    """Where the presence engine reports what its contact-center calls showed; never raises."""
+
+    def report(self, tenant_id: str, check: ContactCenterCheck) -> None: ...
+
+
+class NoHealthReports:
+    """For an engine wired without health reporting (tests of the engine alone)."""
+
+    def report(self, tenant_id: str, check: ContactCenterCheck) -> None:
+        return None

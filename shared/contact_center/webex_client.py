@@ -6,6 +6,7 @@
   "Change Agent States" module, and the agent needs an active session (he is logged in).
 - Status: `GET {baseUrl}/v1/agents/activities?agentIds=..&from=..&orgId=..` (see webex_activities.py).
 - Idle codes: `GET {baseUrl}/organization/{orgId}/auxiliary-code`.
+- Connection test: a token, then one page of one idle code (a read that changes nothing).
 `baseUrl` is the tenant's region, e.g. https://api.wxcc-us1.cisco.com, or the local simulator.
 """
 
@@ -107,9 +108,18 @@ class WebexContactCenterClient:
                 break
         return status_from_activities(agent_id, activities)
 
+    def probe(self) -> int:
+        what = "Webex connection test"
+        response = self._exchange("GET", self._aux_code_path(), what, params={"page": "0", "pageSize": "1"})
+        json_body(response, what)
+        return response.status_code
+
+    def _aux_code_path(self) -> str:
+        return f"/organization/{quote(self._config.org_id, safe='')}/auxiliary-code"
+
     def idle_codes(self) -> list[IdleCode]:
         """The organisation's active idle codes: what Teams states can be mapped to."""
-        path = f"/organization/{quote(self._config.org_id, safe='')}/auxiliary-code"
+        path = self._aux_code_path()
         codes: list[IdleCode] = []
         for page in range(MAX_AUX_CODE_PAGES):
             body = self._call(
@@ -150,6 +160,19 @@ class WebexContactCenterClient:
         json: Any = None,
         expect_body: bool = True,
     ) -> Any:
+        response = self._exchange(method, path, what, params=params, json=json)
+        return json_body(response, what) if expect_body else None
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        """One authenticated request; its 2xx answer, or the failure that says what went wrong."""
         token = self._tokens.access_token()
         response = send(
             self._http,
@@ -172,4 +195,4 @@ class WebexContactCenterClient:
             if response.status_code == 401:
                 self._tokens.invalidate()
             raise
-        return json_body(response, what) if expect_body else None
+        return response

@@ -13,6 +13,9 @@ Contract (also in the README):
   tenant's secret, of the raw body (POST) or of `GET {path}\\n{timestamp}` (GET; path as sent,
   percent-encoded, without the query string). Check it in constant time and refuse requests whose
   timestamp (GET) or occurredAt (POST) is more than 5 minutes off.
+- Connection test (the admin's POST /tenants/{tenantId}/contact-center/test): `POST {url}` with
+  `{eventId, type: "connectionTest", tenantId, occurredAt}`, signed like a state change. Verify it the
+  same way, change nothing, and answer 2xx (204 is fine); any other answer is shown to the admin.
 - Answers: 429 / 5xx (with Retry-After if you like) are retried later; other 4xx are final.
 """
 
@@ -42,6 +45,7 @@ from shared.contact_center.signatures import (
 logger = logging.getLogger(__name__)
 
 EVENT_TYPE: Final = "setAgentState"
+CONNECTION_TEST_TYPE: Final = "connectionTest"
 
 
 class WebhookContactCenterClient:
@@ -66,6 +70,21 @@ class WebhookContactCenterClient:
 
     def set_available(self, agent_id: str, reason: str) -> None:
         self._post_state(agent_id, "available", None, None, reason)
+
+    def probe(self) -> int:
+        what = "webhook connection test"
+        now = self._clock()
+        body = _json_bytes(
+            {
+                "eventId": str(uuid.uuid4()),
+                "type": CONNECTION_TEST_TYPE,
+                "tenantId": self._tenant_id,
+                "occurredAt": _iso(now),
+            }
+        )
+        response = self._signed_post(what, body, now)
+        raise_for_status(response, what, self._clock())
+        return response.status_code
 
     def get_status(self, agent_id: str) -> AgentStatus | None:
         what = "webhook agent status"
@@ -100,7 +119,7 @@ class WebhookContactCenterClient:
         what = "webhook agent state change"
         now = self._clock()
         event_id = str(uuid.uuid4())
-        body = json.dumps(
+        body = _json_bytes(
             {
                 "eventId": event_id,
                 "type": EVENT_TYPE,
@@ -110,11 +129,17 @@ class WebhookContactCenterClient:
                 "idleCodeId": idle_code_id,
                 "idleCodeName": idle_code_name,
                 "reason": reason,
-                "occurredAt": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            },
-            separators=(",", ":"),
-        ).encode("utf-8")
-        response = send(
+                "occurredAt": _iso(now),
+            }
+        )
+        response = self._signed_post(what, body, now)
+        raise_for_status(response, what, self._clock())
+        logger.info(
+            "webhook: agent %s (tenant %s) set %s, event %s", agent_id, self._tenant_id, state, event_id
+        )
+
+    def _signed_post(self, what: str, body: bytes, now: datetime) -> httpx.Response:
+        return send(
             self._http,
             what,
             "POST",
@@ -127,10 +152,14 @@ class WebhookContactCenterClient:
                 SIGNATURE_HEADER: signature_for(body, self._secret),
             },
         )
-        raise_for_status(response, what, self._clock())
-        logger.info(
-            "webhook: agent %s (tenant %s) set %s, event %s", agent_id, self._tenant_id, state, event_id
-        )
+
+
+def _json_bytes(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode("utf-8")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _agent_url(base_url: str, agent_id: str, what: str) -> tuple[httpx.URL, str]:

@@ -8,6 +8,7 @@ from typing import Any
 import azure.functions as func
 
 from shared.http.exceptions import MalformedJson, PayloadTooLarge, UnsupportedMediaType
+from shared.json_limits import TOO_DEEP
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -26,7 +27,9 @@ def json_object(req: func.HttpRequest, *, required: bool = True) -> dict[str, An
         raise UnsupportedMediaType("send the body as application/json")
     try:
         value = json.loads(body)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError as exc:
+        raise MalformedJson(TOO_DEEP) from exc
+    except ValueError as exc:
         # ValueError covers bad UTF-8, bad JSON and integers past Python's digit limit.
         raise MalformedJson("the body is not valid JSON") from exc
     if not isinstance(value, dict):

@@ -3,6 +3,7 @@
 Writes follow the connector API's concurrency rules: with If-Match the write happens only at that
 version (the defaults' version DEFAULT_ETAG means "only if nothing is stored yet"), without it the last
 writer wins. Storing the same rules again writes nothing, so the ETag does not change for a no-op.
+Every PUT on an existing connector is audited with its outcome (invalid rules and 412 included).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
+from shared.connectors.audit import AdminAudit
 from shared.connectors.exceptions import ConnectorNotFound, InvalidTransition
-from shared.connectors.model import AuditEntry, ConnectorStatus
+from shared.connectors.model import ConnectorStatus
 from shared.connectors.ports import AuditLog, ConnectorRepository
 from shared.identity.principal import Actor
 from shared.mappings.defaults import DEFAULT_MAPPINGS
@@ -41,7 +43,7 @@ class PresenceMappingService:
         self._repository = repository
         self._connectors = connectors
         self._cache = cache
-        self._audit = audit
+        self._audit = AdminAudit(audit, clock)
         self._clock = clock
 
     def get(self, tenant_id: str) -> PresenceMappings:
@@ -51,6 +53,20 @@ class PresenceMappingService:
 
     def put(self, tenant_id: str, body: Any, if_match: str | None, actor: Actor) -> PresenceMappings:
         """Validate and store the mappings; raise InvalidMapping (nothing stored) or StaleMappings."""
+        with self._audit.action(tenant_id, AUDIT_ACTION, actor) as note:
+            saved, rules = self._put(tenant_id, body, if_match)
+            note.skip = rules is None
+            if rules is not None:
+                note.detail = (
+                    f"{len(rules.teams_to_contact_center)} Teams rules, "
+                    f"{len(rules.contact_center_to_teams)} contact-center rules"
+                )
+        return saved
+
+    def _put(
+        self, tenant_id: str, body: Any, if_match: str | None
+    ) -> tuple[PresenceMappings, MappingRules | None]:
+        """The mappings now stored, and the rules written (None: the same rules were stored already)."""
         self._require_connector(tenant_id, "change the presence mappings of")
         rules = parse_mappings(body)
         now = self._clock()
@@ -63,7 +79,7 @@ class PresenceMappingService:
                 raise StaleMappings(tenant_id)
             if current is not None and current.rules == rules:
                 logger.info("presence mappings of tenant %s unchanged; nothing stored", tenant_id)
-                return current
+                return current, None
             if expected is not None:
                 saved = self._repository.replace(tenant_id, rules, expected, now)
             else:
@@ -75,8 +91,7 @@ class PresenceMappingService:
             len(rules.teams_to_contact_center),
             len(rules.contact_center_to_teams),
         )
-        self._record(tenant_id, rules, actor, now)
-        return saved
+        return saved, rules
 
     def _require_connector(self, tenant_id: str, action: str) -> None:
         connector = self._connectors.get(tenant_id)
@@ -84,21 +99,3 @@ class PresenceMappingService:
             raise ConnectorNotFound(tenant_id)
         if connector.status is ConnectorStatus.DELETING:
             raise InvalidTransition(action, connector.status.value, "the connector is being deleted")
-
-    def _record(self, tenant_id: str, rules: MappingRules, actor: Actor, at: datetime) -> None:
-        entry = AuditEntry(
-            tenant_id=tenant_id,
-            action=AUDIT_ACTION,
-            at=at,
-            outcome="succeeded",
-            actor=actor,
-            detail=(
-                f"{len(rules.teams_to_contact_center)} Teams rules, "
-                f"{len(rules.contact_center_to_teams)} contact-center rules"
-            ),
-        )
-        try:
-            self._audit.record(entry)
-        except Exception:
-            # The mappings are stored already; failing the request now would mislead the admin.
-            logger.exception("could not write the audit entry %s for tenant %s", AUDIT_ACTION, tenant_id)

@@ -20,6 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from shared.json_limits import TOO_DEEP
 from shared.notifications.exceptions import MalformedNotificationError
 
 MAX_NOTIFICATIONS_PER_COLLECTION = 1000
@@ -163,7 +164,9 @@ def _load_json_object(body: bytes | bytearray) -> Any:
         raise MalformedNotificationError("the notification body is empty")
     try:
         return json.loads(body)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError as exc:
+        raise MalformedNotificationError(TOO_DEEP) from exc
+    except ValueError as exc:
         raise MalformedNotificationError("the notification body is not valid JSON") from exc
 
 

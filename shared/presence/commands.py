@@ -2,8 +2,10 @@
 Teams one through Graph's setPresence / clearPresence with the connector's session id.
 
 A refusal that will not change on retry (unknown agent, invalid idle code, a pair Graph rejects) is
-folded into the state, so the agent's record says what did not happen. "Later" (429, 503, timeouts)
-waits for Retry-After, bounded, and raises TransientSyncFailure so the message is delivered again.
+folded into the state, so the agent's record says what did not happen. "Later" (429, 503, timeouts,
+an unreachable contact center) waits for Retry-After, bounded, and raises TransientSyncFailure so the
+message is delivered again; that expected retry is logged once, as one line saying what happened.
+Every contact-center outcome is reported as health evidence (GET connector shows it).
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from datetime import datetime
 from shared.connectors.model import ContactCenterConfig
 from shared.contact_center.exceptions import (
     ContactCenterAuthFailed,
+    ContactCenterError,
     ContactCenterRejected,
     ContactCenterThrottled,
     ContactCenterUnavailable,
 )
-from shared.contact_center.ports import ContactCenterClients
+from shared.contact_center.health import CheckSource, accepted_check, failed_check
+from shared.contact_center.ports import ContactCenterClients, ContactCenterHealthReporter, NoHealthReports
 from shared.graph.exceptions import (
     GraphAuthenticationFailed,
     GraphError,
@@ -65,7 +69,11 @@ class CommandRunner:
         *,
         sleep: Callable[[float], None] = time.sleep,
         max_inline_wait: float = MAX_INLINE_WAIT_SECONDS,
+        health: ContactCenterHealthReporter | None = None,
+        retried_by: str = "the message is delivered again",
     ) -> None:
+        self._retried_by = retried_by
+        self._health: ContactCenterHealthReporter = health if health is not None else NoHealthReports()
         self._contact_centers = contact_centers
         self._graph = graph
         self._session_id = session_id
@@ -87,6 +95,10 @@ class CommandRunner:
                     )
                 else:
                     client.set_available(target.agent_id, decision.reason)
+                # The port's state changes do not return the 2xx they got.
+                self._health.report(
+                    target.tenant_id, accepted_check(CheckSource.SYNC, now, target.contact_center, None)
+                )
                 logger.info(
                     "tenant %s agent %s: contact center %s (%s)",
                     target.tenant_id,
@@ -95,6 +107,7 @@ class CommandRunner:
                     decision.reason,
                 )
             except ContactCenterRejected as exc:
+                self._report_failure(target, exc, now)
                 logger.warning(
                     "tenant %s agent %s: the contact center refused %s: %s",
                     target.tenant_id,
@@ -104,10 +117,12 @@ class CommandRunner:
                 )
                 state = contact_center_command_rejected(state, command, now)
             except (ContactCenterThrottled, ContactCenterUnavailable) as exc:
-                self._later(target, "the contact center", exc.retry_after, delivery_count, exc.message)
+                self._report_failure(target, exc, now)
+                self._later(target, exc.retry_after, delivery_count, exc.message)
             except ContactCenterAuthFailed as exc:
                 # Fixable by the admin (credentials): keep retrying until the message dead-letters.
-                self._later(target, "the contact center (credentials)", None, delivery_count, exc.message)
+                self._report_failure(target, exc, now)
+                self._later(target, None, delivery_count, f"{exc.message} (check the credentials)")
         teams = decision.teams
         if teams is not None:
             try:
@@ -130,9 +145,9 @@ class CommandRunner:
                     decision.reason,
                 )
             except GraphThrottled as exc:
-                self._later(target, "Graph", exc.retry_after, delivery_count, exc.message)
+                self._later(target, exc.retry_after, delivery_count, f"Graph: {exc.message}")
             except (GraphUnavailable, GraphAuthenticationFailed) as exc:
-                self._later(target, "Graph", None, delivery_count, exc.message)
+                self._later(target, None, delivery_count, f"Graph: {exc.message}")
             except GraphError as exc:
                 logger.warning(
                     "tenant %s agent %s: Graph refused %s: %s",
@@ -144,9 +159,15 @@ class CommandRunner:
                 state = teams_command_failed(state, teams, now)
         return state
 
+    def _report_failure(self, target: Target, error: ContactCenterError, now: datetime) -> None:
+        self._health.report(
+            target.tenant_id, failed_check(CheckSource.SYNC, now, target.contact_center, error)
+        )
+
     def _later(
-        self, target: Target, who: str, retry_after: float | None, delivery_count: int, message: str
+        self, target: Target, retry_after: float | None, delivery_count: int, what_happened: str
     ) -> None:
+        """The one line an expected retry logs (no traceback: nothing is wrong with the code)."""
         wait = (
             retry_after
             if retry_after is not None
@@ -154,19 +175,18 @@ class CommandRunner:
         )
         wait = max(0.0, min(wait, self._max_inline_wait))
         logger.warning(
-            "tenant %s agent %s: %s asks to retry later (%s); waiting %.1fs, then the message is delivered "
-            "again (delivery %s)",
+            "tenant %s agent %s: %s; the change is retried: waiting %.1f s, then %s (attempt %s)",
             target.tenant_id,
             target.agent_id,
-            who,
-            message,
+            what_happened,
             wait,
-            delivery_count,
+            self._retried_by,
+            delivery_count + 1,
         )
         if wait > 0:
             # Nothing to wait for (the timer's runner, or Retry-After: 0): straight back to the caller.
             self._sleep(wait)
-        raise TransientSyncFailure(f"{who} asked to retry later")
+        raise TransientSyncFailure(what_happened)
 
 
 def _describe(command: object) -> str:

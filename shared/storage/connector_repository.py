@@ -118,6 +118,7 @@ class TableConnectorRepository:
             "UpdatedAt": connector.updated_at,
             "ActivatedAt": connector.activated_at,
             "DeactivatedAt": connector.deactivated_at,
+            "ContactCenterChangedAt": connector.contact_center_changed_at,
         }
         if connector.contact_center is not None:
             entity["ContactCenterType"] = connector.contact_center.type
@@ -176,6 +177,7 @@ class TableConnectorRepository:
             deactivated_at=_utc_or_none(entity.get("DeactivatedAt")),
             consent_attempt=attempt,
             last_consent_failure=failure,
+            contact_center_changed_at=_utc_or_none(entity.get("ContactCenterChangedAt")),
             etag=str(entity.metadata["etag"]),
         )
 

@@ -13,7 +13,8 @@ SYNC_SIGN_INS = "SyncSignIns"
 SUBSCRIPTIONS = "Subscriptions"
 PRESENCE_MAPPINGS = "PresenceMappings"
 
-# Purged when a tenant's connector is deleted; the Connectors row itself goes last.
+# Purged when a tenant's connector is deleted; the connector row itself goes last (its other rows in
+# `Connectors`, such as the contact-center checks, are purged with the rest: see tenant_purge.py).
 TENANT_DATA_TABLES: tuple[str, ...] = (
     SUBSCRIPTIONS,
     SYNC_SIGN_INS,

@@ -15,20 +15,6 @@ class InvalidSyncAccountInput(SyncAccountError):
     code = "invalidRequest"
 
 
-class ConnectorNotActive(SyncAccountError):
-    """Sync accounts are signed in only for a connector that is active (admin consent granted)."""
-
-    code = "connectorNotActive"
-
-    def __init__(self, tenant_id: str, status: str) -> None:
-        super().__init__(
-            f"the connector of tenant {tenant_id} is {status}; sync accounts can be signed in only while "
-            "it is active"
-        )
-        self.tenant_id = tenant_id
-        self.status = status
-
-
 class SyncAccountNotFound(SyncAccountError):
     code = "syncAccountNotFound"
 

@@ -18,16 +18,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.connectors.exceptions import ConnectorNotFound
+from shared.connectors.audit import AdminAudit, audited
+from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import ConnectorStatus
 from shared.connectors.ports import ConnectorRepository
 from shared.graph.ports import DelegatedTokenProvider
 from shared.identity.principal import Actor
 from shared.security.exceptions import ExpiredSignedState, InvalidSignedState, SecretDecryptionFailed
-from shared.security.signed_state import StateSigner
+from shared.security.signed_state import StateClaims, StateSigner
 from shared.sync_accounts.commands import parse_callback, parse_start_sign_in
 from shared.sync_accounts.exceptions import (
-    ConnectorNotActive,
     InvalidSignInCallback,
     SignInAlreadyUsed,
     SignInDenied,
@@ -41,6 +41,7 @@ from shared.sync_accounts.exceptions import (
 )
 from shared.sync_accounts.model import (
     PendingSignIn,
+    SignInCallback,
     SignInStart,
     SyncAccount,
     SyncAccountListing,
@@ -90,7 +91,9 @@ class SyncAccountService:
         usage: AccountUsage,
         new_attempt_id: Callable[[], str] = lambda: secrets.token_urlsafe(16),
         new_code_verifier: Callable[[], str] = lambda: secrets.token_urlsafe(64),
+        audit: AdminAudit | None = None,
     ) -> None:
+        self._audit = audit
         self._accounts = accounts
         self._sign_ins = sign_ins
         self._connectors = connectors
@@ -108,12 +111,20 @@ class SyncAccountService:
     # -- sign-in -----------------------------------------------------------------------------------
 
     def start_sign_in(self, tenant_id: str, body: Any, requested_by: Actor) -> SignInStart:
+        with audited(self._audit, tenant_id, "startSyncAccountSignIn", requested_by) as note:
+            started = self._start_sign_in(tenant_id, body, requested_by)
+            note.detail = f"sign-in link valid until {started.expires_at.isoformat()}"
+        return started
+
+    def _start_sign_in(self, tenant_id: str, body: Any, requested_by: Actor) -> SignInStart:
         command = parse_start_sign_in(body)
         connector = self._connectors.get(tenant_id)
         if connector is None:
             raise ConnectorNotFound(tenant_id)
         if connector.status is not ConnectorStatus.ACTIVE:
-            raise ConnectorNotActive(tenant_id, connector.status.value)
+            raise ConnectorNotActive(
+                tenant_id, connector.status.value, "sync accounts can be signed in only while it is active"
+            )
         now = self._clock()
         self._remove_expired_sign_ins(tenant_id, now)
         # Whole seconds: the signed state carries the expiry as a Unix time.
@@ -153,6 +164,15 @@ class SyncAccountService:
             logger.warning("sign-in callback with a state that does not verify: %s", exc.message)
             raise InvalidSignInCallback("the sign-in callback state is not valid") from exc
         tenant_id = claims.tenant_id
+        # The state verified: the tenant is known, so the outcome goes into its audit trail, under the
+        # admin who started the sign-in (bound into the state).
+        requester = None if claims.requested_by is None else Actor(claims.requested_by)
+        with audited(self._audit, tenant_id, "signInSyncAccount", requester) as note:
+            account = self._complete_sign_in(tenant_id, claims, callback)
+            note.detail = f"sync account {account.account_id} ({account.user_principal_name})"
+        return account
+
+    def _complete_sign_in(self, tenant_id: str, claims: StateClaims, callback: SignInCallback) -> SyncAccount:
         pending = self._sign_ins.take(tenant_id, claims.attempt_id)
         if pending is None:
             logger.warning("tenant %s: sign-in %s is already used or gone", tenant_id, claims.attempt_id)
@@ -237,7 +257,12 @@ class SyncAccountService:
 
     # -- removal -----------------------------------------------------------------------------------
 
-    def delete(self, tenant_id: str, account_id: str) -> None:
+    def delete(self, tenant_id: str, account_id: str, *, actor: Actor | None = None) -> None:
+        with audited(self._audit, tenant_id, "deleteSyncAccount", actor) as note:
+            self._delete(tenant_id, account_id)
+            note.detail = f"sync account {account_id}"
+
+    def _delete(self, tenant_id: str, account_id: str) -> None:
         if self._accounts.get(tenant_id, account_id) is None:
             raise SyncAccountNotFound(tenant_id, account_id)
         # The listener deletes the account's subscription and moves its agents to the other accounts.

@@ -37,7 +37,7 @@ def _agent(req: func.HttpRequest) -> str:
 @authorized(ADMIN)
 def put_agent(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id, agent_id = _tenant(req), _agent(req)
-    item, created = services().agents.put(tenant_id, agent_id, json_object(req))
+    item, created = services().agents.put(tenant_id, agent_id, json_object(req), actor=caller.actor)
     return json_response(agent_json(item), 201 if created else 200)
 
 
@@ -46,7 +46,7 @@ def put_agent(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
 @authorized(ADMIN)
 def import_agents(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
-    report = services().agents.import_agents(tenant_id, json_object(req))
+    report = services().agents.import_agents(tenant_id, json_object(req), actor=caller.actor)
     return json_response(import_json(report))
 
 
@@ -65,5 +65,5 @@ def list_agents(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
 @authorized(ADMIN)
 def delete_agent(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id, agent_id = _tenant(req), _agent(req)
-    services().agents.delete(tenant_id, agent_id)
+    services().agents.delete(tenant_id, agent_id, actor=caller.actor)
     return func.HttpResponse(status_code=204, headers={"Cache-Control": "no-store"})

@@ -9,7 +9,7 @@ import azure.functions as func
 from shared.bootstrap import services
 from shared.connectors.commands import parse_create, parse_tenant_id, parse_update
 from shared.connectors.model import Connector
-from shared.connectors.views import audit_json, connector_json, deletion_json
+from shared.connectors.views import audit_json, connector_details_json, connector_json, deletion_json
 from shared.http.auth import authorized
 from shared.http.requests import if_match, json_object
 from shared.http.responses import json_response
@@ -59,7 +59,7 @@ def request_consent(req: func.HttpRequest, caller: Principal) -> func.HttpRespon
 @authorized(ADMIN)
 def get_connector(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     details = services().connectors.get(_tenant(req))
-    return _with_etag(details.connector, connector_json(details.connector, details.counts))
+    return _with_etag(details.connector, connector_details_json(details))
 
 
 @bp.function_name("update_connector")

@@ -1,4 +1,9 @@
-"""GET /api/health: anonymous readiness probe for load balancers and monitors."""
+"""GET and HEAD /api/health: anonymous readiness probe for load balancers and uptime monitors.
+
+HEAD is listed on purpose: the Functions host does not map HEAD to a GET-only function (it answers
+404), so probes that send HEAD reach this function only because its methods name it. The host sends
+the same status and headers without the body.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ VERSION = "0.1.0"
 
 
 @bp.function_name("health")
-@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route="health", methods=["GET", "HEAD"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_errors
 def health(req: func.HttpRequest) -> func.HttpResponse:
     report = services().health.check()

@@ -64,7 +64,7 @@ def list_sync_accounts(req: func.HttpRequest, caller: Principal) -> func.HttpRes
 def delete_sync_account(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
     account_id = parse_account_id(req.route_params.get("accountId"))
-    services().sync_accounts.delete(tenant_id, account_id)
+    services().sync_accounts.delete(tenant_id, account_id, actor=caller.actor)
     return func.HttpResponse(status_code=204, headers={"Cache-Control": "no-store"})
 
 

@@ -145,7 +145,7 @@ def local_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> It
                 "--contact-center-simulator-port",
                 "0",
                 "--no-demo",
-                "--quiet",
+                "--full-log",
             ],
             cwd=ROOT,
             env=env,

@@ -230,11 +230,23 @@ def change_agent_state(
 def set_teams_presence(
     graph: ControlApi, tenant: SyncedTenant, agent: SyncedAgent, availability: str, activity: str
 ) -> None:
-    """The user's own presence in Teams (it beats every application session)."""
+    """What the user's Teams client shows (his automatic presence: a session aggregated with the
+    applications' sessions, DoNotDisturb > Busy > Available > Away)."""
     graph.ok(
         "POST",
         f"/_sim/tenants/{tenant.tenant_id}/users/{agent.user_id}/presence",
         {"availability": availability, "activity": activity},
+    )
+
+
+def pick_teams_presence(
+    graph: ControlApi, tenant: SyncedTenant, agent: SyncedAgent, availability: str, activity: str
+) -> None:
+    """A status the user picks by hand in Teams (his preferred presence: it beats every session)."""
+    graph.ok(
+        "POST",
+        f"/_sim/tenants/{tenant.tenant_id}/users/{agent.user_id}/presence",
+        {"availability": availability, "activity": activity, "kind": "preferred"},
     )
 
 
@@ -476,7 +488,7 @@ HOST_ARGUMENTS: tuple[str, ...] = (
     "--contact-center-simulator-port",
     "0",
     "--no-demo",
-    "--quiet",
+    "--full-log",
 )
 
 

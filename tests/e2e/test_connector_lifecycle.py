@@ -80,14 +80,18 @@ def test_the_full_walk(host: HostClient, tenant_id: str) -> None:
 
     # the audit trail has it all, newest first
     audit = host.call("GET", f"/api/tenants/{tenant_id}/audit").json()["value"]
-    assert [entry["action"] for entry in audit] == [
-        "deactivate",
-        "reactivate",
-        "deactivate",
-        "update",
-        "grantConsent",
-        "create",
+    assert [(entry["action"], entry["outcome"]) for entry in audit] == [
+        ("deactivate", "succeeded"),
+        ("reactivate", "succeeded"),
+        ("deactivate", "succeeded"),
+        ("delete", "failed"),
+        ("update", "failed"),
+        ("update", "succeeded"),
+        ("grantConsent", "succeeded"),
+        ("create", "succeeded"),
     ]
+    assert audit[3]["detail"].startswith("invalidStatus: cannot delete a connector whose status is active")
+    assert audit[4]["detail"].startswith("preconditionFailed:")
 
     # delete -> everything gone, with the next steps for Entra
     deleted = host.call("DELETE", connector_path(tenant_id))
@@ -95,14 +99,17 @@ def test_the_full_walk(host: HostClient, tenant_id: str) -> None:
     assert deleted.json()["deleted"] is True
     assert f"az ad sp delete --id {APP_ID}" in deleted.json()["nextSteps"]["commands"]
     assert host.call("GET", connector_path(tenant_id)).status == 404
-    assert host.call("GET", f"/api/tenants/{tenant_id}/audit").status == 404
+    # the trail went with the rest; the deletion record stays, and says who and when
+    [record] = host.call("GET", f"/api/tenants/{tenant_id}/audit").json()["value"]
+    assert (record["action"], record["outcome"]) == ("delete", "succeeded")
+    assert record["detail"].startswith("connector deleted:")
 
     # recreate works, and starts from scratch
     again = host.call("POST", connector_path(tenant_id))
     assert again.status == 201
     assert again.json()["status"] == "pendingConsent"
     audit = host.call("GET", f"/api/tenants/{tenant_id}/audit").json()["value"]
-    assert [entry["action"] for entry in audit] == ["create"]
+    assert [entry["action"] for entry in audit] == ["create", "delete"]
 
 
 def test_consent_states_are_single_use_and_superseded(host: HostClient, tenant_id: str) -> None:
@@ -147,7 +154,8 @@ def test_a_consent_error_is_shown_recorded_and_uses_up_the_state(host: HostClien
         ),
         ("POST", "/reactivate", None, {}, 409, "invalidStatus"),
         ("POST", "/deactivate", None, {}, 409, "invalidStatus"),
-        ("DELETE", "", None, {}, 409, "invalidStatus"),
+        # (A setup waiting for consent can be deleted; with a stale If-Match it is not.)
+        ("DELETE", "", None, {"if-match": 'W/"stale"'}, 412, "preconditionFailed"),
         ("POST", "", None, {}, 409, "connectorExists"),
     ],
 )
@@ -223,6 +231,29 @@ def test_health_reports_storage(host: HostClient) -> None:
     assert reply.status == 200
     assert reply.json()["status"] == "ok"
     assert reply.json()["checks"]["tableStorage"] == "ok"
+
+
+def test_health_answers_head_for_load_balancers_and_uptime_probes(host: HostClient) -> None:
+    got = host.call("GET", "/api/health")
+    head = host.call("HEAD", "/api/health")
+    assert head.status == 200
+    assert head.body == b""
+    assert head.headers["Content-Type"] == got.headers["Content-Type"]
+    assert head.headers["Content-Length"] == str(len(got.body))
+
+
+def test_a_setup_that_never_got_consent_is_deleted_and_its_consent_link_is_dead(
+    host: HostClient, tenant_id: str
+) -> None:
+    created = host.call("POST", connector_path(tenant_id), {})
+    assert created.status == 201
+    deleted = host.call("DELETE", connector_path(tenant_id))
+    assert deleted.status == 200, deleted.body
+    assert host.call("GET", connector_path(tenant_id)).status == 404
+    callback = consent_callback(host, created.json()["consentUrl"])
+    assert callback.status == 400
+    [record] = host.call("GET", f"/api/tenants/{tenant_id}/audit").json()["value"]
+    assert record["detail"].startswith("setup cancelled before consent")
 
 
 def test_the_host_log_holds_no_secret(local_host: RunningHost, tenant_id: str) -> None:

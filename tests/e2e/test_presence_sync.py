@@ -21,8 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.data.tables import TableServiceClient
 
 from devstack.azurite import Azurite
+from shared.storage.agent_sync_state_repository import TableAgentSyncStates
+from shared.storage.table_store import TableStore
 from tests.e2e.conftest import HostClient, RunningHost
 from tests.e2e.stack import (
     RETRY_TIMEOUT,
@@ -41,6 +44,7 @@ from tests.e2e.stack import (
     dead_letters,
     graph_presence_writes,
     graph_simulator,
+    pick_teams_presence,
     post_agent_events,
     running_local_host,
     set_teams_presence,
@@ -221,6 +225,51 @@ def test_a_customer_call_shows_in_teams_and_does_not_bounce_back(
     assert view["state"] == "available"
     assert connector_changes(view) == []
     assert graph_presence_writes(graph, tenant, dee) == ["setPresence", "clearPresence"]
+
+
+def test_the_connectors_busy_beats_the_teams_clients_available_and_a_status_picked_by_hand_beats_both(
+    host: HostClient, graph: ControlApi, contact_center: ControlApi, azurite: Azurite, tenant_id: str
+) -> None:
+    # GIVEN an agent whose Teams client shows her Available
+    tenant = set_up_synced_tenant(host, graph, contact_center, tenant_id, ["fay"])
+    fay = tenant.agent("fay")
+    set_teams_presence(graph, tenant, fay, "Available", "Available")
+    wait_for_applied(host, tenant, fay, presence_is("Available", "Available"))
+    sync_states = TableAgentSyncStates(
+        TableStore(TableServiceClient.from_connection_string(azurite.connection_string))
+    )
+
+    def engine_view() -> Any:
+        stored = sync_states.load(tenant_id, fay.user_id)
+        assert stored is not None
+        return stored.state
+
+    # WHEN she takes a customer call in the contact center
+    change_agent_state(contact_center, fay, "onCall")
+    # THEN the connector's Busy / In a call session beats her client's Available in Teams
+    user = wait_for_teams_presence(graph, tenant, fay, "Busy", "InACall")
+    assert [(c["availability"], c["activity"]) for c in user["clientSessions"]] == [
+        ("Available", "Available")
+    ]
+    assert user["preferredPresence"] is None
+    wait_for_applied(host, tenant, fay, presence_is("Busy", "InACall"))
+    assert engine_view().manual_override is False
+
+    # WHEN she picks Available by hand in Teams
+    pick_teams_presence(graph, tenant, fay, "Available", "Available")
+    # THEN her choice beats the connector's session, and the engine reports it as a manual override
+    wait_for_teams_presence(graph, tenant, fay, "Available", "Available")
+    state = wait_for(
+        "the engine to record the manual override",
+        lambda: engine_view() if engine_view().manual_override else None,
+    )
+    assert (state.teams.availability, state.teams.activity) == ("Available", "Available")
+    assert state.session is not None
+    # AND it does not fight her: no new setPresence, and the contact center is left on the call
+    assert graph_presence_writes(graph, tenant, fay) == ["setPresence"]
+    view = agent_in_contact_center(contact_center, fay)
+    assert view["state"] == "onCall"
+    assert connector_changes(view) == []
 
 
 def test_an_agent_event_signed_with_another_secret_is_refused_and_changes_nothing(

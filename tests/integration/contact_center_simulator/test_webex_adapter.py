@@ -174,3 +174,13 @@ def test_a_contact_center_that_is_down_is_unavailable(
             down.client_for(tenant_id, config).set_available("agent-1", "r")
     finally:
         down.close()
+
+
+def test_the_connection_test_gets_a_token_and_reads_one_idle_code(
+    webex: ContactCenterClient, control: Control
+) -> None:
+    assert webex.probe() == 200
+    paths = [(r["method"], r["path"]) for r in control.requests()]
+    assert paths[-1] == ("GET", "/organization/org-1/auxiliary-code")
+    assert all(method in ("GET", "POST") for method, _ in paths)
+    assert not any(path.endswith("/state") for _, path in paths)

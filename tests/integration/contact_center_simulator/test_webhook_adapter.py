@@ -3,6 +3,8 @@ round trips, refusals and injected faults."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from devstack.contact_center_simulator import ContactCenterSimulator
@@ -128,3 +130,52 @@ def test_injected_faults(
         assert failure.retry_after == 5
     client.set_available("agent-1", "r")
     assert control("GET", "/faults").json() == {"faults": []}
+
+
+# -- the connection test (probe) -------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("configured")
+def test_the_connection_test_is_one_signed_post_that_changes_nothing(
+    simulator: ContactCenterSimulator, clients: HttpContactCenterClients, control: Control, tenant_id: str
+) -> None:
+    before = control.agent("agent-1")
+    # WHEN the admin's connection test runs
+    status = webhook(simulator, clients, tenant_id).probe()
+    # THEN one signed POST reached the webhook, which verified it and answered 204
+    assert status == 204
+    [request] = control.requests()
+    assert (request["method"], request["path"], request["signature"], request["status"]) == (
+        "POST",
+        "/webhook",
+        "valid",
+        204,
+    )
+    # AND no agent changed
+    assert control.agent("agent-1") == before
+
+
+@pytest.mark.usefixtures("configured")
+def test_a_connection_test_with_the_wrong_secret_is_refused_like_any_call(
+    simulator: ContactCenterSimulator, clients: HttpContactCenterClients, tenant_id: str
+) -> None:
+    with pytest.raises(ContactCenterAuthFailed) as refused:
+        webhook(simulator, clients, tenant_id, secret="not-the-tenants-secret").probe()
+    assert refused.value.status == 401
+
+
+def test_a_connection_test_to_a_closed_port_says_the_connection_was_refused(
+    clients: HttpContactCenterClients, tenant_id: str
+) -> None:
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        closed_port = spare.getsockname()[1]
+    config = WebhookContactCenter(f"http://127.0.0.1:{closed_port}/hook?token=kept-out-of-logs", SECRET)
+    with pytest.raises(ContactCenterUnavailable) as unreachable:
+        clients.client_for(tenant_id, config).probe()
+    # The message says what happened, names host and port, and never the path or query
+    assert unreachable.value.status is None
+    assert unreachable.value.message == (
+        f"webhook connection test: the contact center at 127.0.0.1:{closed_port} cannot be reached: "
+        "the connection was refused (nothing accepts connections on that port)"
+    )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,6 +58,13 @@ class RunningStack:
                 self._ready.set()
         self._ready.set()
 
+    def wait_for_line(self, text: str) -> None:
+        deadline = time.monotonic() + STARTUP_LIMIT_SECONDS
+        while not any(text in line for line in self.output):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"devstack never printed {text!r}:\n" + "".join(self.output))
+            time.sleep(0.1)
+
     def wait_until_ready(self) -> str:
         self._ready.wait(STARTUP_LIMIT_SECONDS)
         if self.base_url is None:
@@ -67,8 +76,7 @@ class RunningStack:
         return "".join(self.output)
 
 
-@pytest.fixture
-def running_stack() -> Iterator[RunningStack]:
+def start_stack(app_arguments: list[str]) -> tuple[RunningStack, int]:
     port, azurite_port = free_port(), free_port()
     environment = {
         name: value
@@ -76,13 +84,13 @@ def running_stack() -> Iterator[RunningStack]:
         if name not in ("TABLES_CONNECTION_STRING", "TABLES_ENDPOINT", "PUBLIC_BASE_URL")
     }
     environment["PORT"] = str(port)
+    environment["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
         [
             sys.executable,
             "-m",
             "devstack",
-            "--app",
-            "tests.fixtures.sample_function_app:app",
+            *app_arguments,
             "--azurite-port",
             str(azurite_port),
             "--azurite-in-memory",
@@ -90,7 +98,6 @@ def running_stack() -> Iterator[RunningStack]:
             "0",
             "--contact-center-simulator-port",
             "0",
-            "--no-demo",
         ],
         cwd=REPO_ROOT,
         env=environment,
@@ -98,15 +105,24 @@ def running_stack() -> Iterator[RunningStack]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    stack = RunningStack(process, azurite_port)
+    return RunningStack(process, azurite_port), azurite_port
+
+
+def stop_stack(stack: RunningStack) -> None:
+    if stack.process.poll() is None:
+        stack.process.kill()
+        stack.process.wait(30)
+    for pid in azurite_pids(stack.azurite_port):
+        os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def running_stack() -> Iterator[RunningStack]:
+    stack, _ = start_stack(["--app", "tests.fixtures.sample_function_app:app", "--no-demo"])
     try:
         yield stack
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)
-        for pid in azurite_pids(azurite_port):
-            os.kill(pid, signal.SIGKILL)
+        stop_stack(stack)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -133,3 +149,63 @@ def test_signal_stops_the_host_and_azurite_and_exits_zero(
     assert "/api/tenants/{tenantId:guid}/files/{*path}" in transcript
     assert not port_accepts_connections(running_stack.azurite_port)
     assert azurite_pids(running_stack.azurite_port) == []
+
+
+def test_ctrl_c_on_the_whole_stack_closes_every_connection_cleanly() -> None:
+    # GIVEN the real app with the demo tenant set up: the connector holds Graph app credentials
+    # (azure-identity's aiohttp sessions), the Graph HTTP pool and the contact-center pool
+    stack, _ = start_stack(["--full-log"])
+    try:
+        stack.wait_until_ready()
+        stack.wait_for_line("Press Ctrl-C to stop.")
+        assert "ClientSecretCredential.get_token succeeded" in "".join(stack.output)
+        # WHEN the user presses Ctrl-C
+        stack.process.send_signal(signal.SIGINT)
+        code = stack.process.wait(STARTUP_LIMIT_SECONDS)
+    finally:
+        stop_stack(stack)
+    # THEN it stops cleanly: no unclosed aiohttp session or connector, no traceback
+    transcript = stack.transcript()
+    assert code == 0, transcript
+    assert "Unclosed" not in transcript, transcript
+    assert "Traceback" not in transcript, transcript
+    assert "Stopped" in transcript
+
+
+def test_make_simulators_runs_both_simulators_alone_for_core_tools() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "devstack",
+            "--simulators-only",
+            "--graph-simulator-port",
+            "0",
+            "--contact-center-simulator-port",
+            "0",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    stack = RunningStack(process, azurite_port=0)
+    try:
+        stack.wait_for_line("Press Ctrl-C to stop.")
+        text = "".join(stack.output)
+        graph = re.search(r"Graph \+ identity simulator: (http://127\.0\.0\.1:\d+)", text)
+        contact_center = re.search(r"Contact-center simulator: (http://127\.0\.0\.1:\d+)", text)
+        assert graph is not None
+        assert contact_center is not None
+        assert call("GET", graph.group(1) + "/_sim/info").status == 200
+        assert call("GET", contact_center.group(1) + "/_sim/info").status == 200
+        # Neither the local host nor Azurite: func start and `npx azurite` take their places
+        assert BANNER not in text
+        assert "Azurite" not in text.split("For func start:")[0]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(STARTUP_LIMIT_SECONDS) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)

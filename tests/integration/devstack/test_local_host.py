@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import socket
 import threading
@@ -96,6 +97,33 @@ def test_bad_content_length_is_a_400(local_host: LocalHost) -> None:
 
     assert reply.startswith(b"HTTP/1.1 400")
     assert b'"badRequest"' in reply
+
+
+def test_a_body_over_the_hosts_limit_gets_the_apps_payload_too_large_envelope(local_host: LocalHost) -> None:
+    # GIVEN a request announcing 150 MB (the host refuses it from the header, before reading it)
+    with socket.create_connection(("127.0.0.1", local_host.port), timeout=30) as raw:
+        raw.sendall(
+            b"POST /api/items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 157286400\r\n\r\n{"
+        )
+        reply = b"".join(iter(lambda: raw.recv(65536), b""))
+    head, _, body = reply.partition(b"\r\n\r\n")
+    # THEN it is the same 413 envelope the app answers for its own limit
+    assert head.startswith(b"HTTP/1.1 413")
+    assert json.loads(body) == {
+        "error": {
+            "code": "payloadTooLarge",
+            "message": "the body must be at most 104857600 bytes (the Functions host's limit)",
+        }
+    }
+
+
+def test_head_reaches_only_functions_that_list_it_like_in_azure(local_host: LocalHost) -> None:
+    # The Functions host does not serve HEAD from a GET-only function; a function must list HEAD
+    refused = call("HEAD", local_host.base_url + "/api/items")
+    assert refused.status == 405
+    assert refused.headers["Allow"] == "GET, POST"
+    assert call("HEAD", local_host.base_url + "/api/custom").status == 202
 
 
 def test_other_method_on_a_known_path_is_405_with_allow(local_host: LocalHost) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from devstack.graph_simulator import GraphSimulator
 from tests.integration.graph_simulator.conftest import SeededTenant
 from tests.integration.graph_simulator.helpers import Sim
 
@@ -90,12 +93,13 @@ def test_aggregation_user_state_beats_sessions_and_ranks_sessions(sim: Sim, tena
         == 200
     )
     assert _presence(sim, token_a, user["id"]) == ("DoNotDisturb", "Presenting")
-    # WHEN the user picks Away in Teams, THEN the user's own state beats every session
+    # WHEN the user picks Away by hand in Teams, THEN his preferred presence beats every session
     path = f"/tenants/{tenant.tenant_id}/users/{user['id']}/presence"
-    assert sim.control("POST", path, {"availability": "Away", "activity": "Away"}).status == 202
+    picked = sim.control("POST", path, {"availability": "Away", "activity": "Away", "kind": "preferred"})
+    assert (picked.status, picked.json()["set"]) == (202, "preferred")
     assert _presence(sim, token_a, user["id"]) == ("Away", "Away")
-    # WHEN the user's own state is cleared and the DoNotDisturb session is cleared, THEN Busy shows
-    assert sim.control("DELETE", path).status == 202
+    # WHEN he resets it and the DoNotDisturb session is cleared, THEN Busy shows
+    assert sim.control("DELETE", path + "?kind=preferred").status == 202
     cleared = sim.graph("POST", f"/users/{user['id']}/presence/clearPresence", token_b, {"sessionId": app_b})
     assert cleared.status == 200
     assert _presence(sim, token_a, user["id"]) == ("Busy", "InACall")
@@ -169,3 +173,129 @@ def test_requests_are_recorded(sim: Sim, tenant: SeededTenant) -> None:
     assert mine[-1]["status"] == 200
     later = sim.control("GET", f"/requests?since={mine[-1]['at']}").json()["value"]
     assert all(r["seq"] > mine[-1]["seq"] for r in later)
+
+
+# -- Teams clients and the user's preferred presence --------------------------------------------------
+
+
+def _control_presence(sim: Sim, tenant: SeededTenant, user_id: str, **body: object) -> dict[str, Any]:
+    reply = sim.control("POST", f"/tenants/{tenant.tenant_id}/users/{user_id}/presence", body)
+    assert reply.status == 202, reply.body
+    result: dict[str, Any] = reply.json()
+    return result
+
+
+def test_the_control_api_sets_a_teams_client_session_by_default(sim: Sim, tenant: SeededTenant) -> None:
+    # GIVEN a user signed in to Teams on his desktop, Available
+    user = sim.add_user(tenant.tenant_id, presence={"availability": "Available", "activity": "Available"})
+    [client] = user["clientSessions"]
+    assert (client["sessionId"], client["availability"]) == ("teams-desktop", "Available")
+    assert (user["sessions"], user["preferredPresence"]) == ([], None)
+    # WHEN his client reports a call
+    shown = _control_presence(sim, tenant, user["id"], availability="Busy", activity="InACall")
+    # THEN that is his client session, not a preferred presence
+    assert shown["set"] == "client"
+    assert shown["preferredPresence"] is None
+    assert [(s["sessionId"], s["activity"]) for s in shown["clientSessions"]] == [
+        ("teams-desktop", "InACall")
+    ]
+    token = sim.app_token(tenant.tenant_id, tenant.client_id)
+    assert _presence(sim, token, user["id"]) == ("Busy", "InACall")
+
+
+def test_an_apps_busy_beats_the_teams_clients_available(sim: Sim, tenant: SeededTenant) -> None:
+    user = sim.add_user(tenant.tenant_id, presence={"availability": "Available", "activity": "Available"})
+    token = sim.app_token(tenant.tenant_id, tenant.client_id)
+    assert _presence(sim, token, user["id"]) == ("Available", "Available")
+    assert (
+        _set(sim, token, user["id"], sessionId=tenant.client_id, availability="Busy", activity="InACall")
+        == 200
+    )
+    assert _presence(sim, token, user["id"]) == ("Busy", "InACall")
+    # AND once the app clears its session, the client's Available shows again
+    cleared = sim.graph(
+        "POST", f"/users/{user['id']}/presence/clearPresence", token, {"sessionId": tenant.client_id}
+    )
+    assert cleared.status == 200
+    assert _presence(sim, token, user["id"]) == ("Available", "Available")
+
+
+def test_a_status_picked_by_hand_beats_every_session_until_it_is_reset(
+    sim: Sim, tenant: SeededTenant
+) -> None:
+    user = sim.add_user(tenant.tenant_id, presence={"availability": "Available", "activity": "Available"})
+    token = sim.app_token(tenant.tenant_id, tenant.client_id)
+    _set(sim, token, user["id"], sessionId=tenant.client_id, availability="Busy", activity="InACall")
+    # WHEN the user picks Available by hand
+    picked = _control_presence(
+        sim, tenant, user["id"], availability="Available", activity="Available", kind="preferred"
+    )
+    # THEN it beats the app's Busy, and expires after 7 days by default (like setUserPreferredPresence)
+    assert _presence(sim, token, user["id"]) == ("Available", "Available")
+    preferred = picked["preferredPresence"]
+    assert isinstance(preferred, dict)
+    assert preferred["expiresAt"] is not None
+    # WHEN he resets his status THEN the sessions count again
+    path = f"/tenants/{tenant.tenant_id}/users/{user['id']}/presence?kind=preferred"
+    assert sim.control("DELETE", path).json()["cleared"] == "preferred"
+    assert _presence(sim, token, user["id"]) == ("Busy", "InACall")
+
+
+def test_a_preferred_presence_shows_only_while_some_session_exists(sim: Sim, tenant: SeededTenant) -> None:
+    user = sim.add_user(tenant.tenant_id)
+    token = sim.app_token(tenant.tenant_id, tenant.client_id)
+    body = {"availability": "DoNotDisturb", "activity": "DoNotDisturb"}
+    assert (
+        sim.graph("POST", f"/users/{user['id']}/presence/setUserPreferredPresence", token, body).status == 200
+    )
+    # Not signed in anywhere: Offline, whatever he prefers
+    assert _presence(sim, token, user["id"]) == ("Offline", "Offline")
+    # WHEN a Teams client signs in THEN the preferred presence shows
+    _control_presence(sim, tenant, user["id"], availability="Available", activity="Available")
+    assert _presence(sim, token, user["id"]) == ("DoNotDisturb", "DoNotDisturb")
+    # WHEN the client signs out THEN he is Offline again
+    signed_out = sim.control("DELETE", f"/tenants/{tenant.tenant_id}/users/{user['id']}/presence")
+    assert signed_out.json()["cleared"] == "client"
+    assert _presence(sim, token, user["id"]) == ("Offline", "Offline")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"availability": "DoNotDisturb", "activity": "Presenting", "kind": "preferred"},
+        {"availability": "Available", "activity": "Available", "kind": "manual"},
+        {"availability": "Available", "activity": "Available", "expirationDuration": "PT1H"},
+        {"availability": "Available", "activity": "Available", "kind": "preferred", "clientId": "teams-web"},
+        {"availability": "Sleepy", "activity": "Available"},
+        {"availability": "Available", "activity": "Available", "colour": "green"},
+    ],
+)
+def test_the_control_api_refuses_what_teams_would_not_show(
+    sim: Sim, tenant: SeededTenant, body: dict[str, object]
+) -> None:
+    user = sim.add_user(tenant.tenant_id)
+    reply = sim.control("POST", f"/tenants/{tenant.tenant_id}/users/{user['id']}/presence", body)
+    assert reply.status == 400, reply.body
+
+
+def test_set_user_preferred_presence_expires_by_default_after_a_day_for_busy(
+    simulator: GraphSimulator, sim: Sim, tenant: SeededTenant
+) -> None:
+    user = sim.add_user(tenant.tenant_id, presence={"availability": "Available", "activity": "Available"})
+    token = sim.app_token(tenant.tenant_id, tenant.client_id)
+    body = {"availability": "Busy", "activity": "Busy"}
+    assert (
+        sim.graph("POST", f"/users/{user['id']}/presence/setUserPreferredPresence", token, body).status == 200
+    )
+    expires = simulator.state.get_user(tenant.tenant_id, user["id"])
+    assert expires is not None
+    assert expires.preferred is not None
+    assert expires.preferred.expires_at is not None
+    assert expires.preferred.expires_at - simulator.state.now() <= timedelta(days=1)
+    assert expires.preferred.expires_at - simulator.state.now() > timedelta(hours=23)
+    # And an explicit expirationDuration beyond setPresence's PT4H is fine here (Microsoft's example: PT8H)
+    eight = {"availability": "DoNotDisturb", "activity": "DoNotDisturb", "expirationDuration": "PT8H"}
+    assert (
+        sim.graph("POST", f"/users/{user['id']}/presence/setUserPreferredPresence", token, eight).status
+        == 200
+    )

@@ -57,6 +57,7 @@ def pending(tenant_id: str) -> Connector:
         updated_at=NOW,
         consent_attempt=ConsentAttempt("attempt-1", NOW + timedelta(minutes=15), ADMIN),
         last_consent_failure=ConsentFailure("access_denied", "declined", NOW),
+        contact_center_changed_at=NOW,
     )
 
 
@@ -75,7 +76,11 @@ def test_a_connector_round_trips_every_field(repo: TableConnectorRepository, ten
 
 def test_absent_optional_parts_stay_absent(repo: TableConnectorRepository, tenant_id: str) -> None:
     minimal = replace(
-        pending(tenant_id), contact_center=None, consent_attempt=None, last_consent_failure=None
+        pending(tenant_id),
+        contact_center=None,
+        consent_attempt=None,
+        last_consent_failure=None,
+        contact_center_changed_at=None,
     )
     repo.add(minimal)
     read = repo.get(tenant_id)

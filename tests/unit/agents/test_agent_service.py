@@ -12,7 +12,6 @@ import pytest
 from shared.agents.exceptions import (
     AgentNotFound,
     ConnectorDeleting,
-    ConnectorNotActive,
     InvalidAgentInput,
     InvalidCursor,
     TooManyAgents,
@@ -22,7 +21,7 @@ from shared.agents.exceptions import (
 )
 from shared.agents.model import ImportStatus, SeenPresence
 from shared.agents.service import AgentService
-from shared.connectors.exceptions import ConnectorNotFound
+from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import Connector, ConnectorSettings, ConnectorStatus
 from shared.graph.exceptions import GraphError, GraphForbidden, GraphThrottled, GraphUnavailable
 from shared.storage.exceptions import StorageUnavailable

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,18 +16,23 @@ from shared.connectors.exceptions import (
     ConnectorAlreadyExists,
     ConnectorNotFound,
     ConsentDenied,
+    InvalidConnectorInput,
     InvalidConsentCallback,
     InvalidTransition,
     StaleConnector,
 )
-from shared.connectors.model import ConnectorStatus
-from shared.connectors.service import ConnectorService, etag_matches
+from shared.connectors.model import Connector, ConnectorSettings, ConnectorStatus
+from shared.connectors.service import MAX_SERVER_ATTEMPTS, ConnectorService, etag_matches
+from shared.contact_center.exceptions import ContactCenterUnavailable
+from shared.contact_center.health import CheckSource, ContactCenterHealth, accepted_check, failed_check
 from shared.identity.principal import Actor
 from shared.security.signed_state import StateSigner
 from tests.fakes import FakeAuditLog, FakeClock, FakeConnectorRepository, FakeTenantPurger
 from tests.support.identity import ADMIN
 
 OPS = Actor("5e1f0c9a-4b7d-4f3a-9c2e-8d6b5a4c3b2a", "ops@contoso.com")
+ALICE = Actor("a11ce000-0000-4000-8000-000000000001", "a@contoso.com")
+BOB = Actor("b0b00000-0000-4000-8000-000000000002", "b@contoso.com")
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 OTHER_TENANT = "11111111-2222-3333-4444-555555555555"
 APP_ID = "00000000-0000-0000-0000-00000000c0de"
@@ -285,11 +291,157 @@ def test_delete_is_refused_unless_inactive_then_removes_everything(world: World)
     assert receipt.app_client_id == APP_ID
     assert TENANT not in world.repo.rows
     assert world.purger.purged == [TENANT]
-    assert world.audit.list_recent(TENANT, 10) == []
+    # The trail is purged with the rest; one deletion record is left, and it is still readable
+    [record] = world.service.audit_trail(TENANT)
+    assert (record.action, record.outcome, record.actor) == ("delete", "succeeded", ADMIN)
+    assert record.detail is not None
+    assert record.detail.startswith("connector deleted: 5 entities removed")
     with pytest.raises(ConnectorNotFound):
         world.service.get(TENANT)
     world.create()
     assert world.repo.rows[TENANT].status is ConnectorStatus.PENDING_CONSENT
+    assert [e.action for e in world.service.audit_trail(TENANT)] == ["create", "delete"]
+
+
+def test_a_setup_that_never_got_consent_is_cancelled_by_deleting_it(world: World) -> None:
+    # GIVEN a setup whose admin never consents (or a mistyped tenant)
+    consent_url = world.create()
+    with pytest.raises(InvalidTransition):
+        world.service.deactivate(TENANT, None, ADMIN)
+    # WHEN the admin deletes it
+    receipt = world.service.delete(TENANT, None, ADMIN)
+    # THEN it is purged like any delete
+    assert receipt.entities_removed >= 1
+    assert TENANT not in world.repo.rows
+    assert world.purger.purged == [TENANT]
+    # AND its consent link can no longer activate anything
+    with pytest.raises(InvalidConsentCallback, match="no connector"):
+        world.service.complete_consent(granted(consent_url))
+    # AND the deletion record says it was a cancelled setup
+    [record] = world.service.audit_trail(TENANT)
+    assert record.detail is not None
+    assert record.detail.startswith("setup cancelled before consent")
+
+
+def test_refused_and_stale_actions_are_audited_as_failed_with_the_reason(world: World) -> None:
+    world.activate()
+    stale = world.repo.rows[TENANT].etag
+    world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, ALICE)
+    refusals = [
+        (lambda: world.service.delete(TENANT, None, BOB), InvalidTransition),
+        (lambda: world.service.reactivate(TENANT, None, BOB), InvalidTransition),
+        (
+            lambda: world.service.update(
+                TENANT, parse_update({"settings": {"presenceSync": True}}), stale, BOB
+            ),
+            StaleConnector,
+        ),
+        (lambda: world.service.deactivate(TENANT, stale, BOB), StaleConnector),
+        (lambda: world.service.create(TENANT, parse_create(None), BOB), ConnectorAlreadyExists),
+        (lambda: world.service.request_consent(TENANT, BOB), InvalidTransition),
+    ]
+    for call, error in refusals:
+        with pytest.raises(error):
+            call()
+    trail = world.service.audit_trail(TENANT)
+    failed = [(e.action, e.actor, (e.detail or "").split(":")[0]) for e in trail if e.outcome == "failed"]
+    assert failed == [
+        ("requestConsent", BOB, "invalidStatus"),
+        ("create", BOB, "connectorExists"),
+        ("deactivate", BOB, "preconditionFailed"),
+        ("update", BOB, "preconditionFailed"),
+        ("reactivate", BOB, "invalidStatus"),
+        ("delete", BOB, "invalidStatus"),
+    ]
+    assert "deactivate the connector first" in (trail[5].detail or "")
+    # AND the one change that went through is there too
+    assert ("update", "succeeded") in [(e.action, e.outcome) for e in trail]
+
+
+def test_input_the_service_refuses_is_audited_as_failed(world: World) -> None:
+    world.create()
+    webhook_without_secret = {"contactCenter": {"type": "webhook", "url": "https://cc.example.com/hook"}}
+    with pytest.raises(InvalidConnectorInput, match="secret is required"):
+        world.service.update(TENANT, parse_update(webhook_without_secret), None, ALICE)
+    latest = world.service.audit_trail(TENANT)[0]
+    assert (latest.action, latest.outcome) == ("update", "failed")
+    assert (latest.detail or "").startswith("invalidRequest: contactCenter.secret is required")
+
+
+class LosesRaces(FakeConnectorRepository):
+    """Another writer lands between each read and write, `losses` times."""
+
+    def __init__(self, losses: int) -> None:
+        super().__init__()
+        self.losses = losses
+
+    def save(self, connector: Connector) -> Connector:
+        if self.losses and connector.tenant_id in self.rows:
+            self.losses -= 1
+            current = self.rows[connector.tenant_id]
+            # The other writer changed a field this caller does not send.
+            self._stamp(replace(current, settings=replace(current.settings, show_user_details=True)))
+        return super().save(connector)
+
+
+def test_a_patch_without_if_match_is_applied_again_over_concurrent_edits(world: World) -> None:
+    # GIVEN a repository where 15 other writers land between this PATCH's reads and writes
+    world.repo = LosesRaces(0)
+    sleeps: list[float] = []
+    world.service = ConnectorService(
+        world.repo,
+        world.audit,
+        world.purger,
+        world.links,
+        app_client_id=APP_ID,
+        clock=world.clock,
+        sleep=sleeps.append,
+    )
+    world.create()
+    world.repo.losses = MAX_SERVER_ATTEMPTS - 1
+    # WHEN a PATCH without If-Match sends one field
+    updated = world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, ADMIN)
+    # THEN it is applied on top of the other writers' change: last writer wins on the field it sent only
+    assert updated.settings == ConnectorSettings(show_user_details=True, presence_sync=False)
+    assert world.repo.rows[TENANT].settings == updated.settings
+    assert len(sleeps) == MAX_SERVER_ATTEMPTS - 1
+    assert all(0 <= s <= 0.02 for s in sleeps)
+
+
+def test_a_patch_without_if_match_gives_up_with_412_after_the_bounded_attempts(world: World) -> None:
+    world.repo = LosesRaces(0)
+    world.service = ConnectorService(
+        world.repo,
+        world.audit,
+        world.purger,
+        world.links,
+        app_client_id=APP_ID,
+        clock=world.clock,
+        sleep=lambda _: None,
+    )
+    world.create()
+    world.repo.losses = MAX_SERVER_ATTEMPTS
+    with pytest.raises(StaleConnector):
+        world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, ADMIN)
+    assert world.repo.rows[TENANT].settings.presence_sync is True
+
+
+def test_a_patch_with_if_match_is_never_applied_again(world: World) -> None:
+    world.repo = LosesRaces(0)
+    world.service = ConnectorService(
+        world.repo,
+        world.audit,
+        world.purger,
+        world.links,
+        app_client_id=APP_ID,
+        clock=world.clock,
+        sleep=lambda _: pytest.fail("a pinned version must not be retried"),
+    )
+    world.create()
+    etag = world.repo.rows[TENANT].etag
+    world.repo.losses = 1
+    with pytest.raises(StaleConnector):
+        world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), etag, ADMIN)
 
 
 def test_reading_or_changing_a_missing_connector_is_not_found(world: World) -> None:
@@ -334,3 +486,52 @@ def test_an_audit_failure_does_not_undo_or_fail_the_change(world: World) -> None
 )
 def test_if_match_comparison(if_match: str, etag: str | None, expected: bool) -> None:
     assert etag_matches(if_match, etag) is expected
+
+
+class HealthReader:
+    def __init__(self) -> None:
+        self.health = ContactCenterHealth()
+
+    def get(self, tenant_id: str) -> ContactCenterHealth:
+        return self.health
+
+
+def test_get_shows_the_newest_contact_center_check_made_since_the_contact_center_last_changed(
+    world: World,
+) -> None:
+    reader = HealthReader()
+    world.service = ConnectorService(
+        world.repo,
+        world.audit,
+        world.purger,
+        world.links,
+        app_client_id=APP_ID,
+        clock=world.clock,
+        contact_center_health=reader,
+    )
+    hook = {"type": "webhook", "url": "https://cc.example.com/hook", "secret": "s" * 24}
+    # GIVEN a connector without a contact center: nothing to report
+    world.create()
+    assert world.service.get(TENANT).contact_center_health is None
+    # AND once one is configured, what the admin's test and the engine saw
+    world.clock.advance(minutes=1)
+    world.service.update(TENANT, parse_update({"contactCenter": hook}), None, ADMIN)
+    world.clock.advance(minutes=1)
+    configured = world.repo.rows[TENANT].contact_center
+    assert configured is not None
+    tested = accepted_check(CheckSource.TEST, world.clock.now, configured, 204)
+    world.clock.advance(minutes=1)
+    failing = failed_check(
+        CheckSource.SYNC, world.clock.now, configured, ContactCenterUnavailable("cannot be reached")
+    )
+    reader.health = ContactCenterHealth(last_test=tested, last_sync=failing)
+    # THEN GET shows the newer one: the engine cannot reach it
+    assert world.service.get(TENANT).contact_center_health == failing
+    # AND a settings change keeps that evidence, a new URL voids it (it was about the old one)
+    world.clock.advance(minutes=1)
+    world.service.update(TENANT, parse_update({"settings": {"presenceSync": False}}), None, ADMIN)
+    assert world.service.get(TENANT).contact_center_health == failing
+    world.service.update(
+        TENANT, parse_update({"contactCenter": {**hook, "url": "https://cc2.example.com/hook"}}), None, ADMIN
+    )
+    assert world.service.get(TENANT).contact_center_health is None

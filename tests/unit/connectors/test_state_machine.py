@@ -15,6 +15,7 @@ from shared.connectors.model import (
     ConnectorStatus,
     ConsentAttempt,
     ConsentFailure,
+    WebhookContactCenter,
 )
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -85,12 +86,31 @@ def test_settings_can_change_in_every_status_but_deleting() -> None:
         assert updated.status is status
 
 
+def test_the_contact_center_change_time_moves_only_when_the_contact_center_changes() -> None:
+    hook = WebhookContactCenter("https://cc.example.com/hook", "s" * 24)
+    created = sm.new_connector(TENANT, ConnectorSettings(), hook, ATTEMPT, T0)
+    assert created.contact_center_changed_at == T0
+    settings_only = sm.update(created, ConnectorSettings(presence_sync=False), hook, T1)
+    assert settings_only.contact_center_changed_at == T0
+    moved = sm.update(
+        settings_only, settings_only.settings, WebhookContactCenter("https://x.example.com", "s" * 24), T1
+    )
+    assert moved.contact_center_changed_at == T1
+    assert sm.new_connector(TENANT, ConnectorSettings(), None, ATTEMPT, T0).contact_center_changed_at is None
+
+
+def test_an_update_to_the_values_already_stored_is_no_change_at_all() -> None:
+    current = connector(ConnectorStatus.ACTIVE)
+    assert sm.update(current, current.settings, current.contact_center, T1) is current
+
+
 EXPECTED_ALLOWED = {
     ConnectorStatus.PENDING_CONSENT: {
         sm.Action.REQUEST_CONSENT,
         sm.Action.GRANT_CONSENT,
         sm.Action.RECORD_CONSENT_FAILURE,
         sm.Action.UPDATE,
+        sm.Action.DELETE,
     },
     ConnectorStatus.ACTIVE: {sm.Action.DEACTIVATE, sm.Action.UPDATE},
     ConnectorStatus.INACTIVE: {sm.Action.REACTIVATE, sm.Action.DELETE, sm.Action.UPDATE},
@@ -122,6 +142,20 @@ def test_every_other_transition_is_refused_naming_the_status(
 def test_delete_is_refused_while_active_with_the_hint_to_deactivate() -> None:
     with pytest.raises(InvalidTransition, match="deactivate the connector first"):
         sm.begin_deletion(connector(ConnectorStatus.ACTIVE), T1)
+
+
+def test_a_setup_that_never_got_consent_can_be_deleted_without_deactivating() -> None:
+    # GIVEN a setup still waiting for consent (a mistyped tenant, an admin who never consents)
+    pending = connector(ConnectorStatus.PENDING_CONSENT)
+    # THEN it cannot be deactivated, since it never ran ...
+    with pytest.raises(InvalidTransition):
+        sm.deactivate(pending, T1)
+    # ... but deleting it cancels the setup: it is marked for the purge like any delete
+    marked = sm.begin_deletion(pending, T1)
+    assert marked.status is ConnectorStatus.DELETING
+    # AND its consent link can no longer activate it
+    with pytest.raises(InvalidTransition):
+        sm.grant_consent(marked, T1)
 
 
 def test_deletion_marks_the_connector_first_and_can_be_repeated() -> None:

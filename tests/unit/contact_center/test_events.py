@@ -73,7 +73,7 @@ def _body(**overrides: Any) -> bytes:
         (b"", "empty"),
         (b"{not json", "not valid JSON"),
         (b"\xff\xfe", "not valid JSON"),
-        (b"[" * 50_000, "not valid JSON"),
+        (b"[" * 50_000, "nested too deeply"),
         (b'{"events": [{"sequenceNumber": NaN}]}', "not valid JSON"),
         (b"[]", "JSON object"),
         (b'{"events": []}', "1 to 100"),

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared.connectors.exceptions import ConnectorNotFound
+from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import (
     Connector,
     ConnectorSettings,
@@ -19,7 +19,6 @@ from shared.connectors.model import (
 )
 from shared.contact_center.exceptions import (
     AgentEventsTooLarge,
-    ConnectorNotActive,
     ContactCenterNotConfigured,
     InvalidAgentEvents,
     InvalidEventSignature,

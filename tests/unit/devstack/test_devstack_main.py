@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 
 import pytest
@@ -128,8 +130,43 @@ def test_contact_center_simulator_port_comes_from_the_flag_or_the_variable(
 
 def test_demo_and_live_view_can_be_turned_off() -> None:
     assert parse_arguments(["--no-demo"]).demo is False
-    quiet = parse_arguments(["--quiet"])
-    assert (quiet.demo, quiet.live_view) == (True, False)
+    # The flag is named after what it does: the whole log stays on screen, the live view does not start
+    full_log = parse_arguments(["--full-log"])
+    assert (full_log.demo, full_log.live_view) == (True, False)
+    assert parse_arguments([]).live_view is True
+    # The old name still works for scripts that use it, and is no longer offered
+    assert parse_arguments(["--quiet"]).live_view is False
+    assert "--quiet" not in build_parser_help()
+
+
+def build_parser_help() -> str:
+    with pytest.raises(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:
+        parse_arguments(["--help"])
+    return out.getvalue()
+
+
+def test_every_simulator_port_can_be_moved_off_the_defaults() -> None:
+    config = parse_arguments(
+        [
+            "--port",
+            "21071",
+            "--graph-simulator-port",
+            "21072",
+            "--graph-simulator-tls-port",
+            "21074",
+            "--contact-center-simulator-port",
+            "21073",
+            "--azurite-port",
+            "21002",
+        ]
+    )
+    assert (
+        config.port,
+        config.graph_simulator_port,
+        config.graph_simulator_tls_port,
+        config.contact_center_simulator_port,
+        config.azurite_port,
+    ) == (21071, 21072, 21074, 21073, 21002)
 
 
 class _RunningContactCenter:

@@ -17,6 +17,8 @@ from devstack.live_view import (
     ContactCenterEntry,
     ContactCenterSnapshot,
     LiveView,
+    QueueState,
+    QueueStatus,
     TeamsSession,
     TeamsSnapshot,
     format_change,
@@ -120,6 +122,70 @@ def test_a_change_the_other_side_does_not_follow_is_shown_once_settled(tracker: 
     assert format_change(later[0], tz=UTC) == (
         "15:04:05.223  agent-001 Ann Lee  Teams Away/Away  ->  contact center unchanged"
     )
+
+
+RETRYING = QueueState(
+    QueueStatus.RETRYING,
+    2,
+    "webhook agent state change: the contact center at 127.0.0.1:7073 cannot be reached: the connection "
+    "was refused (nothing accepts connections on that port)",
+)
+
+
+def test_a_change_still_being_retried_is_not_shown_as_unchanged(tracker: ChangeTracker) -> None:
+    # GIVEN Ann presents, and the contact center cannot be reached, so the connector retries
+    presenting = teams("DoNotDisturb", "Presenting", at(100), own=("DoNotDisturb", "Presenting"))
+    assert tracker.observe(at(250), {ANN.agent_id: presenting}, {ANN.agent_id: history(LOGGED_IN)}) == []
+    assert tracker.overdue(at(6_000)) == {ANN.agent_id: at(100)}
+    # WHEN the settle time passes while the queue retries the message
+    first = tracker.observe(
+        at(6_000), {ANN.agent_id: presenting}, {ANN.agent_id: history(LOGGED_IN)}, {ANN.agent_id: RETRYING}
+    )
+    again = tracker.observe(
+        at(9_000), {ANN.agent_id: presenting}, {ANN.agent_id: history(LOGGED_IN)}, {ANN.agent_id: RETRYING}
+    )
+    # THEN the view says once that it is being retried, and why; never "unchanged"
+    assert first == [Change(ANN, at(100), "Teams DoNotDisturb/Presenting", None, queue=RETRYING)]
+    assert again == []
+    assert format_change(first[0], tz=UTC) == (
+        "15:04:05.223  agent-001 Ann Lee  Teams DoNotDisturb/Presenting  ->  contact center not yet: "
+        "retrying (webhook agent state change: the contact center at 127.0.0.1:7073 cannot be reached: "
+        "the connection was refused (nothing accepts connections on that port))"
+    )
+    # WHEN the contact center is back and the retry applies the idle code THEN the pair shows, late
+    idle = ("idle", "teams-presenting", at(12_100), "connector")
+    mirrored = tracker.observe(
+        at(12_500), {ANN.agent_id: presenting}, {ANN.agent_id: history(LOGGED_IN, idle)}
+    )
+    assert mirrored == [
+        Change(ANN, at(100), "Teams DoNotDisturb/Presenting", "contact center idle teams-presenting", 12_000)
+    ]
+
+
+def test_a_change_the_queue_gave_up_on_says_so(tracker: ChangeTracker) -> None:
+    presenting = teams("DoNotDisturb", "Presenting", at(100), own=("DoNotDisturb", "Presenting"))
+    tracker.observe(at(250), {ANN.agent_id: presenting}, {ANN.agent_id: history(LOGGED_IN)})
+    gave_up = QueueState(QueueStatus.GAVE_UP, 10, "the contact center answered 503")
+    [change] = tracker.observe(
+        at(6_000), {ANN.agent_id: presenting}, {ANN.agent_id: history(LOGGED_IN)}, {ANN.agent_id: gave_up}
+    )
+    assert format_change(change, tz=UTC).endswith(
+        "contact center unchanged: given up after 10 deliveries (the contact center answered 503)"
+    )
+    assert tracker.overdue(at(7_000)) == {}
+
+
+def test_the_queue_state_is_the_sessions_newest_delivery() -> None:
+    abandoned = {
+        "outcome": "abandoned",
+        "deliveryCount": 3,
+        "error": "TransientSyncFailure: cannot be reached",
+    }
+    assert QueueState.from_deliveries([abandoned]) == QueueState(QueueStatus.RETRYING, 3, "cannot be reached")
+    assert QueueState.from_deliveries([abandoned, {"outcome": "completed", "deliveryCount": 4}]) is None
+    dead = {"outcome": "deadLettered", "deliveryCount": 10, "error": "TransientSyncFailure: 503"}
+    assert QueueState.from_deliveries([dead]) == QueueState(QueueStatus.GAVE_UP, 10, "503")
+    assert QueueState.from_deliveries([]) is None
 
 
 def test_a_newer_origin_closes_the_previous_one_as_not_mirrored(tracker: ChangeTracker) -> None:
@@ -271,6 +337,9 @@ def test_try_this_shows_one_command_per_direction() -> None:
         f"curl -X POST http://127.0.0.1:7073/_sim/agents/{bob.agent_id}/state "
         "-H 'content-type: application/json' -d '{\"state\":\"onCall\"}'"
     ) in text
+    # Undo brings Ann back to what her Teams client showed before (Available), not Offline
+    assert 'Undo: post {"availability":"Available","activity":"Available"} to the same presence URL' in text
+    assert "DELETE" not in text
 
 
 class CannedSimulators(JsonHttp):
@@ -280,6 +349,13 @@ class CannedSimulators(JsonHttp):
         super().__init__()
         self.users: list[dict[str, Any]] = []
         self.agents: dict[str, dict[str, Any]] = {}
+        self.deliveries: list[dict[str, Any]] = []
+        self.queue_reads: list[str] = []
+
+    def call(self, method: str, url: str, body: Any = None, headers: Any = None) -> HttpReply:
+        """The local host's in-process Service Bus deliveries."""
+        self.queue_reads.append(url)
+        return HttpReply(200, Message(), json.dumps({"deliveries": self.deliveries}).encode())
 
     def expect(
         self, method: str, url: str, body: Any = None, *, ok: Any = (), headers: Any = None
@@ -347,3 +423,55 @@ def test_poll_once_reads_both_simulators_and_reports_the_pairs() -> None:
             300,
         )
     ]
+
+
+def test_poll_once_asks_the_queue_only_about_changes_past_the_settle_time() -> None:
+    http = CannedSimulators()
+    ann = DEMO_AGENTS[0]
+    now = [at(0)]
+    http.users.append(
+        {
+            "id": ann.user.user_id,
+            "presence": {
+                "availability": "Offline",
+                "activity": "Offline",
+                "sequenceNumber": sequence_at(at(-9)),
+            },
+            "sessions": [],
+            "clientSessions": [],
+        }
+    )
+    for agent in DEMO_AGENTS:
+        http.agents[agent.agent_id] = {"history": []}
+    view = LiveView(demo_tenant(), http=http, clock=lambda: now[0])
+    assert view.poll_once() == []
+    # WHEN Ann's Teams client shows her presenting, and nothing follows
+    client = {
+        "sessionId": "teams-desktop",
+        "availability": "DoNotDisturb",
+        "activity": "Presenting",
+        "setAt": "2026-11-21T15:04:05.133Z",
+    }
+    http.users[0] = {
+        **http.users[0],
+        "presence": {
+            "availability": "DoNotDisturb",
+            "activity": "Presenting",
+            "sequenceNumber": sequence_at(at(10)),
+        },
+        "clientSessions": [client],
+    }
+    now[0] = at(500)
+    assert view.poll_once() == []
+    assert http.queue_reads == []
+    # AND the queue is retrying its message when the settle time has passed
+    http.deliveries = [
+        {"outcome": "abandoned", "deliveryCount": 1, "error": "TransientSyncFailure: cannot be reached"}
+    ]
+    now[0] = at(6_000)
+    [change] = view.poll_once()
+    # THEN the view asked about Ann's session since her change, and shows the retry
+    [url] = http.queue_reads
+    assert url.startswith("http://127.0.0.1:7071/_devstack/service-bus/deliveries?sessionId=")
+    assert f"{DEMO_TENANT_ID}%3A{ann.user.user_id}" in url
+    assert change.queue == QueueState(QueueStatus.RETRYING, 1, "cannot be reached")

@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 
 from devstack.local_settings import (
+    REPO_ROOT,
     LocalSettingsError,
     apply_local_settings,
     load_local_settings,
     read_local_settings,
+    write_local_settings,
 )
+from shared.settings import load_settings
 
 
 def write(path: Path, document: object) -> None:
@@ -76,3 +79,27 @@ def test_load_applies_the_file_to_the_given_environment(tmp_path: Path) -> None:
 
     assert load_local_settings(tmp_path, environ) == ["A"]
     assert environ == {"A": "1", "B": "kept"}
+
+
+def test_make_local_settings_writes_a_file_core_tools_can_start_with(tmp_path: Path) -> None:
+    # GIVEN the repository's example, whose NOTIFICATION_CERTIFICATE is empty (no key in git)
+    example = json.loads((REPO_ROOT / "local.settings.example.json").read_text(encoding="utf-8"))
+    assert example["Values"]["NOTIFICATION_CERTIFICATE"] == ""
+    write(tmp_path / "local.settings.example.json", example)
+    # WHEN local.settings.json is written
+    written = write_local_settings(tmp_path)
+    # THEN it has every example value, and a certificate the app accepts
+    values = json.loads(written.read_text(encoding="utf-8"))["Values"]
+    assert {k: v for k, v in values.items() if k != "NOTIFICATION_CERTIFICATE"} == {
+        k: v for k, v in example["Values"].items() if k != "NOTIFICATION_CERTIFICATE"
+    }
+    assert "BEGIN PRIVATE KEY" in values["NOTIFICATION_CERTIFICATE"]
+    settings = load_settings(values)
+    assert settings.entra_app_client_id == example["Values"]["ENTRA_APP_CLIENT_ID"]
+    # AND a developer's own file is never replaced without --force
+    written.write_text('{"Values": {"MINE": "1"}}', encoding="utf-8")
+    with pytest.raises(LocalSettingsError, match="--force"):
+        write_local_settings(tmp_path)
+    assert read_local_settings(tmp_path) == {"MINE": "1"}
+    write_local_settings(tmp_path, force=True)
+    assert "MINE" not in read_local_settings(tmp_path)

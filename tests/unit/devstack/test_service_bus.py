@@ -31,6 +31,7 @@ from devstack.service_bus import (
     max_concurrent_sessions_from_host_json,
     resolve_app_settings,
 )
+from shared.presence.exceptions import TransientSyncFailure
 from shared.presence.messages import PresenceChange
 
 QUEUE = "presence-changes"
@@ -53,6 +54,8 @@ class Recorder:
     seen: list[Seen] = field(default_factory=list)
     messages: list[func.ServiceBusMessage] = field(default_factory=list)
     failures_left: dict[str, int] = field(default_factory=dict)
+    # Failures the app raises on purpose (a contact center saying "later").
+    expected_failures_left: dict[str, int] = field(default_factory=dict)
     in_flight: dict[str, int] = field(default_factory=dict)
     max_in_flight_per_session: int = 0
     entered: dict[str, threading.Event] = field(default_factory=dict)
@@ -72,6 +75,9 @@ class Recorder:
             fail = self.failures_left.get(body, 0) > 0
             if fail:
                 self.failures_left[body] -= 1
+            later = self.expected_failures_left.get(body, 0) > 0
+            if later:
+                self.expected_failures_left[body] -= 1
         try:
             if entered is not None:
                 entered.set()
@@ -83,6 +89,8 @@ class Recorder:
             time.sleep(0.001)
             if fail:
                 raise RuntimeError(f"cannot handle {body}")
+            if later:
+                raise TransientSyncFailure(f"the contact center cannot be reached for {body}")
         finally:
             with self.lock:
                 self.in_flight[session] -= 1
@@ -346,6 +354,37 @@ def test_a_message_failing_ten_deliveries_is_dead_lettered(
     assert "dead-lettered" in errors[0].getMessage()
     assert "cannot handle poison" in errors[0].getMessage()
     assert bus.counters().dead_lettered == 1
+
+
+def test_an_expected_retry_logs_no_warning_and_no_traceback_but_a_bug_does(
+    host: LocalHost, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN one message the app refuses on purpose twice (a "later"), one a bug breaks once
+    recorder.expected_failures_left["later"] = 2
+    recorder.failures_left["bug"] = 1
+    bus = running_bus(host)
+
+    def abandoned(session: str) -> list[logging.LogRecord]:
+        return [
+            r
+            for r in caplog.records
+            if "abandoned" in r.getMessage() and f"session {session}" in r.getMessage()
+        ]
+
+    with caplog.at_level(logging.INFO, logger="devstack.service_bus"):
+        bus.send_batch([message("t:a", "later"), message("t:b", "bug")])
+        assert bus.wait_idle(WAIT_LIMIT_SECONDS)
+        # Each line is written once the delivery has settled, possibly just after the queue went idle.
+        wait_until(lambda: len(abandoned("t:a")) == 2 and len(abandoned("t:b")) == 1, "the log lines")
+    expected, bug = abandoned("t:a"), abandoned("t:b")
+    # THEN the expected retries are one INFO line each, with the app's reason and no traceback
+    assert [(r.levelno, r.exc_info) for r in expected] == [(logging.INFO, None)] * 2
+    assert "the contact center cannot be reached for later" in expected[0].getMessage()
+    # AND the bug is a warning with its traceback
+    [broken] = bug
+    assert broken.levelno == logging.WARNING
+    assert broken.exc_info is not None
+    assert recorder.bodies("t:a") == ["later"] * 3
 
 
 def test_a_message_older_than_its_time_to_live_is_dead_lettered_unread(

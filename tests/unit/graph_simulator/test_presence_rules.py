@@ -10,6 +10,8 @@ from devstack.graph_simulator.presence_rules import (
     PreferredState,
     SessionState,
     aggregate_presence,
+    client_session,
+    default_preferred_expiry,
     parse_iso_duration,
 )
 
@@ -46,6 +48,33 @@ def test_preferred_state_beats_every_session_until_it_expires() -> None:
         "DoNotDisturb",
         "Presenting",
     )
+
+
+def test_a_teams_clients_session_is_aggregated_with_the_apps_in_microsofts_order() -> None:
+    desktop = client_session("teams-desktop", "Available", "Available", NOW - timedelta(hours=3))
+    # The client's Available shows while nothing ranks higher, and never fades (the client keeps it alive)
+    assert aggregate_presence(None, [desktop], NOW) == ("Available", "Available")
+    # An app's Busy beats it; a second client's DoNotDisturb beats both
+    app = _session("app", "Busy", "InACall")
+    assert aggregate_presence(None, [desktop, app], NOW) == ("Busy", "InACall")
+    mobile = client_session("teams-mobile", "DoNotDisturb", "Presenting", NOW)
+    assert aggregate_presence(None, [desktop, app, mobile], NOW) == ("DoNotDisturb", "Presenting")
+
+
+def test_a_preferred_presence_beats_sessions_only_while_one_exists() -> None:
+    preferred = PreferredState("Available", "Available", None)
+    assert aggregate_presence(preferred, [], NOW) == ("Offline", "Offline")
+    app = _session("app", "Busy", "InACall", lasts=10)
+    assert aggregate_presence(preferred, [app], NOW) == ("Available", "Available")
+    # Once the only session expired, the preferred presence has nothing to show through
+    assert aggregate_presence(preferred, [app], NOW + timedelta(minutes=11)) == ("Offline", "Offline")
+
+
+def test_preferred_presence_defaults_to_a_day_for_busy_and_dnd_and_a_week_otherwise() -> None:
+    assert default_preferred_expiry("Busy", NOW) == NOW + timedelta(days=1)
+    assert default_preferred_expiry("DoNotDisturb", NOW) == NOW + timedelta(days=1)
+    for availability in ("Available", "Away", "BeRightBack", "Offline"):
+        assert default_preferred_expiry(availability, NOW) == NOW + timedelta(days=7)
 
 
 def test_available_session_fades_then_expires() -> None:

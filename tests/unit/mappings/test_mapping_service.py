@@ -183,7 +183,10 @@ def test_an_invalid_body_stores_nothing(harness: Harness) -> None:
         harness.service.put(TENANT, bad, None, ADMIN)
     assert harness.repository.writes == []
     assert harness.cache.invalidated == []
-    assert harness.audit.entries == []
+    # AND the refused PUT is in the audit trail with the reason
+    [entry] = harness.audit.entries
+    assert (entry.outcome, entry.actor) == ("failed", ADMIN)
+    assert (entry.detail or "").startswith("invalidMapping: contactCenterToTeams[0]")
 
 
 def test_if_match_the_defaults_etag_stores_only_the_first_mappings(harness: Harness) -> None:
@@ -195,7 +198,8 @@ def test_if_match_the_defaults_etag_stores_only_the_first_mappings(harness: Harn
     with pytest.raises(StaleMappings):
         harness.service.put(TENANT, put_body("second"), DEFAULT_ETAG, ADMIN)
     assert harness.service.get(TENANT) == first
-    assert len(harness.audit.entries) == 1
+    assert [e.outcome for e in harness.audit.entries] == ["succeeded", "failed"]
+    assert (harness.audit.entries[1].detail or "").startswith("preconditionFailed")
 
 
 def test_if_match_the_current_etag_replaces(harness: Harness) -> None:

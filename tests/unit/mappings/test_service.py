@@ -101,7 +101,9 @@ def test_invalid_mappings_change_nothing(wired: Wired) -> None:
         wired.service.put(TENANT, {**BODY, "teamsToContactCenter": [{"availability": "Busy"}]}, None, ADMIN)
     assert wired.repo.writes == 0
     assert wired.cache.invalidated == []
-    assert wired.audit.entries == []
+    assert [(e.outcome, (e.detail or "").split(":")[0]) for e in wired.audit.entries] == [
+        ("failed", "invalidMapping")
+    ]
 
 
 def test_if_match_with_the_defaults_version_stores_only_over_the_defaults(wired: Wired) -> None:

@@ -202,6 +202,11 @@ class FakeContactCenterClient:
             raise failure
         return self.center.statuses.get((self.tenant_id, agent_id))
 
+    def probe(self) -> int:
+        self.center.calls.append(("probe", self.tenant_id))
+        self._maybe_fail()
+        return 204
+
     def _maybe_fail(self) -> None:
         if self.center.failures:
             raise self.center.failures.pop(0)

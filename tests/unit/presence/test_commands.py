@@ -7,7 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from shared.contact_center.exceptions import ContactCenterAuthFailed, ContactCenterError
+from shared.contact_center.exceptions import (
+    ContactCenterAuthFailed,
+    ContactCenterError,
+    ContactCenterUnavailable,
+)
+from shared.contact_center.health import CheckSource, ContactCenterCheck
 from shared.contact_center.model import AgentState
 from shared.graph.exceptions import (
     GraphAuthenticationFailed,
@@ -63,13 +68,27 @@ ASKED = AgentSyncState(
 )
 
 
+class HealthReports:
+    def __init__(self) -> None:
+        self.reports: list[tuple[str, ContactCenterCheck]] = []
+
+    def report(self, tenant_id: str, check: ContactCenterCheck) -> None:
+        self.reports.append((tenant_id, check))
+
+
 class Runner:
     def __init__(self, max_inline_wait: float = MAX_INLINE_WAIT_SECONDS) -> None:
         self.contact_centers = FakeContactCenters()
         self.graph = FakeGraph()
         self.sleep = FakeSleep()
+        self.health = HealthReports()
         self.runner = CommandRunner(
-            self.contact_centers, self.graph, APP_ID, sleep=self.sleep, max_inline_wait=max_inline_wait
+            self.contact_centers,
+            self.graph,
+            APP_ID,
+            sleep=self.sleep,
+            max_inline_wait=max_inline_wait,
+            health=self.health,
         )
 
     def run(
@@ -189,6 +208,56 @@ def test_a_runner_without_inline_wait_never_sleeps() -> None:
             runner.run(contact_center, teams)
     # THEN it never slept
     assert runner.sleep.waits == []
+
+
+def test_an_unreachable_contact_center_is_one_warning_line_saying_what_happened(
+    runner: Runner, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a contact center nothing listens for
+    runner.contact_centers.failures.append(
+        ContactCenterUnavailable(
+            "webhook agent state change: the contact center at cc.example.com:443 cannot be reached: "
+            "the connection was refused (nothing accepts connections on that port)"
+        )
+    )
+    # WHEN the command runs
+    with (
+        caplog.at_level("INFO", logger="shared.presence.commands"),
+        pytest.raises(TransientSyncFailure) as raised,
+    ):
+        runner.run(DND, delivery_count=2)
+    # THEN one line says what happened and what comes next, with no traceback
+    [record] = caplog.records
+    assert record.levelname == "WARNING"
+    assert record.exc_info is None
+    assert record.getMessage() == (
+        f"tenant {TENANT} agent {AGENT}: webhook agent state change: the contact center at "
+        "cc.example.com:443 cannot be reached: the connection was refused (nothing accepts connections on "
+        "that port); the change is retried: waiting 2.0 s, then the message is delivered again (attempt 3)"
+    )
+    assert "asks to retry" not in record.getMessage()
+    # AND the failure the queue sees says the same
+    assert "cannot be reached" in raised.value.message
+
+
+def test_every_contact_center_outcome_is_reported_as_health_evidence(runner: Runner) -> None:
+    runner.run(DND)
+    runner.contact_centers.unavailable()
+    with pytest.raises(TransientSyncFailure):
+        runner.run(DND)
+    runner.contact_centers.reject()
+    runner.run(DND)
+    outcomes = [(tenant, c.source, c.reachable, c.accepted, c.status) for tenant, c in runner.health.reports]
+    assert outcomes == [
+        (TENANT, CheckSource.SYNC, True, True, None),
+        (TENANT, CheckSource.SYNC, True, False, 503),
+        (TENANT, CheckSource.SYNC, True, False, 404),
+    ]
+    # Graph failures say nothing about the contact center
+    runner.graph.failures.append(GraphUnavailable("502", status=502))
+    with pytest.raises(TransientSyncFailure):
+        runner.run(teams=ON_CALL)
+    assert len(runner.health.reports) == 3
 
 
 # -- refused for good -----------------------------------------------------------------------------------

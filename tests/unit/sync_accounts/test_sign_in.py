@@ -11,10 +11,9 @@ from datetime import timedelta
 import pytest
 
 from shared.connectors.consent import CONSENT_PURPOSE
-from shared.connectors.exceptions import ConnectorNotFound
+from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import ConnectorStatus
 from shared.sync_accounts.exceptions import (
-    ConnectorNotActive,
     IdentityPlatformUnavailable,
     InvalidSignInCallback,
     InvalidSyncAccountInput,

@@ -17,6 +17,7 @@ from shared.agents import exceptions as agent_errors
 from shared.agents.model import SeenPresence
 from shared.agents.service import AgentService
 from shared.bootstrap import Services, use_services
+from shared.connectors.exceptions import ConnectorNotActive
 from shared.connectors.model import Connector, ConnectorSettings, ConnectorStatus
 from shared.errors import AppError
 from shared.graph.exceptions import GraphThrottled, GraphUnavailable
@@ -37,7 +38,7 @@ AGENT_STATUSES: dict[type[AppError], int] = {
     agent_errors.AgentNotFound: 404,
     agent_errors.UserNotFound: 404,
     agent_errors.UserAlreadyAssigned: 409,
-    agent_errors.ConnectorNotActive: 409,
+    ConnectorNotActive: 409,
     agent_errors.ConnectorDeleting: 409,
     agent_errors.ConcurrentAgentChange: 409,
     agent_errors.UserLookupFailed: 502,

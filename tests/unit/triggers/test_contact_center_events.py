@@ -15,7 +15,7 @@ import pytest
 from devstack.function_index import HttpFunction, index_functions
 from devstack.routing import RouteMatch, RouteTable
 from shared.bootstrap import Services, use_services
-from shared.connectors.exceptions import ConnectorNotFound
+from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import Connector, ConnectorSettings, ConnectorStatus, WebhookContactCenter
 from shared.contact_center import exceptions as cc_errors
 from shared.contact_center.intake import ContactCenterEventIntake
@@ -35,7 +35,7 @@ EVENT_STATUSES: dict[type[AppError], int] = {
     cc_errors.InvalidEventSignature: 401,
     cc_errors.InvalidAgentEvents: 400,
     cc_errors.AgentEventsTooLarge: 413,
-    cc_errors.ConnectorNotActive: 409,
+    ConnectorNotActive: 409,
     cc_errors.ContactCenterNotConfigured: 409,
     ConnectorNotFound: 404,
     PresenceQueueUnavailable: 503,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
@@ -14,6 +15,7 @@ import pytest
 
 from shared.bootstrap import Services, use_services
 from shared.connectors.consent import ConsentLinks
+from shared.connectors.model import ConnectorStatus
 from shared.connectors.service import ConnectorService
 from shared.health import HealthService
 from shared.security.signed_state import StateSigner
@@ -66,6 +68,7 @@ class Wired:
                 contact_center_events=unused,
                 presence_mappings=unused,
                 reconcile=unused,
+                contact_center_test=unused,
                 authenticator=TOKENS.authenticator(),
             )
         )
@@ -118,6 +121,19 @@ def test_create_answers_201_with_consent_url_and_etag(wired: Wired) -> None:
     assert body["consentUrl"].startswith(f"{wired.settings.entra_authority_host}/{TENANT}/v2.0/adminconsent?")
     assert response.headers["ETag"] == wired.repo.rows[TENANT].etag
     assert body["settings"] == {"showUserDetails": False, "presenceSync": True}
+
+
+def test_deeply_nested_valid_json_says_it_is_nested_too_deeply(wired: Wired) -> None:
+    # GIVEN a well-formed JSON body nested 5,000 levels deep (small: 10 KB)
+    deep = b'{"settings": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    json.loads(deep.replace(b"[" * 5000, b"[").replace(b"]" * 5000, b"]"))  # the same shape, shallow, is JSON
+    # WHEN it is sent THEN the answer names the limit it hit, not "not valid JSON"
+    response = call(connector_api.create_connector, request("POST", "t", body=deep))
+    assert response.status_code == 400
+    error = payload(response)["error"]
+    assert error["code"] == "malformedJson"
+    assert error["message"].startswith("the body is nested too deeply")
+    assert wired.repo.rows == {}
 
 
 @pytest.mark.parametrize(
@@ -195,9 +211,19 @@ def test_state_conflicts_are_409_naming_the_status(wired: Wired) -> None:
     response = call(connector_api.deactivate_connector, request("POST", "t"))
     assert response.status_code == 409
     assert "pendingConsent" in payload(response)["error"]["message"]
+    # An active connector must be deactivated before it is deleted
+    wired.repo.rows[TENANT] = replace(wired.repo.rows[TENANT], status=ConnectorStatus.ACTIVE)
     refused = call(connector_api.delete_connector, request("DELETE", "t"))
     assert refused.status_code == 409
     assert "deactivate the connector first" in payload(refused)["error"]["message"]
+
+
+def test_a_setup_waiting_for_consent_is_deleted_at_once(wired: Wired) -> None:
+    call(connector_api.create_connector, request("POST", "t"))
+    deleted = call(connector_api.delete_connector, request("DELETE", "t"))
+    assert deleted.status_code == 200
+    assert payload(deleted)["deleted"] is True
+    assert call(connector_api.get_connector, request("GET", "t")).status_code == 404
 
 
 def test_missing_connector_is_404(wired: Wired) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from devstack.function_index import index_functions
 from shared.bootstrap import Services, use_services
+from shared.connectors.exceptions import ConnectorNotActive
 from shared.connectors.model import ConnectorStatus
 from shared.errors import AppError
 from shared.http import errors as http_errors
@@ -32,7 +33,7 @@ SYNC_ACCOUNT_STATUSES: dict[type[AppError], int] = {
     sync_errors.SignInRejected: 400,
     sync_errors.WrongTenant: 400,
     sync_errors.SyncAccountNotFound: 404,
-    sync_errors.ConnectorNotActive: 409,
+    ConnectorNotActive: 409,
     sync_errors.SyncAccountReauthorizationRequired: 409,
     sync_errors.StaleSyncAccount: 412,
     sync_errors.AppCredentialRejected: 502,
