@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import ClassVar, Final, Literal
 
 from shared.identity.principal import Actor
 
@@ -47,6 +47,21 @@ class WebhookContactCenter:
 
 ContactCenterConfig = WebexContactCenter | WebhookContactCenter
 
+# How long events signed with the secret an admin just replaced are still taken: the contact center
+# switches over to the new one without a window of refused events.
+SECRET_ROTATION_OVERLAP: Final = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class PreviousSecret:
+    """The contact-center secret replaced by the last rotation, and when it was replaced."""
+
+    secret: str = field(repr=False)
+    replaced_at: datetime
+
+    def still_accepted(self, now: datetime) -> bool:
+        return now - self.replaced_at < SECRET_ROTATION_OVERLAP
+
 
 @dataclass(frozen=True)
 class ConsentAttempt:
@@ -79,6 +94,8 @@ class Connector:
     last_consent_failure: ConsentFailure | None = None
     # When contactCenter was last set or changed: health evidence from before is about another one.
     contact_center_changed_at: datetime | None = None
+    # Events signed with it are still taken for SECRET_ROTATION_OVERLAP after the rotation.
+    previous_secret: PreviousSecret | None = None
     # The storage version (Table Storage ETag) this instance was read at; None before the first write.
     etag: str | None = None
 

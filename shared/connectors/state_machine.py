@@ -28,6 +28,8 @@ from shared.connectors.model import (
     ConsentAttempt,
     ConsentFailure,
     ContactCenterConfig,
+    PreviousSecret,
+    WebhookContactCenter,
 )
 
 
@@ -130,11 +132,19 @@ def update(
     changed_at = connector.contact_center_changed_at
     if contact_center != connector.contact_center:
         changed_at = now
+    previous = connector.previous_secret
+    old_secret = secret_of(connector.contact_center)
+    if contact_center is None:
+        previous = None
+    elif old_secret is not None and secret_of(contact_center) != old_secret:
+        # A second rotation forgets the first previous secret: only the one just replaced overlaps.
+        previous = PreviousSecret(secret=old_secret, replaced_at=now)
     return replace(
         connector,
         settings=settings,
         contact_center=contact_center,
         contact_center_changed_at=changed_at,
+        previous_secret=previous,
         updated_at=now,
     )
 
@@ -155,3 +165,12 @@ def begin_deletion(connector: Connector, now: datetime) -> Connector:
     if connector.status is ConnectorStatus.DELETING:
         return connector
     return replace(connector, status=ConnectorStatus.DELETING, updated_at=now)
+
+
+def secret_of(config: ContactCenterConfig | None) -> str | None:
+    """The secret that signs the contact center's events (and our calls to it)."""
+    if config is None:
+        return None
+    if isinstance(config, WebhookContactCenter):
+        return config.secret
+    return config.client_secret

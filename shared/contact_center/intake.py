@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from typing import Final, Protocol
 
 from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
-from shared.connectors.model import ConnectorStatus, WebexContactCenter, WebhookContactCenter
+from shared.connectors.model import Connector, ConnectorStatus
 from shared.connectors.ports import ConnectorRepository
+from shared.connectors.state_machine import secret_of
 from shared.contact_center.events import MAX_BODY_BYTES, AgentEvent, parse_agent_events
 from shared.contact_center.exceptions import (
     AgentEventsTooLarge,
@@ -84,7 +85,7 @@ class ContactCenterEventIntake:
             )
         if len(raw_body) > MAX_BODY_BYTES:
             raise AgentEventsTooLarge(f"an agent event batch must be at most {MAX_BODY_BYTES} bytes")
-        if not verify_signature(raw_body, signature_header, _events_secret(config)):
+        if not self._signed_by_tenant(connector, raw_body, signature_header):
             logger.warning(
                 "agent events for tenant %s refused: %s signature",
                 tenant_id,
@@ -129,11 +130,17 @@ class ContactCenterEventIntake:
         )
         return EventReport(received=len(events), accepted=len(changes), dropped=tuple(dropped))
 
-
-def _events_secret(config: WebexContactCenter | WebhookContactCenter) -> str:
-    if isinstance(config, WebhookContactCenter):
-        return config.secret
-    return config.client_secret
+    def _signed_by_tenant(self, connector: Connector, raw_body: bytes, header: str | None) -> bool:
+        """The current secret, or the one it replaced while the rotation overlap lasts."""
+        if verify_signature(raw_body, header, secret_of(connector.contact_center) or ""):
+            return True
+        previous = connector.previous_secret
+        if previous is None or not previous.still_accepted(self._clock()):
+            return False
+        if not verify_signature(raw_body, header, previous.secret):
+            return False
+        logger.info("agent events for tenant %s signed with the previous secret", connector.tenant_id)
+        return True
 
 
 def _timing_problem(event: AgentEvent, now: datetime) -> str | None:

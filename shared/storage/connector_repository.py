@@ -25,6 +25,7 @@ from shared.connectors.model import (
     ConsentAttempt,
     ConsentFailure,
     ContactCenterConfig,
+    PreviousSecret,
     WebexContactCenter,
     WebhookContactCenter,
 )
@@ -123,6 +124,12 @@ class TableConnectorRepository:
         if connector.contact_center is not None:
             entity["ContactCenterType"] = connector.contact_center.type
             entity["ContactCenter"] = self._seal_contact_center(connector.tenant_id, connector.contact_center)
+        if connector.previous_secret is not None:
+            # Sealed like the current one, under its own context so neither can stand in for the other.
+            entity["PreviousSecret"] = self._secrets.seal(
+                connector.previous_secret.secret, _previous_secret_context(connector.tenant_id)
+            )
+            entity["PreviousSecretReplacedAt"] = connector.previous_secret.replaced_at
         if connector.consent_attempt is not None:
             entity["ConsentAttemptId"] = connector.consent_attempt.attempt_id
             entity["ConsentAttemptExpiresAt"] = connector.consent_attempt.expires_at
@@ -178,6 +185,7 @@ class TableConnectorRepository:
             consent_attempt=attempt,
             last_consent_failure=failure,
             contact_center_changed_at=_utc_or_none(entity.get("ContactCenterChangedAt")),
+            previous_secret=self._open_previous_secret(tenant_id, entity),
             etag=str(entity.metadata["etag"]),
         )
 
@@ -207,6 +215,19 @@ class TableConnectorRepository:
         return WebhookContactCenter(
             url=document["url"], secret=self._secrets.open(document["secret"], context)
         )
+
+    def _open_previous_secret(self, tenant_id: str, entity: Any) -> PreviousSecret | None:
+        sealed = entity.get("PreviousSecret")
+        if not sealed:
+            return None
+        return PreviousSecret(
+            secret=self._secrets.open(str(sealed), _previous_secret_context(tenant_id)),
+            replaced_at=_utc(entity["PreviousSecretReplacedAt"]),
+        )
+
+
+def _previous_secret_context(tenant_id: str) -> str:
+    return f"{tenant_id}/contactCenter/previousSecret"
 
 
 def _with_etag(connector: Connector, metadata: dict[str, Any]) -> Connector:

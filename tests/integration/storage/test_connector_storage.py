@@ -18,6 +18,7 @@ from shared.connectors.model import (
     ConnectorStatus,
     ConsentAttempt,
     ConsentFailure,
+    PreviousSecret,
     WebexContactCenter,
     WebhookContactCenter,
 )
@@ -35,6 +36,7 @@ pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 21, 9, 30, 15, 123456, tzinfo=UTC)
 SECRET = "webex-client-secret-do-not-leak"
+PREVIOUS_SECRET = "previous-secret-do-not-leak-either"
 
 
 @pytest.fixture
@@ -58,6 +60,7 @@ def pending(tenant_id: str) -> Connector:
         consent_attempt=ConsentAttempt("attempt-1", NOW + timedelta(minutes=15), ADMIN),
         last_consent_failure=ConsentFailure("access_denied", "declined", NOW),
         contact_center_changed_at=NOW,
+        previous_secret=PreviousSecret(PREVIOUS_SECRET, NOW),
     )
 
 
@@ -81,6 +84,7 @@ def test_absent_optional_parts_stay_absent(repo: TableConnectorRepository, tenan
         consent_attempt=None,
         last_consent_failure=None,
         contact_center_changed_at=None,
+        previous_secret=None,
     )
     repo.add(minimal)
     read = repo.get(tenant_id)
@@ -96,6 +100,7 @@ def test_secrets_are_not_stored_in_clear_text(
     raw = TableServiceClient.from_connection_string(azurite_settings.tables_connection_string or "")
     entity = raw.get_table_client(CONNECTORS).get_entity(tenant_id, "connector")
     assert SECRET not in str(dict(entity))
+    assert PREVIOUS_SECRET not in str(dict(entity))
 
 
 def test_a_second_add_conflicts(repo: TableConnectorRepository, tenant_id: str) -> None:

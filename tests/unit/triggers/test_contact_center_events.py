@@ -15,6 +15,7 @@ import pytest
 from devstack.function_index import HttpFunction, index_functions
 from devstack.routing import RouteMatch, RouteTable
 from shared.bootstrap import Services, use_services
+from shared.connectors import state_machine
 from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import Connector, ConnectorSettings, ConnectorStatus, WebhookContactCenter
 from shared.contact_center import exceptions as cc_errors
@@ -186,3 +187,23 @@ def test_a_queue_outage_is_503_with_retry_after(wired: Wired) -> None:
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     assert payload(response)["error"]["code"] == "presenceQueueUnavailable"
+
+
+def test_the_previous_secret_is_taken_for_ten_minutes_after_a_rotation_then_401(wired: Wired) -> None:
+    # GIVEN the admin replaced the secret: the one before is kept as the previous secret
+    connector = wired.connectors.rows[TENANT]
+    wired.connectors.rows[TENANT] = state_machine.update(
+        connector,
+        connector.settings,
+        WebhookContactCenter("https://cc.example.com/hook", "rotated-secret-0123456789"),
+        wired.clock(),
+    )
+    # WHEN the contact center still signs with the old one, 9 minutes later and then past 10
+    wired.clock.advance(minutes=9)
+    within = signed(batch(event(wired.clock())))
+    wired.clock.advance(minutes=1, seconds=1)
+    after = signed(batch(event(wired.clock(), eventId="evt-late")))
+    # THEN the first is accepted, the second refused like any bad signature
+    assert within.status_code == 202
+    assert after.status_code == 401
+    assert payload(after)["error"]["code"] == "invalidSignature"
