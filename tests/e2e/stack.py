@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -519,18 +519,26 @@ HOST_ARGUMENTS: tuple[str, ...] = (
 
 
 @contextmanager
-def running_local_host(connection_string: str, log_path: Path) -> Iterator[RunningHost]:
-    """`python -m devstack` on a free port against `connection_string`, stopped (Ctrl-C) on exit."""
+def running_local_host(
+    connection_string: str,
+    log_path: Path,
+    *,
+    settings: Mapping[str, str] | None = None,
+    arguments: Sequence[str] = (),
+) -> Iterator[RunningHost]:
+    """`python -m devstack` on a free port against `connection_string`, stopped (Ctrl-C) on exit;
+    `settings` are app settings of this host only, `arguments` extra devstack flags."""
     port = free_port()
     env = {
         **os.environ,
+        **(settings or {}),
         "PORT": str(port),
         "TABLES_CONNECTION_STRING": connection_string,
         "PYTHONUNBUFFERED": "1",
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "devstack", "--port", str(port), *HOST_ARGUMENTS],
+            [sys.executable, "-m", "devstack", "--port", str(port), *HOST_ARGUMENTS, *arguments],
             cwd=ROOT,
             env=env,
             stdout=log,
