@@ -153,7 +153,10 @@ def real_presence_queue(settings: Settings) -> PresenceQueue:
 def signing_key_sources(settings: Settings) -> dict[str, JwksKeySource]:
     """One cached JWKS per URL: in Azure the admins' tokens and Graph's validation tokens are both signed
     with Microsoft's keys, fetched once for both."""
-    return {url: JwksKeySource(url) for url in {settings.notification_jwks_url, settings.token_jwks_url}}
+    return {
+        url: JwksKeySource(url, min_refresh_interval=settings.signing_keys_min_refresh)
+        for url in {settings.notification_jwks_url, settings.token_jwks_url}
+    }
 
 
 def authenticator(settings: Settings, key_sources: dict[str, JwksKeySource]) -> Authenticator:

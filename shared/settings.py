@@ -24,6 +24,8 @@ DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
 DEFAULT_CONSENT_STATE_TTL_SECONDS = 900
 DEFAULT_GRAPH_TIMEOUT_SECONDS = 10
+# An unknown `kid` refetches the issuer's keys at most this often (shared/security/signing_keys.py).
+DEFAULT_SIGNING_KEYS_MIN_REFRESH_SECONDS = 300
 DEFAULT_PRESENCE_QUEUE_NAME = "presence-changes"
 DEFAULT_WEBEX_TOKEN_URL = "https://webexapis.com/v1/access_token"  # noqa: S105 - a URL, not a password
 MICROSOFT_JWKS_URL = "https://login.microsoftonline.com/common/discovery/v2.0/keys"
@@ -135,6 +137,12 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         default=str(DEFAULT_GRAPH_TIMEOUT_SECONDS),
     ),
     SettingSpec(
+        "SIGNING_KEYS_MIN_REFRESH_SECONDS",
+        "How often at most a token with an unknown `kid` makes the app refetch a JWKS (admins' tokens, "
+        "Graph's validation tokens), in seconds: a flood of forged kids cannot hammer the issuer.",
+        default=str(DEFAULT_SIGNING_KEYS_MIN_REFRESH_SECONDS),
+    ),
+    SettingSpec(
         "GRAPH_NOTIFICATION_JWKS_URL",
         "Where the signing keys of rich notifications' validation tokens are fetched.",
         default=MICROSOFT_JWKS_URL,
@@ -206,6 +214,7 @@ class Settings:
     authority_ca_bundle: str | None = None
     graph_base_url: str = DEFAULT_GRAPH_BASE_URL
     graph_timeout_seconds: float = DEFAULT_GRAPH_TIMEOUT_SECONDS
+    signing_keys_min_refresh: timedelta = timedelta(seconds=DEFAULT_SIGNING_KEYS_MIN_REFRESH_SECONDS)
     notification_jwks_url: str = MICROSOFT_JWKS_URL
     notification_certificate: bytes = field(default=b"", repr=False)
     notification_previous_certificate: bytes | None = field(default=None, repr=False)
@@ -371,6 +380,12 @@ def _graph_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
             graph_timeout = -1.0
         if not 1 <= graph_timeout <= 120:
             problems.append("GRAPH_TIMEOUT_SECONDS must be a number from 1 to 120")
+    min_refresh = DEFAULT_SIGNING_KEYS_MIN_REFRESH_SECONDS
+    raw_min_refresh = get("SIGNING_KEYS_MIN_REFRESH_SECONDS")
+    if raw_min_refresh is not None:
+        min_refresh = int(raw_min_refresh) if raw_min_refresh.strip().isdigit() else -1
+        if not 1 <= min_refresh <= 3600:
+            problems.append("SIGNING_KEYS_MIN_REFRESH_SECONDS must be a whole number from 1 to 3600")
 
     raw_certificate = get("NOTIFICATION_CERTIFICATE")
     certificate = (
@@ -385,6 +400,7 @@ def _graph_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
     return {
         "graph_base_url": graph_base_url,
         "graph_timeout_seconds": graph_timeout,
+        "signing_keys_min_refresh": timedelta(seconds=max(min_refresh, 1)),
         "notification_jwks_url": jwks_url,
         "notification_certificate": certificate or b"",
         "notification_previous_certificate": previous,

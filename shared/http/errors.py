@@ -31,7 +31,7 @@ from shared.http.exceptions import HttpInputError, MalformedJson, PayloadTooLarg
 from shared.http.responses import error_response
 from shared.identity.exceptions import Forbidden, NotAuthenticated
 from shared.mappings import exceptions as mappings
-from shared.notifications.exceptions import MalformedNotificationError
+from shared.notifications.exceptions import MalformedNotificationError, NotificationBatchTooLarge
 from shared.presence.exceptions import PresenceQueueUnavailable
 from shared.security.exceptions import SigningKeysUnavailable
 from shared.storage.exceptions import InvalidTableKey, StorageUnavailable
@@ -86,6 +86,7 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     sync_accounts.SyncAccountTokenUnavailable: 503,
     # Graph notifications and subscriptions
     MalformedNotificationError: 400,
+    NotificationBatchTooLarge: 413,
     SigningKeysUnavailable: 503,
     PresenceQueueUnavailable: 503,
     SubscriptionError: 503,

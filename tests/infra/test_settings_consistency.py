@@ -44,6 +44,7 @@ NOT_SET_IN_AZURE: Mapping[str, str] = {
     "simulator splits the browser-facing http host from the https token host.",
     "ENTRA_AUTHORITY_CA_BUNDLE": "Local runs only: trusts the simulator's self-signed certificate.",
     "GRAPH_TIMEOUT_SECONDS": "The default (10 s) is the production value.",
+    "SIGNING_KEYS_MIN_REFRESH_SECONDS": "The default (5 minutes) is the production value.",
     "WEBEX_TOKEN_URL": "The default is Webex's production token endpoint; only the local simulator differs.",
     "GRAPH_NOTIFICATION_JWKS_URL": "The default is Microsoft's signing keys, the production value.",
     "NOTIFICATION_PREVIOUS_CERTIFICATE": (

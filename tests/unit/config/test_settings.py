@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,9 @@ def test_secrets_do_not_show_in_the_settings_repr() -> None:
         ("GRAPH_BASE_URL", "graph.microsoft.com", "GRAPH_BASE_URL"),
         ("GRAPH_TIMEOUT_SECONDS", "0", "1 to 120"),
         ("GRAPH_TIMEOUT_SECONDS", "soon", "1 to 120"),
+        ("SIGNING_KEYS_MIN_REFRESH_SECONDS", "0", "1 to 3600"),
+        ("SIGNING_KEYS_MIN_REFRESH_SECONDS", "5m", "1 to 3600"),
+        ("SIGNING_KEYS_MIN_REFRESH_SECONDS", "3601", "1 to 3600"),
         ("ServiceBusConnection__fullyQualifiedNamespace", "sb://ns.servicebus.windows.net/", "host name"),
         ("PRESENCE_QUEUE_NAME", "bad queue", "queue name"),
     ],
@@ -140,3 +144,9 @@ def test_graph_and_queue_urls_follow_the_public_base_url() -> None:
     assert settings.lifecycle_notification_url == "http://127.0.0.1:7071/api/graph/lifecycle"
     assert settings.sign_in_redirect_uri == "http://127.0.0.1:7071/api/auth/callback"
     assert settings.presence_queue_name == "presence-changes"
+
+
+def test_the_signing_keys_refresh_interval_defaults_to_five_minutes_and_can_be_set() -> None:
+    assert load_settings(EXAMPLE).signing_keys_min_refresh == timedelta(minutes=5)
+    faster = load_settings({**EXAMPLE, "SIGNING_KEYS_MIN_REFRESH_SECONDS": "2"})
+    assert faster.signing_keys_min_refresh == timedelta(seconds=2)
