@@ -15,7 +15,9 @@ pytestmark = pytest.mark.integration
 EVENTUAL = {"ConsistencyLevel": "eventual"}
 
 
-def users(sim: Sim, tenant: SeededTenant, headers: dict[str, str] | None = None, **query: str) -> HttpResult:
+def users(
+    sim: Sim, tenant: SeededTenant, headers: dict[str, str] | None = None, /, **query: str
+) -> HttpResult:
     token = sim.app_token(tenant.tenant_id, tenant.client_id)
     return sim.graph("GET", "/users?" + urlencode(query), token, headers=headers)
 
