@@ -90,7 +90,7 @@ def directory_app() -> func.FunctionApp:
 
 
 def _post(url: str, body: Any) -> Any:
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - the simulator on loopback
         url, data=json.dumps(body).encode(), method="POST", headers={"content-type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310 - loopback
