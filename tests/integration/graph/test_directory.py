@@ -20,6 +20,7 @@ from shared.directory.exceptions import DirectoryError
 from shared.directory.service import DirectoryService
 from shared.directory.skip_tokens import SkipTokenSigner
 from shared.directory.views import page_json
+from shared.graph.exceptions import GraphAuthenticationFailed, GraphBadRequest, GraphThrottled
 from shared.graph.model import UserPageRequest
 from shared.graph.msgraph_gateway import MsGraphGateway
 from tests.fakes import FakeClock
@@ -191,3 +192,29 @@ def test_a_foreign_skip_token_is_refused_before_graph(directory: Directory) -> N
     request = DirectoryRequest(parse_directory_request({}).query, "aHR0cHM6Ly9ldmlsLmV4YW1wbGU.c2ln")
     with pytest.raises(DirectoryError, match="not a token"):
         directory.service.search(directory.tenant_id, request)
+
+
+def test_graph_throttling_and_refusals_reach_the_caller_mapped(
+    directory: Directory, gateway: MsGraphGateway, unconsented_tenant: Tenant, simulator: GraphSimulator
+) -> None:
+    # Throttled users read: GraphThrottled with Graph's Retry-After (503 graphThrottled at the route)
+    fault = {"pathPrefix": "/v1.0/users", "status": 429, "count": 1, "retryAfterSeconds": 7}
+    assert control(simulator.base_url, "POST", "/faults", fault)[0] == 201
+    with pytest.raises(GraphThrottled) as throttled:
+        directory.search(search="zoë")
+    assert throttled.value.retry_after == 7
+    # Throttled presence read: nothing is answered without presence
+    fault = {"pathPrefix": "/v1.0/communications/getPresencesByUserId", "status": 503, "count": 1}
+    assert control(simulator.base_url, "POST", "/faults", fault)[0] == 201
+    with pytest.raises(GraphThrottled):
+        directory.search(search="zoë")
+    assert directory.names(search="zoë") == ["Zoë Núñez"]
+    # A query Graph does not support is Graph's 400, with its code
+    with pytest.raises(GraphBadRequest) as refused:
+        gateway.list_users_page(
+            directory.tenant_id, UserPageRequest(select=("id",), top=1, filter="startswith(id,'0')")
+        )
+    assert refused.value.graph_code == "Request_UnsupportedQuery"
+    # A tenant that never consented gives the app no token
+    with pytest.raises(GraphAuthenticationFailed):
+        gateway.list_users_page(unconsented_tenant.tenant_id, UserPageRequest(select=("id",), top=1))
