@@ -278,8 +278,9 @@ class MsGraphGateway:
         """One app-only Graph request without msgraph-sdk; the JSON body, or the mapped GraphError."""
 
         async def call() -> Any:
+            client = self._plain_http_client()
             token = await self._app_credential(tenant_id).get_token(GRAPH_SCOPE)
-            response = await self._plain_http_client().request(
+            response = await client.request(
                 method,
                 self._base_url + path,
                 params=params,
