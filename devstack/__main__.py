@@ -452,6 +452,9 @@ def admin_exports(demo: DemoTenant) -> str:
             f"export BASE={demo.host_url}/api TENANT={demo.tenant_id}",
             f"export TOKEN={demo.admin_token}",
             'curl -s -H "Authorization: Bearer $TOKEN" $BASE/tenants/$TENANT/connector',
+            "# find an expert (any signed-in user of the tenant may; README: Expert directory)",
+            'curl -s -G -H "Authorization: Bearer $TOKEN" $BASE/tenants/$TENANT/directory/users '
+            '--data-urlencode "department=Billing"',
             f"(A fresh token: curl -s -X POST {demo.graph_url}/_sim/token -d '{fresh}')",
         ]
     )

@@ -27,6 +27,8 @@ DEFAULT_GRAPH_TIMEOUT_SECONDS = 10
 # An unknown `kid` refetches the issuer's keys at most this often (shared/security/signing_keys.py).
 DEFAULT_SIGNING_KEYS_MIN_REFRESH_SECONDS = 300
 DEFAULT_PRESENCE_QUEUE_NAME = "presence-changes"
+DEFAULT_DIRECTORY_PHONE_REGION = "US"
+DEFAULT_DIRECTORY_CACHE_SECONDS = 60
 DEFAULT_WEBEX_TOKEN_URL = "https://webexapis.com/v1/access_token"  # noqa: S105 - a URL, not a password
 MICROSOFT_JWKS_URL = "https://login.microsoftonline.com/common/discovery/v2.0/keys"
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,259}")
@@ -171,6 +173,18 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         default=DEFAULT_WEBEX_TOKEN_URL,
     ),
     SettingSpec(
+        "DIRECTORY_DEFAULT_PHONE_REGION",
+        "Region (ISO 3166 alpha-2, e.g. US, GB) assumed for directory phone numbers written without a "
+        "country code when they are normalised to E.164.",
+        default=DEFAULT_DIRECTORY_PHONE_REGION,
+    ),
+    SettingSpec(
+        "DIRECTORY_CACHE_SECONDS",
+        "How long a page of directory users is reused per tenant and query, 0 to 60 seconds (presence "
+        "is never cached).",
+        default=str(DEFAULT_DIRECTORY_CACHE_SECONDS),
+    ),
+    SettingSpec(
         "PRESENCE_QUEUE_NAME",
         "The sessions-enabled Service Bus queue that carries presence changes and agent events.",
         default=DEFAULT_PRESENCE_QUEUE_NAME,
@@ -221,6 +235,8 @@ class Settings:
     service_bus_namespace: str | None = None
     presence_queue_name: str = DEFAULT_PRESENCE_QUEUE_NAME
     webex_token_url: str = DEFAULT_WEBEX_TOKEN_URL
+    directory_default_phone_region: str = DEFAULT_DIRECTORY_PHONE_REGION
+    directory_cache_seconds: int = DEFAULT_DIRECTORY_CACHE_SECONDS
 
     @property
     def api_audiences(self) -> tuple[str, ...]:
@@ -269,7 +285,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         problems.append("missing required setting(s): " + ", ".join(missing))
 
     values: dict[str, Any] = {}
-    for section in (_core_settings, _identity_settings, _graph_settings, _queue_settings):
+    for section in (
+        _core_settings,
+        _identity_settings,
+        _graph_settings,
+        _queue_settings,
+        _directory_settings,
+    ):
         values.update(section(get, problems))
     if problems:
         raise ConfigurationError("invalid app settings: " + "; ".join(problems))
@@ -425,6 +447,19 @@ def _queue_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
         "presence_queue_name": queue_name,
         "webex_token_url": webex_token_url,
     }
+
+
+def _directory_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
+    from shared.directory.phones import is_region
+
+    region = (get("DIRECTORY_DEFAULT_PHONE_REGION") or DEFAULT_DIRECTORY_PHONE_REGION).strip().upper()
+    if not is_region(region):
+        problems.append("DIRECTORY_DEFAULT_PHONE_REGION must be a region code such as US, GB or DE")
+    raw_seconds = (get("DIRECTORY_CACHE_SECONDS") or str(DEFAULT_DIRECTORY_CACHE_SECONDS)).strip()
+    seconds = int(raw_seconds) if raw_seconds.isascii() and raw_seconds.isdigit() else -1
+    if not 0 <= seconds <= 60:
+        problems.append("DIRECTORY_CACHE_SECONDS must be a whole number from 0 to 60")
+    return {"directory_default_phone_region": region, "directory_cache_seconds": max(0, min(seconds, 60))}
 
 
 def _certificate_pem(value: str, name: str, problems: list[str]) -> bytes | None:

@@ -25,6 +25,7 @@ from shared.connectors.exceptions import (
     StaleConnector,
 )
 from shared.contact_center import exceptions as contact_center
+from shared.directory import exceptions as directory
 from shared.errors import AppError, ConfigurationError
 from shared.graph import exceptions as graph
 from shared.http.exceptions import HttpInputError, MalformedJson, PayloadTooLarge, UnsupportedMediaType
@@ -104,6 +105,9 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     contact_center.ContactCenterThrottled: 503,
     contact_center.ContactCenterUnavailable: 503,
     contact_center.ContactCenterError: 502,
+    directory.InvalidDirectoryQuery: 400,
+    directory.InvalidSkipToken: 400,
+    directory.ShowUserDetailsDisabled: 403,
 }
 
 

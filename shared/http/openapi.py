@@ -56,8 +56,9 @@ SECURITY_SCHEMES: dict[AuthMethod, tuple[str, dict[str, Any]]] = {
             "type": "apiKey",
             "in": "header",
             "name": SIGNATURE_HEADER,
-            "description": "sha256=<hex HMAC-SHA256 of the raw body, keyed with the tenant's "
-            "contact-center secret>.",
+            "description": "sha256=<hex HMAC-SHA256 keyed with the tenant's contact-center secret> of the "
+            "raw body (POST), or of 'GET {path}?{query}\\n{X-Connector-Timestamp}' with the path and query "
+            "as sent and the unix time in X-Connector-Timestamp (GET; 5 minutes either way).",
         },
     ),
 }

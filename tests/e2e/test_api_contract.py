@@ -61,7 +61,13 @@ OPERATIONS = sorted(
 
 @pytest.fixture
 def tenant(local_host: RunningHost) -> AdminTenant:
-    return set_up_admin_tenant(local_host)
+    tenant = set_up_admin_tenant(local_host)
+    # The expert directory is open only with showUserDetails on.
+    settings = {"settings": {"showUserDetails": True}}
+    assert (
+        local_host.client.call("PATCH", f"/api/tenants/{tenant.tenant_id}/connector", settings).status == 200
+    )
+    return tenant
 
 
 def test_the_document_is_served_anonymously(host: HostClient) -> None:

@@ -81,12 +81,26 @@ def test_secrets_do_not_show_in_the_settings_repr() -> None:
         ("SIGNING_KEYS_MIN_REFRESH_SECONDS", "3601", "1 to 3600"),
         ("ServiceBusConnection__fullyQualifiedNamespace", "sb://ns.servicebus.windows.net/", "host name"),
         ("PRESENCE_QUEUE_NAME", "bad queue", "queue name"),
+        ("DIRECTORY_DEFAULT_PHONE_REGION", "XX", "region code"),
+        ("DIRECTORY_DEFAULT_PHONE_REGION", "USA", "region code"),
+        ("DIRECTORY_CACHE_SECONDS", "61", "0 to 60"),
+        ("DIRECTORY_CACHE_SECONDS", "-1", "0 to 60"),
+        ("DIRECTORY_CACHE_SECONDS", "half a minute", "0 to 60"),
     ],
 )
 def test_invalid_graph_and_queue_settings_are_refused(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message) as error:
         load_settings({**EXAMPLE, name: value})
     assert name in error.value.message
+
+
+def test_directory_settings_have_defaults_and_take_lower_case_regions() -> None:
+    defaults = load_settings({k: v for k, v in EXAMPLE.items() if not k.startswith("DIRECTORY_")})
+    assert (defaults.directory_default_phone_region, defaults.directory_cache_seconds) == ("US", 60)
+    chosen = load_settings(
+        {**EXAMPLE, "DIRECTORY_DEFAULT_PHONE_REGION": " gb ", "DIRECTORY_CACHE_SECONDS": "0"}
+    )
+    assert (chosen.directory_default_phone_region, chosen.directory_cache_seconds) == ("GB", 0)
 
 
 def test_the_app_needs_exactly_one_credential() -> None:
