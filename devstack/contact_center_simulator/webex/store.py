@@ -198,6 +198,8 @@ class WebexStore:
             for c in self._codes.values()
             if c.org_id == org_id and c.work_type_code == IDLE_CODE and c.active
         ]
+        if not codes:
+            raise WebexError(400, f"organization {org_id} has no active idle code")
         return next((c for c in codes if c.default), codes[0])
 
     # Agents -----------------------------------------------------------------------------------
