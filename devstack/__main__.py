@@ -52,6 +52,11 @@ NOTIFICATION_CERTIFICATE = "NOTIFICATION_CERTIFICATE"
 ENTRA_AUTHORITY_HOST = "ENTRA_AUTHORITY_HOST"
 ENTRA_APP_CLIENT_ID = "ENTRA_APP_CLIENT_ID"
 WEBEX_TOKEN_URL = "WEBEX_TOKEN_URL"  # noqa: S105 - a setting name, not a secret
+WEBEX_AUTHORIZE_URL = "WEBEX_AUTHORIZE_URL"
+WEBEX_CLIENT_ID = "WEBEX_CLIENT_ID"
+WEBEX_CLIENT_SECRET = "WEBEX_CLIENT_SECRET"  # noqa: S105 - a setting name, not a secret
+# Where Webex sends the admin back after sign-in (the connector's Webex OAuth callback route).
+WEBEX_CALLBACK_PATH = "/api/contact-center/webex/callback"
 DEFAULT_GRAPH_SIMULATOR_PORT = 7072
 DEFAULT_GRAPH_SIMULATOR_TLS_PORT = 7074
 GRAPH_SIMULATOR_TLS_DIR = REPO_ROOT / ".devstack" / "graph-simulator-tls"
@@ -207,9 +212,18 @@ def point_settings_at_simulator(environ: MutableMapping[str, str], graph: GraphS
 def point_settings_at_contact_center_simulator(
     environ: MutableMapping[str, str], simulator: ContactCenterSimulator
 ) -> None:
-    """The Webex token URL follows the simulator's port unless it names a real (non-loopback) host."""
-    if _is_loopback_or_unset(environ.get(WEBEX_TOKEN_URL, "")):
-        environ[WEBEX_TOKEN_URL] = simulator.token_url
+    """The Webex authorize and token URLs follow the simulator's port unless they name a real
+    (non-loopback) host; then the connector's Webex integration (WEBEX_CLIENT_ID / _SECRET, when set) is
+    registered at the simulator with this host's callback, as its developer would on developer.webex.com."""
+    endpoints = {WEBEX_TOKEN_URL: simulator.token_url, WEBEX_AUTHORIZE_URL: simulator.authorize_url}
+    for name, value in endpoints.items():
+        if _is_loopback_or_unset(environ.get(name, "")):
+            environ[name] = value
+    client_id, client_secret = environ.get(WEBEX_CLIENT_ID, ""), environ.get(WEBEX_CLIENT_SECRET, "")
+    public_base_url = environ.get(PUBLIC_BASE_URL, "").rstrip("/")
+    if client_id and client_secret and public_base_url and _is_loopback_or_unset(environ[WEBEX_TOKEN_URL]):
+        callback = public_base_url + WEBEX_CALLBACK_PATH
+        simulator.register_webex_integration(client_id, client_secret, [callback])
 
 
 def _is_loopback_or_unset(value: str) -> bool:
