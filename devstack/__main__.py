@@ -62,6 +62,9 @@ DEFAULT_GRAPH_SIMULATOR_TLS_PORT = 7074
 GRAPH_SIMULATOR_TLS_DIR = REPO_ROOT / ".devstack" / "graph-simulator-tls"
 _DEVELOPMENT_STORAGE = "usedevelopmentstorage=true"
 FULL_LOG_FLAG = "--full-log"
+DEBUG_LOG_FLAG = "--debug-log"
+# The SDK loggers --debug-log opens up too (each also inherits the root level; named so none is missed).
+SDK_LOGGERS = ("azure", "msal", "httpx", "httpcore", "urllib3", "aiohttp", "kiota_http", "kiota_abstractions")
 FULL_LOG_HINT = f"{FULL_LOG_FLAG}: every log line, no live view"
 
 # Built for every run and started with the host, in this order; stopped in reverse.
@@ -90,6 +93,8 @@ class DevStackConfig:
     live_view: bool = True
     # Only the two simulators, for the Functions Core Tools (`func start`) to use instead of this host.
     simulators_only: bool = False
+    # Every logger at DEBUG, the SDKs' included (what tests/e2e/test_secrets_in_logs.py searches).
+    debug_log: bool = False
 
 
 class DevStack:
@@ -339,6 +344,11 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
         action="store_true",
         help="keep every INFO log line on screen instead of the live view of the demo tenant",
     )
+    parser.add_argument(
+        DEBUG_LOG_FLAG,
+        action="store_true",
+        help="every logger at DEBUG, the SDKs' too (azure, msal, httpx, urllib3); implies --full-log",
+    )
     # The flag's old name, which said the opposite of what it does; kept so older scripts still run.
     parser.add_argument("--quiet", dest="full_log", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
@@ -353,16 +363,15 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
         if arguments.no_contact_center_simulator
         else arguments.contact_center_simulator_port,
         demo=not arguments.no_demo,
-        live_view=not arguments.full_log,
+        live_view=not (arguments.full_log or arguments.debug_log),
         simulators_only=arguments.simulators_only,
+        debug_log=arguments.debug_log,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The SDK logs every storage request and its headers at INFO.
-    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     config = parse_arguments(argv)
+    configure_logging(debug=config.debug_log)
     stack = DevStack(config)
     stopping = threading.Event()
     _install_signal_handlers(stopping)
@@ -454,6 +463,17 @@ def _show_demo(stack: DevStack, *, live_view: bool) -> None:
         # Each change logs a dozen INFO lines (requests, queue, sync decisions) that would bury the view.
         logging.getLogger().setLevel(logging.WARNING)
         stack.start_live_view(demo)
+
+
+def configure_logging(*, debug: bool) -> None:
+    level = logging.DEBUG if debug else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if debug:
+        for name in SDK_LOGGERS:
+            logging.getLogger(name).setLevel(logging.DEBUG)
+        return
+    # The SDK logs every storage request and its headers at INFO.
+    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 
 
 def admin_exports(demo: DemoTenant) -> str:

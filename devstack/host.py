@@ -15,6 +15,7 @@ import inspect
 import io
 import json
 import logging
+import re
 import socket
 import sys
 import threading
@@ -319,8 +320,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         # The stdlib writes these to stderr; one request line is logged by _dispatch instead.
+        # Without the query: it carries authorization codes, consent and sign-in states.
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s %s", self.address_string(), format % args)
+            logger.debug("%s %s", self.address_string(), _without_query(format % args))
 
     def _dispatch(self) -> None:
         started = time.perf_counter()
@@ -380,6 +382,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if has_body and self.command != "HEAD":
             self.wfile.write(reply.body)
+
+
+def _without_query(line: str) -> str:
+    """A logged request line (`"GET /path?query HTTP/1.1" 200 -`) without its query string."""
+    return re.sub(r"\?[^\s\"]*", "", line, count=1)
 
 
 def _read_chunked(stream: io.BufferedIOBase) -> bytes:

@@ -49,6 +49,7 @@ from shared.presence.sync_service import PresenceSyncService
 from shared.presence.worker import PresenceWorker
 from shared.queueing.unconfigured_queue import UnconfiguredPresenceQueue
 from shared.security.key_derivation import derive_key
+from shared.security.log_redaction import install_log_redaction
 from shared.security.secret_box import SecretBox
 from shared.security.signed_state import StateSigner
 from shared.security.signing_keys import JwksKeySource
@@ -70,6 +71,9 @@ from shared.sync_accounts.oauth import MsalOAuthClient, msal_certificate_credent
 from shared.sync_accounts.service import SyncAccountService
 
 logger = logging.getLogger(__name__)
+
+# Process-wide, before any library logs: secrets MSAL writes at DEBUG are masked (log_redaction.py).
+install_log_redaction()
 
 CLIENT_STATE_KEY_PURPOSE = "graph-subscription-client-state-v1"
 DIRECTORY_SKIP_TOKEN_KEY_PURPOSE = "directory-skip-token-v1"  # noqa: S105 - a key purpose, not a key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import socketserver
 import ssl
@@ -84,7 +85,8 @@ def _handler_class(
         do_DELETE = _serve  # noqa: N815
 
         def log_message(self, format: str, *args: Any) -> None:
-            logger.debug("%s %s", self.address_string(), format % args)
+            # Without the query: authorize and consent URLs carry states, codes and PKCE challenges.
+            logger.debug("%s %s", self.address_string(), re.sub(r"\?[^\s\"]*", "", format % args, count=1))
 
     return Handler
 
