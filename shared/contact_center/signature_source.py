@@ -2,9 +2,11 @@
 
 Server-to-server reads (the expert directory) carry `X-Connector-Timestamp: <unix seconds>` and
 `X-Connector-Signature: sha256=<hex HMAC-SHA256 of "GET {path}?{query}\\n{timestamp}">`, the path and
-query exactly as sent (percent-encoded). The query is signed with the path, so a captured signature
-cannot be replayed for another search, and it expires with the timestamp (5 minutes either way). The
-secret that rotated away is still accepted during the rotation overlap, as for agent events.
+query exactly as sent (percent-encoded), or the query in canonical form (parameters sorted by name,
+names and values percent-encoded per RFC 3986), which survives proxies and hosts that re-encode a URL.
+The query is signed with the path, so a captured signature cannot be replayed for another search, and
+it expires with the timestamp (5 minutes either way). The secret that rotated away is still accepted
+during the rotation overlap, as for agent events.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from shared.connectors.model import Connector
 from shared.connectors.state_machine import secret_of
@@ -58,6 +60,14 @@ def signed_target(url: str) -> str:
     return f"{split.path}?{split.query}" if split.query else split.path
 
 
+def canonical_target(url: str) -> str:
+    """The target with its query canonical: `?department=Billing&search=O%27Brien` (sorted, RFC 3986)."""
+    split = urlsplit(url)
+    pairs = sorted(parse_qsl(split.query, keep_blank_values=True))
+    query = "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in pairs)
+    return f"{split.path}?{query}" if query else split.path
+
+
 class ContactCenterSignatureSource:
     def __init__(self, connectors: ConnectorSecrets, clock: Callable[[], datetime]) -> None:
         self._connectors = connectors
@@ -84,8 +94,11 @@ class ContactCenterSignatureSource:
         if abs(now.timestamp() - int(timestamp)) > MAX_CLOCK_SKEW.total_seconds():
             raise NotAuthenticated(f"{TIMESTAMP_HEADER} is more than 5 minutes off")
         connector = self._connectors.get(tenant_id)
-        payload = get_request_payload(signed_target(request.url), timestamp)
-        if connector is None or not signed_by_tenant(connector, payload, header, now):
+        targets = dict.fromkeys((signed_target(request.url), canonical_target(request.url)))
+        if connector is None or not any(
+            signed_by_tenant(connector, get_request_payload(target, timestamp), header, now)
+            for target in targets
+        ):
             logger.warning("tenant %s: contact-center signature refused", tenant_id)
             raise NotAuthenticated(
                 f"{SIGNATURE_HEADER} must be sha256=<hex HMAC-SHA256 of 'GET <path>?<query>\\n<timestamp>' "

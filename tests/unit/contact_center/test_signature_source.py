@@ -101,3 +101,30 @@ def test_the_previous_secret_works_during_the_rotation_overlap(clock: FakeClock)
     clock.advance(minutes=11)
     with pytest.raises(NotAuthenticated):
         source.authenticate(signed(clock, secret="old-secret-0123456789"))
+
+
+def test_a_canonical_query_signature_survives_re_encoding(
+    source: ContactCenterSignatureSource, clock: FakeClock
+) -> None:
+    # GIVEN a client that signs the canonical query (sorted, RFC 3986) of what it sends
+    timestamp = str(int(clock().timestamp()))
+    canonical = f"{PATH}?search=O%27Brien&top=10"
+    header = signature_for(get_request_payload(canonical, timestamp), SECRET)
+    # WHEN the URL reaches the app in another order, or with the apostrophe decoded by a proxy
+    for received in (f"{PATH}?top=10&search=O%27Brien", f"{PATH}?search=O'Brien&top=10"):
+        request = CredentialRequest(
+            "GET",
+            f"https://connector.example{received}",
+            {"x-connector-timestamp": timestamp, "x-connector-signature": header},
+            {"tenantId": TENANT},
+        )
+        # THEN it verifies; another value does not
+        assert source.authenticate(request) is not None
+    tampered = CredentialRequest(
+        "GET",
+        f"https://connector.example{PATH}?search=O%27Brian&top=10",
+        {"x-connector-timestamp": timestamp, "x-connector-signature": header},
+        {"tenantId": TENANT},
+    )
+    with pytest.raises(NotAuthenticated):
+        source.authenticate(tampered)
