@@ -227,6 +227,8 @@ def test_without_client_credentials_no_integration_is_registered() -> None:
     simulator = _RunningContactCenter()
     point_settings_at_contact_center_simulator({"PUBLIC_BASE_URL": "http://127.0.0.1:7071"}, simulator)  # type: ignore[arg-type]
     assert simulator.integrations == []
+
+
 def test_a_real_webex_token_url_is_left_alone() -> None:
     environ = {"WEBEX_TOKEN_URL": "https://webexapis.com/v1/access_token"}
     point_settings_at_contact_center_simulator(environ, _RunningContactCenter())  # type: ignore[arg-type]
