@@ -229,12 +229,6 @@ def test_without_client_credentials_no_integration_is_registered() -> None:
     assert simulator.integrations == []
 
 
-def test_a_real_webex_token_url_is_left_alone() -> None:
-    environ = {"WEBEX_TOKEN_URL": "https://webexapis.com/v1/access_token"}
-    point_settings_at_contact_center_simulator(environ, _RunningContactCenter())  # type: ignore[arg-type]
-    assert environ == {"WEBEX_TOKEN_URL": "https://webexapis.com/v1/access_token"}
-
-
 def test_debug_log_opens_every_logger_and_implies_the_full_log() -> None:
     import logging
 
