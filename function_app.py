@@ -18,6 +18,7 @@ from shared.triggers import (
     reconcile_timer,
     subscription_timer,
     sync_accounts_api,
+    webex_api,
 )
 
 check_settings()
@@ -36,5 +37,6 @@ for blueprint in (
     contact_center_test_api.bp,
     presence_mappings_api.bp,
     reconcile_timer.bp,
+    webex_api.bp,
 ):
     app.register_functions(blueprint)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
@@ -20,11 +21,16 @@ from shared.connectors.audit import AdminAudit
 from shared.connectors.cache import CachedConnectors
 from shared.connectors.consent import ConsentLinks
 from shared.connectors.service import ConnectorService
-from shared.contact_center.clients import HttpContactCenterClients
+from shared.contact_center.clients import DEFAULT_TIMEOUT_SECONDS, USER_AGENT, HttpContactCenterClients
 from shared.contact_center.connection_test import ContactCenterConnectionTest
 from shared.contact_center.health_reports import RecordedHealthReports
 from shared.contact_center.intake import ContactCenterEventIntake
 from shared.contact_center.messages import SCHEMA as AGENT_STATE_CHANGE
+from shared.contact_center.webex.activity import WebexConnectorActivity
+from shared.contact_center.webex.oauth import HttpWebexOAuth
+from shared.contact_center.webex.receiver import WebexEventReceiver
+from shared.contact_center.webex.service import WebexConnectionService
+from shared.contact_center.webex.subscriptions_api import HttpWebexSubscriptions
 from shared.graph.credentials import app_credential_factory
 from shared.graph.msgraph_gateway import MsGraphGateway
 from shared.health import HealthService
@@ -58,6 +64,7 @@ from shared.storage.subscription_repository import TableSubscriptionRepository
 from shared.storage.sync_account_repository import TableSignInRepository, TableSyncAccountRepository
 from shared.storage.table_store import TableStore
 from shared.storage.tenant_purge import TableTenantPurger
+from shared.storage.webex_authorization_repository import TableWebexAuthorizations
 from shared.subscriptions.connector_activity import SubscriptionConnectorActivity
 from shared.subscriptions.directory import TableSubscriptionDirectory
 from shared.subscriptions.service import SubscriptionService
@@ -87,6 +94,9 @@ class Services:
     presence_mappings: PresenceMappingService
     reconcile: ReconcileService
     contact_center_test: ContactCenterConnectionTest
+    # Webex Contact Center: the admin's sign-in, tokens, subscription; and its signed deliveries.
+    webex: WebexConnectionService
+    webex_events: WebexEventReceiver
     # Who is calling: the credential sources every protected route authenticates with.
     authenticator: Authenticator
     # Connections to release when the process stops (Graph clients, HTTP pools, the queue sender).
@@ -236,6 +246,32 @@ def build_services(
     subscriptions_later.target = subscriptions
 
     contact_center_health = TableContactCenterHealth(store)
+    webex_http = httpx.Client(
+        timeout=httpx.Timeout(DEFAULT_TIMEOUT_SECONDS),
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+    )
+    webex_authorizations = TableWebexAuthorizations(store, secrets)
+    webex = WebexConnectionService(
+        webex_authorizations,
+        TableSignInRepository(store, secrets),
+        connector_repository,
+        HttpWebexOAuth(
+            webex_http,
+            authorize_url=settings.webex_authorize_url,
+            token_url=settings.webex_token_url,
+            client_id=settings.webex_client_id,
+            client_secret=settings.webex_client_secret,
+            redirect_uri=settings.webex_redirect_uri,
+            clock=clock,
+        ),
+        HttpWebexSubscriptions(webex_http, clock),
+        state_signer,
+        settings.webex_events_url,
+        clock,
+        audit=admin_audit,
+        active_tenants=connector_repository,
+    )
     links = ConsentLinks(
         state_signer,
         authority_host=settings.entra_authority_host,
@@ -250,7 +286,8 @@ def build_services(
         links,
         app_client_id=settings.entra_app_client_id,
         clock=clock,
-        activity=SubscriptionConnectorActivity(subscriptions),
+        activity=WebexConnectorActivity(SubscriptionConnectorActivity(subscriptions), webex),
+        contact_center_authorizations=webex,
         contact_center_health=contact_center_health,
     )
     notifications = NotificationIntake(
@@ -264,9 +301,7 @@ def build_services(
     mapping_repository = TableMappingRepository(store)
     mappings = CachedMappings(mapping_repository, clock)
     connector_cache = CachedConnectors(connector_repository, clock)
-    contact_centers = HttpContactCenterClients(
-        settings.public_base_url, webex_token_url=settings.webex_token_url, clock=clock
-    )
+    contact_centers = HttpContactCenterClients(settings.public_base_url, webex_tokens=webex, clock=clock)
     sync_states = TableAgentSyncStates(store)
     sync = PresenceSyncService(
         connector_cache,
@@ -300,6 +335,7 @@ def build_services(
         subscriptions,
         clock,
     )
+    intake = ContactCenterEventIntake(connector_repository, agent_repository, queue, clock)
     return Services(
         settings=settings,
         connectors=connectors,
@@ -319,7 +355,9 @@ def build_services(
         presence_worker=PresenceWorker(
             {PRESENCE_CHANGE: sync.teams_change, AGENT_STATE_CHANGE: sync.agent_event}
         ),
-        contact_center_events=ContactCenterEventIntake(connector_repository, agent_repository, queue, clock),
+        contact_center_events=intake,
+        webex=webex,
+        webex_events=WebexEventReceiver(connector_repository, webex_authorizations, intake),
         presence_mappings=PresenceMappingService(
             mapping_repository, connector_repository, mappings, audit, clock
         ),
@@ -327,7 +365,7 @@ def build_services(
         contact_center_test=ContactCenterConnectionTest(
             connector_repository, contact_centers, contact_center_health, audit, clock
         ),
-        closers=_closers(graph.close, contact_centers.close, getattr(queue, "close", None)),
+        closers=_closers(graph.close, contact_centers.close, webex_http.close, getattr(queue, "close", None)),
         authenticator=authenticator(settings, key_sources),
     )
 

@@ -46,7 +46,8 @@ class AgentLookup(Protocol):
 class DroppedEvent:
     event_id: str
     agent_id: str
-    reason: str  # "unknownAgent" | "tooOld" | "fromTheFuture"
+    # "unknownAgent" | "tooOld" | "fromTheFuture"; Webex: "otherOrganization" | "unknownState"
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,16 @@ class ContactCenterEventIntake:
             raise ConnectorNotActive(
                 tenant_id, connector.status.value, "agent events are taken only while it is active"
             )
-        events = parse_agent_events(raw_body)
+        return self.enqueue(tenant_id, parse_agent_events(raw_body))
+
+    def enqueue(
+        self, tenant_id: str, events: list[AgentEvent], dropped_before: tuple[DroppedEvent, ...] = ()
+    ) -> EventReport:
+        """Queue the verified events of an active tenant (the webhook contract's and Webex's alike):
+        too old, future or unknown agents are dropped. Raise PresenceQueueUnavailable."""
         now = self._clock()
         changes: list[AgentStateChange] = []
-        dropped: list[DroppedEvent] = []
+        dropped: list[DroppedEvent] = list(dropped_before)
         users: dict[str, str | None] = {}
         for event in events:
             reason = _timing_problem(event, now)
@@ -128,7 +135,9 @@ class ContactCenterEventIntake:
         logger.info(
             "agent events for tenant %s: %d accepted, %d dropped", tenant_id, len(changes), len(dropped)
         )
-        return EventReport(received=len(events), accepted=len(changes), dropped=tuple(dropped))
+        return EventReport(
+            received=len(events) + len(dropped_before), accepted=len(changes), dropped=tuple(dropped)
+        )
 
     def _signed_by_tenant(self, connector: Connector, raw_body: bytes, header: str | None) -> bool:
         """The current secret, or the one it replaced while the rotation overlap lasts."""

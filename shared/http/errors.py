@@ -25,6 +25,7 @@ from shared.connectors.exceptions import (
     StaleConnector,
 )
 from shared.contact_center import exceptions as contact_center
+from shared.contact_center.webex import exceptions as webex
 from shared.errors import AppError, ConfigurationError
 from shared.graph import exceptions as graph
 from shared.http.exceptions import HttpInputError, MalformedJson, PayloadTooLarge, UnsupportedMediaType
@@ -96,6 +97,14 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     mappings.StaleMappings: 412,
     # Contact center
     contact_center.InvalidAgentEvents: 400,
+    webex.InvalidWebexCallback: 400,
+    webex.WebexSignInDenied: 400,
+    webex.WebexWrongOrganization: 400,
+    webex.WebexGrantRefused: 400,
+    webex.NotWebexContactCenter: 409,
+    webex.WebexNotConfigured: 409,
+    webex.StaleWebexAuthorization: 409,
+    webex.WebexReauthorizationRequired: 409,
     contact_center.InvalidEventSignature: 401,
     contact_center.AgentEventsTooLarge: 413,
     contact_center.ContactCenterNotConfigured: 409,

@@ -69,6 +69,8 @@ class Wired:
                 presence_mappings=unused,
                 reconcile=unused,
                 contact_center_test=unused,
+                webex=unused,
+                webex_events=unused,
                 authenticator=TOKENS.authenticator(),
             )
         )
