@@ -13,6 +13,7 @@ from shared.triggers import (
     contact_center_test_api,
     graph_notifications,
     health_api,
+    idle_codes_api,
     presence_mappings_api,
     presence_worker,
     reconcile_timer,
@@ -38,5 +39,6 @@ for blueprint in (
     presence_mappings_api.bp,
     reconcile_timer.bp,
     webex_api.bp,
+    idle_codes_api.bp,
 ):
     app.register_functions(blueprint)

@@ -24,6 +24,7 @@ from shared.connectors.service import ConnectorService
 from shared.contact_center.clients import DEFAULT_TIMEOUT_SECONDS, USER_AGENT, HttpContactCenterClients
 from shared.contact_center.connection_test import ContactCenterConnectionTest
 from shared.contact_center.health_reports import RecordedHealthReports
+from shared.contact_center.idle_codes import IdleCodeCatalog
 from shared.contact_center.intake import ContactCenterEventIntake
 from shared.contact_center.messages import SCHEMA as AGENT_STATE_CHANGE
 from shared.contact_center.webex.activity import WebexConnectorActivity
@@ -97,6 +98,8 @@ class Services:
     # Webex Contact Center: the admin's sign-in, tokens, subscription; and its signed deliveries.
     webex: WebexConnectionService
     webex_events: WebexEventReceiver
+    # The contact center's idle codes (what Teams states are mapped to).
+    idle_codes: IdleCodeCatalog
     # Who is calling: the credential sources every protected route authenticates with.
     authenticator: Authenticator
     # Connections to release when the process stops (Graph clients, HTTP pools, the queue sender).
@@ -336,6 +339,7 @@ def build_services(
         clock,
     )
     intake = ContactCenterEventIntake(connector_repository, agent_repository, queue, clock)
+    idle_codes = IdleCodeCatalog(connector_repository, contact_centers)
     return Services(
         settings=settings,
         connectors=connectors,
@@ -359,8 +363,9 @@ def build_services(
         webex=webex,
         webex_events=WebexEventReceiver(connector_repository, webex_authorizations, intake),
         presence_mappings=PresenceMappingService(
-            mapping_repository, connector_repository, mappings, audit, clock
+            mapping_repository, connector_repository, mappings, audit, clock, idle_codes=idle_codes
         ),
+        idle_codes=idle_codes,
         reconcile=reconcile,
         contact_center_test=ContactCenterConnectionTest(
             connector_repository, contact_centers, contact_center_health, audit, clock

@@ -94,6 +94,7 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     graph.GraphError: 502,
     # Presence mappings (UnreadableMappings stays a 500: a row nobody can read is a bug)
     mappings.InvalidMapping: 400,
+    mappings.UnknownIdleCode: 400,
     mappings.StaleMappings: 412,
     # Contact center
     contact_center.InvalidAgentEvents: 400,

@@ -44,5 +44,14 @@ def get_presence_mappings(req: func.HttpRequest, caller: Principal) -> func.Http
 @authorized(ADMIN)
 def put_presence_mappings(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
-    saved = services().presence_mappings.put(tenant_id, json_object(req), if_match(req), caller.actor)
-    return _answer(saved)
+    saved, verification = services().presence_mappings.put_checked(
+        tenant_id, json_object(req), if_match(req), caller.actor
+    )
+    headers = {"ETag": saved.etag} if saved.etag else None
+    body = {
+        **mappings_json(saved),
+        # Whether the idle code ids were checked against the contact center; when not, why.
+        "idleCodesChecked": verification.checked,
+        "idleCodesNote": verification.reason,
+    }
+    return json_response(body, 200, headers)

@@ -71,6 +71,7 @@ class Wired:
                 contact_center_test=unused,
                 webex=unused,
                 webex_events=unused,
+                idle_codes=unused,
                 authenticator=TOKENS.authenticator(),
             )
         )
