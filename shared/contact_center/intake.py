@@ -171,4 +171,5 @@ def _to_change(tenant_id: str, user_id: str, event: AgentEvent) -> AgentStateCha
         occurred_at=event.occurred_at,
         event_id=event.event_id,
         sequence_number=event.sequence_number,
+        by_connector=event.by_connector,
     )

@@ -92,13 +92,9 @@ def parse_delivery(raw_body: bytes) -> WebexDelivery:
         idle_code_name=_first_text(data, IDLE_CODE_NAME_FIELDS) if idle else None,
         occurred_at=_occurred_at(data, document),
         sequence_number=None,
-    )
-    return WebexDelivery(
-        event_id,
-        org,
-        event,
         by_connector=reason is not None and reason.startswith(CONNECTOR_REASON_MARKER),
     )
+    return WebexDelivery(event_id, org, event, by_connector=event.by_connector)
 
 
 def _load(raw_body: bytes) -> Any:

@@ -101,7 +101,10 @@ def test_a_signed_state_change_is_queued_as_the_canonical_idle_event(wired: Wire
         occurred_at=STATE_CHANGE_AT,
         event_id="7b0f6a2e-3c8d-4e1f-9a5b-6c7d8e9f0a1b",
         sequence_number=None,
+        # The fixture's lastStateChangeReason carries the connector's marker: our own change coming back.
+        by_connector=True,
     )
+    assert AgentStateChange.from_json(change.to_json()) == change
 
 
 @pytest.mark.parametrize(
