@@ -44,6 +44,8 @@ from shared.notifications.encryption_keys import EncryptionCertificate, Encrypti
 from shared.notifications.intake import NotificationIntake
 from shared.notifications.validation_tokens import ValidationTokenVerifier
 from shared.presence.commands import CommandRunner
+from shared.presence.first_sync import SCHEMA as FIRST_SYNC
+from shared.presence.first_sync import QueuedFirstSync
 from shared.presence.messages import SCHEMA as PRESENCE_CHANGE
 from shared.presence.ports import PresenceQueue
 from shared.presence.reconcile import ReconcileService
@@ -319,6 +321,7 @@ def build_services(
         agent_repository,
         subscriptions,
         clock,
+        statuses=contact_centers,
     )
     reconcile = ReconcileService(
         connector_repository,
@@ -352,12 +355,17 @@ def build_services(
             subscriptions,
             clock,
             audit=admin_audit,
+            first_sync=QueuedFirstSync(queue),
         ),
         sync_accounts=sync_accounts,
         subscriptions=subscriptions,
         notifications=notifications,
         presence_worker=PresenceWorker(
-            {PRESENCE_CHANGE: sync.teams_change, AGENT_STATE_CHANGE: sync.agent_event}
+            {
+                PRESENCE_CHANGE: sync.teams_change,
+                AGENT_STATE_CHANGE: sync.agent_event,
+                FIRST_SYNC: sync.first_sync,
+            }
         ),
         contact_center_events=intake,
         webex=webex,
