@@ -52,6 +52,9 @@ NOTIFICATION_CERTIFICATE = "NOTIFICATION_CERTIFICATE"
 ENTRA_AUTHORITY_HOST = "ENTRA_AUTHORITY_HOST"
 ENTRA_APP_CLIENT_ID = "ENTRA_APP_CLIENT_ID"
 WEBEX_TOKEN_URL = "WEBEX_TOKEN_URL"  # noqa: S105 - a setting name, not a secret
+WEBEX_AUTHORIZE_URL = "WEBEX_AUTHORIZE_URL"
+WEBEX_CLIENT_ID = "WEBEX_CLIENT_ID"
+WEBEX_CLIENT_SECRET = "WEBEX_CLIENT_SECRET"  # noqa: S105 - a setting name, not a secret
 DEFAULT_GRAPH_SIMULATOR_PORT = 7072
 DEFAULT_GRAPH_SIMULATOR_TLS_PORT = 7074
 GRAPH_SIMULATOR_TLS_DIR = REPO_ROOT / ".devstack" / "graph-simulator-tls"
@@ -122,6 +125,8 @@ class DevStack:
         for build in HOST_SERVICES:
             self.host.add_background_service(build(self.host))
         self._start(self.host)
+        if self.contact_center is not None:
+            register_webex_integration(os.environ, self.contact_center)
         return self.host
 
     def start_simulators(self) -> None:
@@ -207,9 +212,27 @@ def point_settings_at_simulator(environ: MutableMapping[str, str], graph: GraphS
 def point_settings_at_contact_center_simulator(
     environ: MutableMapping[str, str], simulator: ContactCenterSimulator
 ) -> None:
-    """The Webex token URL follows the simulator's port unless it names a real (non-loopback) host."""
+    """The Webex token and authorize URLs follow the simulator's port unless they name a real
+    (non-loopback) host."""
     if _is_loopback_or_unset(environ.get(WEBEX_TOKEN_URL, "")):
         environ[WEBEX_TOKEN_URL] = simulator.token_url
+    if _is_loopback_or_unset(environ.get(WEBEX_AUTHORIZE_URL, "")):
+        environ[WEBEX_AUTHORIZE_URL] = simulator.authorize_url
+
+
+def register_webex_integration(environ: Mapping[str, str], simulator: ContactCenterSimulator) -> None:
+    """The connector's Webex integration (WEBEX_CLIENT_ID / _SECRET), registered at the simulator with
+    the connector's callback, as its developer would on developer.webex.com."""
+    client_id, client_secret = environ.get(WEBEX_CLIENT_ID, ""), environ.get(WEBEX_CLIENT_SECRET, "")
+    base_url = environ.get(PUBLIC_BASE_URL, "").rstrip("/")
+    if not client_id or not client_secret or not base_url:
+        return
+    if not _is_loopback_or_unset(environ.get(WEBEX_TOKEN_URL, "")):
+        return
+    simulator.register_webex_integration(
+        client_id, client_secret, [f"{base_url}/api/contact-center/webex/callback"]
+    )
+    logger.info("Webex integration %s registered at the contact-center simulator", client_id)
 
 
 def _is_loopback_or_unset(value: str) -> bool:

@@ -171,6 +171,7 @@ def test_every_simulator_port_can_be_moved_off_the_defaults() -> None:
 
 class _RunningContactCenter:
     token_url = "http://127.0.0.1:50003/v1/access_token"
+    authorize_url = "http://127.0.0.1:50003/v1/authorize"
 
 
 @pytest.mark.parametrize(
@@ -182,10 +183,17 @@ def test_a_loopback_or_missing_webex_token_url_follows_the_contact_center_simula
     # WHEN the stack points it at the simulator
     point_settings_at_contact_center_simulator(environ, _RunningContactCenter())  # type: ignore[arg-type]
     # THEN it names the running simulator's token endpoint
-    assert environ == {"WEBEX_TOKEN_URL": "http://127.0.0.1:50003/v1/access_token"}
+    assert environ["WEBEX_TOKEN_URL"] == "http://127.0.0.1:50003/v1/access_token"
+    assert environ["WEBEX_AUTHORIZE_URL"] == "http://127.0.0.1:50003/v1/authorize"
 
 
 def test_a_real_webex_token_url_is_left_alone() -> None:
-    environ = {"WEBEX_TOKEN_URL": "https://webexapis.com/v1/access_token"}
+    environ = {
+        "WEBEX_TOKEN_URL": "https://webexapis.com/v1/access_token",
+        "WEBEX_AUTHORIZE_URL": "https://webexapis.com/v1/authorize",
+    }
     point_settings_at_contact_center_simulator(environ, _RunningContactCenter())  # type: ignore[arg-type]
-    assert environ == {"WEBEX_TOKEN_URL": "https://webexapis.com/v1/access_token"}
+    assert environ == {
+        "WEBEX_TOKEN_URL": "https://webexapis.com/v1/access_token",
+        "WEBEX_AUTHORIZE_URL": "https://webexapis.com/v1/authorize",
+    }
