@@ -14,6 +14,7 @@ from shared.triggers import (
     graph_notifications,
     health_api,
     idle_codes_api,
+    openapi_api,
     presence_mappings_api,
     presence_worker,
     reconcile_timer,
@@ -40,5 +41,6 @@ for blueprint in (
     reconcile_timer.bp,
     webex_api.bp,
     idle_codes_api.bp,
+    openapi_api.bp,
 ):
     app.register_functions(blueprint)

@@ -32,7 +32,11 @@ from urllib.parse import quote
 import httpx
 
 from shared.connectors.model import WebhookContactCenter
-from shared.contact_center.exceptions import ContactCenterRejected, ContactCenterUnavailable
+from shared.contact_center.exceptions import (
+    ContactCenterRejected,
+    ContactCenterUnavailable,
+    IdleCodesNotOffered,
+)
 from shared.contact_center.http_exchange import json_body, raise_for_status, send
 from shared.contact_center.model import AgentState, AgentStatus, IdleCode
 from shared.contact_center.signatures import (
@@ -127,6 +131,10 @@ class WebhookContactCenterClient:
                 SIGNATURE_HEADER: signature_for(get_request_payload(path, timestamp), self._secret),
             },
         )
+        if response.status_code == 404:
+            raise IdleCodesNotOffered(
+                f"{what}: the contact center answered 404 to GET {path}: it does not list idle codes"
+            )
         raise_for_status(response, what, self._clock())
         body = json_body(response, what)
         items = body.get("idleCodes") if isinstance(body, dict) else None

@@ -64,6 +64,7 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     Forbidden: 403,
     # Agents
     agents.InvalidAgentInput: 400,
+    agents.TooManyAgents: 413,
     agents.AgentNotFound: 404,
     agents.UserNotFound: 404,
     agents.UserAlreadyAssigned: 409,
@@ -109,6 +110,7 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     contact_center.InvalidEventSignature: 401,
     contact_center.AgentEventsTooLarge: 413,
     contact_center.ContactCenterNotConfigured: 409,
+    contact_center.IdleCodesNotOffered: 409,
     contact_center.ContactCenterThrottled: 503,
     contact_center.ContactCenterUnavailable: 503,
     contact_center.ContactCenterError: 502,

@@ -13,10 +13,13 @@ import azure.functions as func
 from shared.bootstrap import services
 from shared.connectors.commands import parse_tenant_id
 from shared.connectors.views import iso
+from shared.contact_center.schemas import EventReportView
 from shared.contact_center.webex.contract import SIGNATURE_HEADER
 from shared.contact_center.webex.exceptions import WebexSignInDenied
+from shared.contact_center.webex.schemas import WebexAuthorizeView, WebexCallbackQuery, WebexConnectedView
 from shared.errors import AppError
 from shared.http.auth import authorized
+from shared.http.contract import HTML, Json, Security, operation
 from shared.http.errors import http_errors, status_for
 from shared.http.responses import error_response, html_page, json_response
 from shared.identity.policies import ADMIN
@@ -26,6 +29,8 @@ from shared.triggers.contact_center_events import report_json
 logger = logging.getLogger(__name__)
 
 bp = func.Blueprint()
+
+TAGS = ("webex",)
 
 AUTHORIZE_ROUTE = "tenants/{tenantId}/contact-center/webex/authorize"
 CALLBACK_ROUTE = "contact-center/webex/callback"
@@ -40,6 +45,15 @@ def _wants_json(req: func.HttpRequest) -> bool:
 
 @bp.function_name("start_webex_sign_in")
 @bp.route(route=AUTHORIZE_ROUTE, methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Start the admin's Webex sign-in (answers the link to open)",
+    tags=TAGS,
+    responses={200: Json(WebexAuthorizeView, "Open authorizeUrl and sign in to Webex")},
+    errors={
+        404: "The tenant has no connector",
+        409: "The contact center is not Webex Contact Center, or the Webex integration is not configured",
+    },
+)
 @authorized(ADMIN)
 def start_webex_sign_in(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = parse_tenant_id(req.route_params.get("tenantId"))
@@ -49,6 +63,19 @@ def start_webex_sign_in(req: func.HttpRequest, caller: Principal) -> func.HttpRe
 
 @bp.function_name("webex_sign_in_callback")
 @bp.route(route=CALLBACK_ROUTE, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Where Webex sends the admin's browser back after the sign-in",
+    description="An HTML page for the browser; JSON when the request accepts application/json.",
+    tags=TAGS,
+    query=WebexCallbackQuery,
+    security=Security.NONE,
+    responses={200: Json(WebexConnectedView, "Webex connected", also=(HTML,))},
+    errors={
+        404: "The tenant has no connector",
+        409: "The contact center is not Webex Contact Center",
+        502: "Webex's token endpoint failed",
+    },
+)
 def webex_sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
     params = {name: value[:MAX_PARAM_LENGTH] for name in CALLBACK_PARAMS if (value := req.params.get(name))}
     try:
@@ -103,6 +130,15 @@ def webex_sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.function_name("webex_events")
 @bp.route(route=EVENTS_ROUTE, methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Webex Contact Center's agent-event deliveries (CloudEvents signed X-WebexCC-Signature)",
+    description="The body is Webex's CloudEvents envelope as it sends it; the signature is checked on "
+    "the raw bytes before anything is read.",
+    tags=TAGS,
+    security=Security.WEBEX_SIGNATURE,
+    responses={200: Json(EventReportView, "Taken; another organization's or unknown agents' events dropped")},
+    errors={404: "The tenant has no connector", 409: "The connector is not active", 413: "Over 64 KB"},
+)
 @http_errors
 def webex_events(req: func.HttpRequest) -> func.HttpResponse:
     tenant_id = parse_tenant_id(req.route_params.get("tenantId"))

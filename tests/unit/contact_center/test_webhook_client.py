@@ -187,6 +187,14 @@ def test_a_query_string_in_the_configured_url_stays_at_the_end(receiver: Receive
     assert verify_signature(payload, get.headers["X-Connector-Signature"], SECRET)
 
 
+def test_a_webhook_without_an_idle_code_list_says_so(receiver: Receiver) -> None:
+    from shared.contact_center.exceptions import IdleCodesNotOffered
+
+    receiver.server.on("GET", "/hooks/teams/idle-codes", answer(404))
+    with pytest.raises(IdleCodesNotOffered):
+        receiver.client.idle_codes()
+
+
 def test_idle_codes_are_read_with_a_signed_get(receiver: Receiver) -> None:
     payload = {"idleCodes": [{"id": "meeting", "name": "Meeting", "isDefault": True}, {"id": "lunch"}]}
     receiver.server.on("GET", "/hooks/teams/idle-codes", answer(200, payload))

@@ -53,6 +53,7 @@ ANONYMOUS_ROUTES: dict[str, str] = {
     "webex_sign_in_callback": "Webex redirects the admin's browser here; the signed state names the admin",
     "graph_notifications": "Graph sends no credential; validation tokens and clientState are checked",
     "graph_lifecycle": "Graph sends no credential; clientState is checked",
+    "openapi_document": "the API contract itself; it holds no tenant data",
 }
 
 
