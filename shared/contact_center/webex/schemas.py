@@ -9,7 +9,11 @@ from pydantic import Field
 
 from shared.http.schemas import Guid, RequestModel, ResponseModel
 
-MAX_CALLBACK_PARAM_LENGTH = 4096
+# Webex's codes and our states are far shorter; the limits keep a callback URL under any host's limit.
+MAX_STATE_LENGTH = 1024
+MAX_CODE_LENGTH = 1024
+MAX_ERROR_LENGTH = 100
+MAX_ERROR_DESCRIPTION_LENGTH = 500
 
 
 class WebexAuthorizeView(ResponseModel):
@@ -18,11 +22,11 @@ class WebexAuthorizeView(ResponseModel):
 
 
 class WebexCallbackQuery(RequestModel):
-    state: str | None = Field(default=None, max_length=MAX_CALLBACK_PARAM_LENGTH)
-    code: str | None = Field(default=None, max_length=MAX_CALLBACK_PARAM_LENGTH)
-    error: str | None = Field(default=None, max_length=MAX_CALLBACK_PARAM_LENGTH)
+    state: str | None = Field(default=None, max_length=MAX_STATE_LENGTH)
+    code: str | None = Field(default=None, max_length=MAX_CODE_LENGTH)
+    error: str | None = Field(default=None, max_length=MAX_ERROR_LENGTH)
     error_description: str | None = Field(
-        default=None, alias="error_description", max_length=MAX_CALLBACK_PARAM_LENGTH
+        default=None, alias="error_description", max_length=MAX_ERROR_DESCRIPTION_LENGTH
     )
 
 
