@@ -104,7 +104,8 @@ class HttpContactCenterClients:
                 self._http,
                 access_token=lambda: self._webex_tokens.access_token(tenant_id),
                 forget_token=lambda: self._webex_tokens.forget_token(tenant_id),
-                connector_headers=headers,
+                # Webex needs none of the webhook contract's headers: our tenant id stays ours.
+                connector_headers={},
                 clock=self._clock,
             )
         return WebhookContactCenterClient(
