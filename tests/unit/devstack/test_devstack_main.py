@@ -197,3 +197,29 @@ def test_a_real_webex_token_url_is_left_alone() -> None:
         "WEBEX_TOKEN_URL": "https://webexapis.com/v1/access_token",
         "WEBEX_AUTHORIZE_URL": "https://webexapis.com/v1/authorize",
     }
+
+
+def test_debug_log_opens_every_logger_and_implies_the_full_log() -> None:
+    import logging
+
+    from devstack.__main__ import SDK_LOGGERS, configure_logging
+
+    config = parse_arguments(["--debug-log"])
+    assert (config.debug_log, config.live_view) == (True, False)
+    assert parse_arguments([]).debug_log is False
+    saved = {name: logging.getLogger(name).level for name in ("", *SDK_LOGGERS)}
+    try:
+        configure_logging(debug=True)
+        assert {"azure", "msal", "httpx", "urllib3"} <= set(SDK_LOGGERS)
+        assert all(logging.getLogger(name).getEffectiveLevel() == logging.DEBUG for name in SDK_LOGGERS)
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def test_the_hosts_debug_request_lines_leave_the_query_out() -> None:
+    from devstack.host import _without_query
+
+    line = '"GET /api/auth/callback?code=secret-code&state=s HTTP/1.1" 201 -'
+    assert _without_query(line) == '"GET /api/auth/callback HTTP/1.1" 201 -'
+    assert _without_query('"GET /api/health HTTP/1.1" 200 -') == '"GET /api/health HTTP/1.1" 200 -'
