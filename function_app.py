@@ -13,6 +13,7 @@ from shared.triggers import (
     contact_center_test_api,
     graph_notifications,
     health_api,
+    operations_api,
     presence_mappings_api,
     presence_worker,
     reconcile_timer,
@@ -36,5 +37,6 @@ for blueprint in (
     contact_center_test_api.bp,
     presence_mappings_api.bp,
     reconcile_timer.bp,
+    operations_api.bp,
 ):
     app.register_functions(blueprint)

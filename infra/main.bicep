@@ -78,6 +78,7 @@ var appTableNames = [
   'SyncSignIns'
   'Subscriptions'
   'PresenceMappings'
+  'OperationsStats'
 ]
 var stateSigningKeySecretName = 'state-signing-key'
 var secretsEncryptionKeySecretName = 'secrets-encryption-key'

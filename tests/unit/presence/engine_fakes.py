@@ -46,8 +46,7 @@ from shared.presence.exceptions import AgentSyncStateGone, StaleAgentSyncState
 from shared.presence.messages import PresenceChange
 from shared.presence.reconcile import ReconcileService
 from shared.presence.sync_service import PresenceSyncService
-from shared.presence.sync_state import AgentSyncState, ContactCenterView, TeamsView
-from shared.storage.agent_sync_state_repository import StoredSyncState
+from shared.presence.sync_state import AgentSyncState, ContactCenterView, StoredSyncState, TeamsView
 from tests.fakes import FakeClock
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -3,6 +3,7 @@ back-off on "later", permanent refusals folded into the state to save."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -38,6 +39,8 @@ from shared.presence.sync_rules import (
 )
 from shared.presence.sync_state import (
     AgentSyncState,
+    CommandOutcome,
+    CommandTarget,
     PendingCommand,
     PendingKind,
     PresenceSession,
@@ -117,8 +120,15 @@ def test_each_command_goes_to_its_system_and_the_decided_state_is_returned(runne
     assert runner.contact_centers.clients_asked == [(TENANT, CONTACT_CENTER)]
     assert runner.contact_centers.calls == [("set_idle", TENANT, AGENT, "teams-dnd")]
     assert runner.graph.calls == [("set_presence", TENANT, USER, APP_ID, "Busy", "InACall", SESSION_DURATION)]
-    # AND the state to save is the decided one
-    assert state == ASKED
+    # AND the state to save is the decided one, with the last command the connector sent
+    assert replace(state, last_command=None) == ASKED
+    assert state.last_command is not None
+    assert (state.last_command.kind, state.last_command.target, state.last_command.outcome) == (
+        "setPresence",
+        CommandTarget.TEAMS,
+        CommandOutcome.ACCEPTED,
+    )
+    assert state.last_command.detail == "Busy/InACall"
     assert runner.sleep.waits == []
 
 
@@ -298,4 +308,13 @@ def test_a_presence_graph_refuses_is_not_held_as_the_session(runner: Runner, fai
 
 def test_a_clear_graph_refuses_leaves_the_state_as_decided(runner: Runner) -> None:
     runner.graph.failures.append(GraphNotFound("no such session", status=404))
-    assert runner.run(teams=ClearPresence()) == ASKED
+    state = runner.run(teams=ClearPresence())
+    assert replace(state, last_command=None) == ASKED
+    # AND the refusal is the last command, with Graph's answer
+    assert state.last_command is not None
+    assert (state.last_command.kind, state.last_command.outcome, state.last_command.status) == (
+        "clearPresence",
+        CommandOutcome.REFUSED,
+        404,
+    )
+    assert state.last_command.error == "no such session"
