@@ -35,6 +35,7 @@ from devstack.live_view import LiveView, try_this
 from devstack.local_settings import LocalSettingsError, load_local_settings
 from devstack.service_bus import ROUTE as SERVICE_BUS_ROUTE
 from devstack.service_bus import InProcessServiceBus
+from devstack.traces import LocalTraces
 from shared.bootstrap import build_services, shutdown_services, use_services
 from shared.errors import ConfigurationError
 from shared.presence.ports import PresenceQueue
@@ -60,6 +61,7 @@ FULL_LOG_FLAG = "--full-log"
 FULL_LOG_HINT = f"{FULL_LOG_FLAG}: every log line, no live view"
 
 # Built for every run and started with the host, in this order; stopped in reverse.
+APPLICATIONINSIGHTS_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 HOST_SERVICES: tuple[Callable[[LocalHost], BackgroundService], ...] = ()
 
 
@@ -115,6 +117,9 @@ class DevStack:
             self._start_contact_center_simulator(self.config.contact_center_simulator_port)
         app = load_app(self.config.app_spec)
         self.host = LocalHost(app, host=self.config.host, port=self.config.port)
+        if not os.environ.get(APPLICATIONINSIGHTS_CONNECTION_STRING):
+            # Spans stay in this process, served under /_devstack/traces (no Application Insights here).
+            LocalTraces.install(self.host)
         # Azure has no stand-in: there the app sends to real Service Bus and the host receives from it.
         self.bus = InProcessServiceBus(self.host)
         self.host.add_background_service(self.bus)

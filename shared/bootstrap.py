@@ -355,6 +355,7 @@ def build_services(
             contact_center_health,
             stats,
             clock,
+            unflushed=reporter,
         ),
         reporter=reporter,
         # The recorder last but one: its final flush may follow the last messages handled.

@@ -21,7 +21,7 @@ from shared.sync_accounts.model import SyncAccount
 
 # A subscription this close to its expiry counts as expiring (the renew timer should have renewed it).
 EXPIRING_WITHIN: Final = timedelta(minutes=15)
-# HTTP statuses with which a contact center says an idle code does not exist.
+# HTTP statuses with which a contact center refuses an idle code it does not have (with a reason naming it).
 UNKNOWN_IDLE_CODE_STATUSES: Final = frozenset({400, 404, 422})
 
 
@@ -84,29 +84,29 @@ def agent_problems(
     record, account = coverage.subscription, coverage.account
     if record is None or not record.is_live(now):
         why = (
-            "no presence subscription includes him"
+            "no presence subscription includes the agent"
             if record is None
             else f"his subscription is {_subscription_condition(record, now)}"
         )
         add(
             Problem.NOT_SUBSCRIBED,
-            f"Teams does not tell the connector about his presence: {why}. "
+            f"Teams does not tell the connector about the agent's presence: {why}. "
             "The renew timer retries; check the sync accounts if this stays.",
         )
     if account is not None and not account.is_healthy:
         add(
             Problem.SYNC_ACCOUNT_NEEDS_SIGN_IN,
-            f"Sync account {account.account_id}, whose subscription covers him, must sign in again"
+            f"Sync account {account.account_id}, whose subscription covers the agent, must sign in again"
             + (f" ({account.last_error})." if account.last_error else "."),
         )
     teams = state.teams
     if teams is None:
-        add(Problem.NO_TEAMS_PRESENCE, "No Teams presence of his was seen yet.")
+        add(Problem.NO_TEAMS_PRESENCE, "No Teams presence of the agent was seen yet.")
     elif teams.manual_override:
         add(
             Problem.MANUAL_TEAMS_STATUS,
-            f"He set his Teams status by hand ({teams.availability}/{teams.activity}); it beats the "
-            "connector's presence until he resets it in Teams.",
+            f"The agent set a Teams status by hand ({teams.availability}/{teams.activity}); it beats the "
+            "connector's presence until it is reset in Teams.",
         )
     command = state.last_command
     if command is not None and command.outcome is CommandOutcome.REFUSED:
@@ -116,9 +116,7 @@ def agent_problems(
                 Problem.TEAMS_REFUSED,
                 f"Teams refused {command.kind}{answer}: {command.error or 'no reason given'}.",
             )
-        elif command.kind == "setIdle" and (
-            command.status is None or command.status in UNKNOWN_IDLE_CODE_STATUSES
-        ):
+        elif _refused_idle_code(command.kind, command.status, command.error):
             add(
                 Problem.UNKNOWN_IDLE_CODE,
                 f"The contact center refused idle code {command.detail}{answer}: "
@@ -132,8 +130,22 @@ def agent_problems(
             )
     cc = state.contact_center
     if cc is not None and cc.state is AgentState.LOGGED_OUT:
-        add(Problem.LOGGED_OUT, "He is logged out of the contact center: his Teams presence is not mirrored.")
+        add(
+            Problem.LOGGED_OUT,
+            "The agent is logged out of the contact center: the Teams presence is not mirrored.",
+        )
     return problems
+
+
+def _refused_idle_code(kind: str, status: int | None, error: str | None) -> bool:
+    """A setIdle refused as a bad request whose reason is about the idle code (Webex says "auxCodeId
+    ... is not an idle code"); an unknown agent's 404 is a refusal of another kind."""
+    reason = (error or "").lower().replace(" ", "")
+    return (
+        kind == "setIdle"
+        and status in UNKNOWN_IDLE_CODE_STATUSES
+        and ("idlecode" in reason or "auxcode" in reason)
+    )
 
 
 def _subscription_condition(record: SubscriptionRecord, now: datetime) -> str:

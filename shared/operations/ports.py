@@ -79,6 +79,10 @@ class NoReports:
         return None
 
 
+class UnflushedStats(Protocol):
+    def pending(self, tenant_id: str) -> list[MinuteStats]: ...
+
+
 class OperationsStatsStore(Protocol):
     """Per-minute figures of each process, one row per tenant, minute and process instance."""
 

@@ -10,6 +10,7 @@ Metric dimensions are tenant ids and reason codes, never names or UPNs.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -165,6 +166,14 @@ class OperationsRecorder:
                         self._restore(stats)
                 raise
             return len(pending)
+
+    def pending(self, tenant_id: str) -> list[MinuteStats]:
+        """Copies of this process's figures of the tenant not flushed yet (disjoint from the stored
+        rows: a flush takes them out), so the instance answering GET sync-health is never behind."""
+        with self._lock:
+            return [
+                copy.deepcopy(stats) for (tenant, _), stats in self._pending.items() if tenant == tenant_id
+            ]
 
     def close(self) -> None:
         """Stop the background flusher and write what is left (the host calls this at shutdown)."""

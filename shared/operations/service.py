@@ -37,6 +37,7 @@ from shared.operations.ports import (
     SubscriptionRecords,
     SyncAccountLister,
     SyncStateReader,
+    UnflushedStats,
 )
 from shared.presence.sync_state import AgentSyncState
 from shared.sync_accounts.model import SyncAccount
@@ -81,7 +82,9 @@ class OperationsService:
         contact_center_health: ContactCenterHealthReader,
         stats: OperationsStatsStore,
         clock: Callable[[], datetime],
+        unflushed: UnflushedStats | None = None,
     ) -> None:
+        self._unflushed = unflushed
         self._connectors = connectors
         self._agents = agents
         self._states = states
@@ -137,8 +140,14 @@ class OperationsService:
             subscriptions=subscription_counts(records, now),
             accounts=accounts,
             contact_center=self._authorization(connector),
-            last_hour=last_hour(self._stats.read(tenant_id, now - WINDOW)),
+            last_hour=self._last_hour(tenant_id, now),
         )
+
+    def _last_hour(self, tenant_id: str, now: datetime) -> LastHour:
+        since = now - WINDOW
+        stored = self._stats.read(tenant_id, since)
+        own = self._unflushed.pending(tenant_id) if self._unflushed is not None else []
+        return last_hour([*stored, *(stats for stats in own if stats.minute >= since)])
 
     def _connector(self, tenant_id: str) -> Connector:
         connector = self._connectors.get(tenant_id)
