@@ -27,6 +27,9 @@ param deployerPrincipalId string = ''
 ])
 param deployerPrincipalType string = 'User'
 
+@description('Comma-separated e-mail addresses the alerts notify (the action group of infra/modules/alerts.bicep). Empty: alerts show in the portal only.')
+param alertEmails string = ''
+
 @description('How long an admin consent link stays valid, in seconds.')
 @minValue(60)
 @maxValue(86400)
@@ -148,6 +151,19 @@ module roleAssignments 'modules/role-assignments.bicep' = {
   }
 }
 
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    tags: tags
+    namePrefix: resourceToken
+    alertEmails: alertEmails
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    serviceBusNamespaceName: serviceBus.outputs.name
+    presenceQueueName: serviceBus.outputs.presenceQueueName
+  }
+}
+
 module functionApp 'modules/function-app.bicep' = {
   name: 'function-app'
   params: {
@@ -202,4 +218,6 @@ output AZURE_KEY_VAULT_ENCRYPTION_KEY_NAME string = secretsEncryptionKeySecretNa
 output AZURE_KEY_VAULT_NOTIFICATION_CERTIFICATE_NAME string = notificationCertificateName
 output AZURE_KEY_VAULT_ENTRA_APP_CERTIFICATE_NAME string = entraAppCertificateName
 output AZURE_APPLICATION_INSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output AZURE_ALERTS_ACTION_GROUP_ID string = alerts.outputs.actionGroupId
+output AZURE_OPERATIONS_WORKBOOK_ID string = alerts.outputs.workbookId
 output ENTRA_APP_CLIENT_ID string = entraAppClientId
