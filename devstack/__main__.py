@@ -38,6 +38,7 @@ from devstack.service_bus import InProcessServiceBus
 from devstack.traces import LocalTraces
 from shared.bootstrap import build_services, shutdown_services, use_services
 from shared.errors import ConfigurationError
+from shared.operations.telemetry import TraceIdFilter
 from shared.presence.ports import PresenceQueue
 from shared.settings import load_settings
 
@@ -350,7 +351,10 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s%(trace)s")
+    # Each line about a change ends with the id of its trace (GET /_devstack/traces?traceId=...).
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(TraceIdFilter())
     # The SDK logs every storage request and its headers at INFO.
     logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     config = parse_arguments(argv)

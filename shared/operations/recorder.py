@@ -21,6 +21,7 @@ from typing import Final
 
 from opentelemetry import metrics
 
+from shared.errors import AppError
 from shared.operations.model import MinuteStats
 from shared.operations.ports import ChangeOutcome, Direction, OperationsStatsStore
 
@@ -183,16 +184,21 @@ class OperationsRecorder:
             flusher.join(timeout=5)
         try:
             self.flush()
-        except Exception:
-            logger.warning("operations figures not written at shutdown", exc_info=True)
+        except AppError as error:
+            # Storage may already be gone when the process stops: one line, no traceback.
+            logger.warning("operations figures not written at shutdown: %s", error.message)
 
     def _run_flusher(self) -> None:
         interval = self._flush_interval or FLUSH_INTERVAL_SECONDS
         while not self._stopping.wait(interval):
             try:
                 self.flush()
+            except AppError as error:
+                logger.warning(
+                    "operations figures not written (%s); retried in %.0f s", error.message, interval
+                )
             except Exception:
-                logger.warning("operations figures not written; retried in %.0f s", interval, exc_info=True)
+                logger.exception("operations figures not written; retried in %.0f s", interval)
 
     def _minute(self, tenant_id: str) -> MinuteStats:
         """This minute's figures of the tenant (called under the lock); starts the flusher once."""

@@ -127,3 +127,14 @@ def current_trace_id() -> str | None:
     """The current trace id as 32 hex digits, for log lines; None outside a trace."""
     context = trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else None
+
+
+class TraceIdFilter(logging.Filter):
+    """Adds `trace` (" trace=<32 hex>" inside a trace, "" outside) to every record, so a log format
+    can carry the trace id of the change a line is about. (In Azure the distro links each exported
+    log line to its trace by itself: operation_Id is the trace id.)"""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        trace_id = current_trace_id()
+        record.trace = f" trace={trace_id}" if trace_id else ""
+        return True
