@@ -14,6 +14,7 @@ from shared.triggers import (
     graph_notifications,
     health_api,
     operations_api,
+    openapi_api,
     presence_mappings_api,
     presence_worker,
     reconcile_timer,
@@ -38,5 +39,6 @@ for blueprint in (
     presence_mappings_api.bp,
     reconcile_timer.bp,
     operations_api.bp,
+    openapi_api.bp,
 ):
     app.register_functions(blueprint)
