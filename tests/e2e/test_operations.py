@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from shared.operations.schemas import AgentSyncStatusView, SyncHealthView
 from tests.e2e.conftest import HostClient, RunningHost
 from tests.e2e.stack import (
     RETRY_TIMEOUT,
@@ -54,6 +55,8 @@ def sync_status(host: HostClient, tenant: SyncedTenant, agent: SyncedAgent) -> d
     reply = host.call("GET", f"/api/tenants/{tenant.tenant_id}/agents/{agent.agent_id}/sync-status")
     assert reply.status == 200, reply.body
     status: dict[str, Any] = reply.json()
+    # The answer is what the OpenAPI document says, field for field
+    AgentSyncStatusView.model_validate(status)
     return status
 
 
@@ -61,6 +64,7 @@ def sync_health(host: HostClient, tenant_id: str) -> dict[str, Any]:
     reply = host.call("GET", f"/api/tenants/{tenant_id}/sync-health")
     assert reply.status == 200, reply.body
     health: dict[str, Any] = reply.json()
+    SyncHealthView.model_validate(health)
     return health
 
 

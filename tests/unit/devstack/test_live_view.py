@@ -480,7 +480,7 @@ def test_poll_once_asks_the_queue_only_about_changes_past_the_settle_time() -> N
 def test_the_health_line_summarises_get_sync_health() -> None:
     from devstack.live_view import format_health
 
-    health = {
+    health: dict[str, Any] = {
         "agents": {"total": 3, "inSync": 2, "withProblem": {"manualTeamsStatus": 1, "loggedOut": 0}},
         "subscriptions": {"active": 1, "expiringWithin15Minutes": 0, "failed": 0, "pending": 0},
         "syncAccounts": {"healthy": 1, "needingSignIn": 0},
