@@ -71,6 +71,7 @@ class Wired:
                 contact_center_test=unused,
                 operations=unused,
                 reporter=unused,
+                directory=unused,
                 authenticator=TOKENS.authenticator(),
             )
         )
