@@ -35,8 +35,10 @@ from devstack.live_view import LiveView, try_this
 from devstack.local_settings import LocalSettingsError, load_local_settings
 from devstack.service_bus import ROUTE as SERVICE_BUS_ROUTE
 from devstack.service_bus import InProcessServiceBus
+from devstack.traces import LocalTraces
 from shared.bootstrap import build_services, shutdown_services, use_services
 from shared.errors import ConfigurationError
+from shared.operations.telemetry import TraceIdFilter
 from shared.presence.ports import PresenceQueue
 from shared.settings import load_settings
 
@@ -66,6 +68,7 @@ SDK_LOGGERS = ("azure", "msal", "httpx", "httpcore", "urllib3", "aiohttp", "kiot
 FULL_LOG_HINT = f"{FULL_LOG_FLAG}: every log line, no live view"
 
 # Built for every run and started with the host, in this order; stopped in reverse.
+APPLICATIONINSIGHTS_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 HOST_SERVICES: tuple[Callable[[LocalHost], BackgroundService], ...] = ()
 
 
@@ -123,6 +126,9 @@ class DevStack:
             self._start_contact_center_simulator(self.config.contact_center_simulator_port)
         app = load_app(self.config.app_spec)
         self.host = LocalHost(app, host=self.config.host, port=self.config.port)
+        if not os.environ.get(APPLICATIONINSIGHTS_CONNECTION_STRING):
+            # Spans stay in this process, served under /_devstack/traces (no Application Insights here).
+            LocalTraces.install(self.host)
         # Azure has no stand-in: there the app sends to real Service Bus and the host receives from it.
         self.bus = InProcessServiceBus(self.host)
         self.host.add_background_service(self.bus)
@@ -476,7 +482,10 @@ def _show_demo(stack: DevStack, *, live_view: bool) -> None:
 
 def configure_logging(*, debug: bool) -> None:
     level = logging.DEBUG if debug else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s%(trace)s")
+    # Each line about a change ends with the id of its trace (GET /_devstack/traces?traceId=...).
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(TraceIdFilter())
     if debug:
         for name in SDK_LOGGERS:
             logging.getLogger(name).setLevel(logging.DEBUG)

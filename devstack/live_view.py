@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -33,6 +34,8 @@ from devstack.demo_tenant import DemoTenant, DemoTenantError, JsonHttp
 logger = logging.getLogger(__name__)
 
 POLL_INTERVAL_SECONDS: Final = 0.25
+# How often the health summary (GET sync-health) is read; it is printed only when it changed.
+HEALTH_INTERVAL_SECONDS: Final = 5.0
 # A change the other side has not mirrored after this long is shown as not mirrored.
 SETTLE: Final = timedelta(seconds=5)
 _TEAMS: Final = "Teams"
@@ -392,8 +395,40 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _seconds(value: Any) -> str:
+    return "-" if value is None else f"{value:g} s"
+
+
+def format_health(health: Mapping[str, Any]) -> str:
+    """The one-line summary of GET sync-health the live view prints whenever it changes."""
+    agents = health["agents"]
+    problems = ", ".join(f"{count} {code}" for code, count in sorted(agents["withProblem"].items()) if count)
+    subscriptions = health["subscriptions"]
+    accounts = health["syncAccounts"]
+    hour = health["lastHour"]
+    delays = hour["syncDelaySeconds"]
+    dropped = sum(hour["notificationsDropped"].values()) + sum(hour["changes"]["dropped"].values())
+    parts = [
+        f"{agents['inSync']}/{agents['total']} agents in sync" + (f" ({problems})" if problems else ""),
+        f"subscriptions {subscriptions['active']} active"
+        + (
+            f", {subscriptions['expiringWithin15Minutes']} expiring"
+            if subscriptions["expiringWithin15Minutes"]
+            else ""
+        )
+        + (f", {subscriptions['failed']} failed" if subscriptions["failed"] else ""),
+        f"sync accounts {accounts['healthy']} healthy"
+        + (f", {accounts['needingSignIn']} need sign-in" if accounts["needingSignIn"] else ""),
+        f"contact center {health['contactCenter']['authorization']}",
+        f"last hour: delay p50 {_seconds(delays['p50'])} p99 {_seconds(delays['p99'])}, "
+        f"{dropped} dropped, {hour['deadLettered']} dead-lettered",
+    ]
+    return "health: " + " · ".join(parts)
+
+
 class LiveView:
-    """Polls both simulators and prints one line per change until stopped (a BackgroundService)."""
+    """Polls both simulators and prints one line per change until stopped (a BackgroundService), and a
+    one-line health summary (GET sync-health) whenever it changes."""
 
     def __init__(
         self,
@@ -415,6 +450,28 @@ class LiveView:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._unreachable = False
+        self._last_health: str | None = None
+        self._health_due = 0.0
+
+    def health_line(self) -> str | None:
+        """The tenant's health summary now; None when the connector does not answer."""
+        reply = self._http.call(
+            "GET",
+            f"{self._demo.host_url}/api/tenants/{self._demo.tenant_id}/sync-health",
+            headers={"Authorization": f"Bearer {self._demo.admin_token}"} if self._demo.admin_token else None,
+        )
+        if reply.status != 200:
+            return None
+        return format_health(reply.json())
+
+    def _print_health_if_changed(self) -> None:
+        if time.monotonic() < self._health_due:
+            return
+        self._health_due = time.monotonic() + HEALTH_INTERVAL_SECONDS
+        line = self.health_line()
+        if line is not None and line != self._last_health:
+            self._last_health = line
+            print(line, file=self._out or sys.stdout, flush=True)
 
     def start(self) -> LiveView:
         self._stopping.clear()
@@ -486,4 +543,8 @@ class LiveView:
                 self._unreachable = False
                 for change in changes:
                     print(format_change(change, self._name_width), file=self._out or sys.stdout, flush=True)
+                try:
+                    self._print_health_if_changed()
+                except (DemoTenantError, KeyError, TypeError, ValueError) as error:
+                    logger.debug("live view: no health summary (%s)", error)
             self._stopping.wait(self._interval)

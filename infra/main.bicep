@@ -30,6 +30,9 @@ param deployerPrincipalType string = 'User'
 @description('Client id of the Webex integration admins sign in to Webex Contact Center with (developer.webex.com > My Webex Apps); empty: Webex sign-in is off. Its secret goes into Key Vault as webex-client-secret.')
 param webexClientId string = ''
 
+@description('Comma-separated e-mail addresses the alerts notify (the action group of infra/modules/alerts.bicep). Empty: alerts show in the portal only.')
+param alertEmails string = ''
+
 @description('How long an admin consent link stays valid, in seconds.')
 @minValue(60)
 @maxValue(86400)
@@ -86,6 +89,7 @@ var appTableNames = [
   'SyncSignIns'
   'Subscriptions'
   'PresenceMappings'
+  'OperationsStats'
 ]
 var stateSigningKeySecretName = 'state-signing-key'
 var secretsEncryptionKeySecretName = 'secrets-encryption-key'
@@ -156,6 +160,19 @@ module roleAssignments 'modules/role-assignments.bicep' = {
   }
 }
 
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    tags: tags
+    namePrefix: resourceToken
+    alertEmails: alertEmails
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    serviceBusNamespaceName: serviceBus.outputs.name
+    presenceQueueName: serviceBus.outputs.presenceQueueName
+  }
+}
+
 module functionApp 'modules/function-app.bicep' = {
   name: 'function-app'
   params: {
@@ -215,4 +232,6 @@ output AZURE_KEY_VAULT_ENTRA_APP_CERTIFICATE_NAME string = entraAppCertificateNa
 output AZURE_KEY_VAULT_WEBEX_CLIENT_SECRET_NAME string = webexClientSecretName
 output AZURE_WEBEX_REDIRECT_URI string = '${functionApp.outputs.url}/api/contact-center/webex/callback'
 output AZURE_APPLICATION_INSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output AZURE_ALERTS_ACTION_GROUP_ID string = alerts.outputs.actionGroupId
+output AZURE_OPERATIONS_WORKBOOK_ID string = alerts.outputs.workbookId
 output ENTRA_APP_CLIENT_ID string = entraAppClientId

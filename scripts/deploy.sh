@@ -10,6 +10,8 @@
 #   scripts/deploy.sh down -g <rg>         delete the resource group (see README for what remains)
 #   scripts/deploy.sh azd-preprovision | azd-postprovision   hooks run by `azd up` (azure.yaml)
 #
+# CONNECTOR_ALERT_EMAILS (comma-separated) is who the Azure Monitor alerts e-mail (infra/modules/alerts.bicep).
+#
 # Secrets are generated here with openssl, once: a secret that exists is never replaced, because
 # SECRETS_ENCRYPTION_KEY encrypts stored data and STATE_SIGNING_KEY signs links in flight.
 set -euo pipefail
@@ -91,6 +93,7 @@ deploy_infra() {
     --template-file "$ROOT/infra/main.bicep" \
     --parameters environmentName="$ENVIRONMENT_NAME" location="$LOCATION" entraAppClientId="$APP_ID" \
     deployerPrincipalId="$principal_id" deployerPrincipalType="$principal_type" \
+    alertEmails="${CONNECTOR_ALERT_EMAILS:-}" \
     --output none
   log "function app: $(output AZURE_FUNCTION_APP_URL)"
 }

@@ -48,6 +48,9 @@ from shared.notifications.client_state import ClientStateSigner
 from shared.notifications.encryption_keys import EncryptionCertificate, EncryptionKeyRing
 from shared.notifications.intake import NotificationIntake
 from shared.notifications.validation_tokens import ValidationTokenVerifier
+from shared.operations.recorder import OperationsRecorder
+from shared.operations.service import OperationsService
+from shared.operations.telemetry import configure_telemetry
 from shared.presence.commands import CommandRunner
 from shared.presence.first_sync import SCHEMA as FIRST_SYNC
 from shared.presence.first_sync import QueuedFirstSync
@@ -69,6 +72,7 @@ from shared.storage.audit_log import TableAuditLog
 from shared.storage.connector_repository import TableConnectorRepository
 from shared.storage.contact_center_health_repository import TableContactCenterHealth
 from shared.storage.mapping_repository import TableMappingRepository
+from shared.storage.operations_stats_repository import TableOperationsStats
 from shared.storage.subscription_repository import TableSubscriptionRepository
 from shared.storage.sync_account_repository import TableSignInRepository, TableSyncAccountRepository
 from shared.storage.table_store import TableStore
@@ -107,6 +111,9 @@ class Services:
     presence_mappings: PresenceMappingService
     reconcile: ReconcileService
     contact_center_test: ContactCenterConnectionTest
+    # Sync health (GET sync-status / sync-health) and the reporter every area reports to.
+    operations: OperationsService
+    reporter: OperationsRecorder
     directory: DirectoryService
     # Webex Contact Center: the admin's sign-in, tokens, subscription; and its signed deliveries.
     webex: WebexConnectionService
@@ -212,8 +219,13 @@ def build_services(
     *,
     clock: Callable[[], datetime] = utc_now,
     presence_queue: PresenceQueue | None = None,
+    reporter: OperationsRecorder | None = None,
 ) -> Services:
+    """`reporter`: the operations recorder to report to (a test's, flushing only when asked)."""
     store = TableStore.from_settings(settings)
+    stats = TableOperationsStats(store)
+    if reporter is None:
+        reporter = OperationsRecorder(stats, clock)
     # The probe must answer fast when storage is down, so it gets its own client without retries.
     probe_store = TableStore.from_settings(settings, retry_total=0, connection_timeout=3, read_timeout=5)
     queue = presence_queue if presence_queue is not None else real_presence_queue(settings)
@@ -262,6 +274,7 @@ def build_services(
         clock,
         usage=subscriptions_later,
         audit=admin_audit,
+        reporter=reporter,
     )
     subscription_repository = TableSubscriptionRepository(store)
     directory = TableSubscriptionDirectory(subscription_repository, clock)
@@ -279,6 +292,7 @@ def build_services(
         clock,
         active_tenants=connector_repository,
         directory=directory,
+        reporter=reporter,
     )
     subscriptions_later.target = subscriptions
 
@@ -334,6 +348,7 @@ def build_services(
         key_ring,
         queue,
         clock,
+        reporter=reporter,
     )
     mapping_repository = TableMappingRepository(store)
     mappings = CachedMappings(mapping_repository, clock)
@@ -349,11 +364,13 @@ def build_services(
             graph,
             settings.entra_app_client_id,
             health=RecordedHealthReports(contact_center_health),
+            reporter=reporter,
         ),
         agent_repository,
         subscriptions,
         clock,
         statuses=contact_centers,
+        reporter=reporter,
     )
     reconcile = ReconcileService(
         connector_repository,
@@ -369,6 +386,7 @@ def build_services(
             settings.entra_app_client_id,
             max_inline_wait=0,
             retried_by="the reconcile timer's next run looks at the agent again",
+            reporter=reporter,
         ),
         subscriptions,
         clock,
@@ -397,7 +415,8 @@ def build_services(
                 PRESENCE_CHANGE: sync.teams_change,
                 AGENT_STATE_CHANGE: sync.agent_event,
                 FIRST_SYNC: sync.first_sync,
-            }
+            },
+            reporter=reporter,
         ),
         contact_center_events=intake,
         webex=webex,
@@ -411,7 +430,26 @@ def build_services(
             connector_repository, contact_centers, contact_center_health, audit, clock
         ),
         directory=directory_service(settings, connector_repository, graph, sync_account_repository, clock),
-        closers=_closers(graph.close, contact_centers.close, webex_http.close, getattr(queue, "close", None)),
+        operations=OperationsService(
+            connector_repository,
+            agent_repository,
+            sync_states,
+            subscription_repository,
+            sync_accounts,
+            contact_center_health,
+            stats,
+            clock,
+            unflushed=reporter,
+        ),
+        reporter=reporter,
+        # The recorder last but one: its final flush may follow the last messages handled.
+        closers=_closers(
+            graph.close,
+            contact_centers.close,
+            webex_http.close,
+            reporter.close,
+            getattr(queue, "close", None),
+        ),
         # The contact center reads the expert directory with a signed GET, beside the users' tokens.
         authenticator=authenticator(settings, key_sources).with_source(
             ContactCenterSignatureSource(connector_repository, clock)
@@ -433,7 +471,9 @@ def services() -> Services:
     if _services is None:
         with _lock:
             if _services is None:
-                _services = build_services(load_settings())
+                settings = load_settings()
+                configure_telemetry(settings.application_insights_connection_string)
+                _services = build_services(settings)
                 logger.info("services wired (app %s)", _services.settings.entra_app_client_id)
     return _services
 

@@ -58,6 +58,11 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "identity. Set this or TABLES_CONNECTION_STRING.",
     ),
     SettingSpec(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "Application Insights connection string: when set, traces, metrics and logs are exported with "
+        "the Azure Monitor OpenTelemetry distro (authenticated by the managed identity). Empty: no export.",
+    ),
+    SettingSpec(
         "AZURE_CLIENT_ID",
         "Client id of the user-assigned managed identity used for Table Storage and Service Bus. "
         "Empty: the default Azure credential chain.",
@@ -217,7 +222,6 @@ HOST_SETTINGS: tuple[str, ...] = (
     "AzureWebJobsStorage__clientId",
     "FUNCTIONS_WORKER_RUNTIME",
     "FUNCTIONS_EXTENSION_VERSION",
-    "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
     "ServiceBusConnection__credential",
     "ServiceBusConnection__clientId",
@@ -233,6 +237,7 @@ class Settings:
     tables_connection_string: str | None = field(default=None, repr=False)
     tables_endpoint: str | None = None
     azure_client_id: str | None = None
+    application_insights_connection_string: str | None = None
     entra_authority_host: str = DEFAULT_AUTHORITY_HOST
     # The `aud` values admins' access tokens may carry: the client id (v2) and the app id URI (v1).
     api_app_id_uri: str = ""
@@ -370,6 +375,7 @@ def _core_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
         "tables_connection_string": connection_string,
         "tables_endpoint": endpoint,
         "azure_client_id": get("AZURE_CLIENT_ID"),
+        "application_insights_connection_string": get("APPLICATIONINSIGHTS_CONNECTION_STRING"),
         "consent_state_ttl": timedelta(seconds=ttl_seconds),
     }
 

@@ -83,3 +83,37 @@ class FakeTenantPurger:
         self.audit.entries = [e for e in self.audit.entries if e.tenant_id != tenant_id]
         self.purged.append(tenant_id)
         return before - len(self.audit.entries)
+
+
+class FakeOperationsReporter:
+    """An OperationsReporter that records each report as a tuple (method name, arguments...)."""
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[object, ...]] = []
+
+    def change(self, tenant_id: str, outcome: object, reason: str) -> None:
+        self.reports.append(("change", tenant_id, outcome, reason))
+
+    def sync_delay(self, tenant_id: str, direction: object, seconds: float) -> None:
+        self.reports.append(("sync_delay", tenant_id, direction, seconds))
+
+    def notifications_dropped(self, tenant_id: str | None, reason: str, count: int) -> None:
+        self.reports.append(("notifications_dropped", tenant_id, reason, count))
+
+    def graph_throttled(self, tenant_id: str) -> None:
+        self.reports.append(("graph_throttled", tenant_id))
+
+    def contact_center_refused(self, tenant_id: str) -> None:
+        self.reports.append(("contact_center_refused", tenant_id))
+
+    def dead_lettered(self, tenant_id: str | None, kind: str) -> None:
+        self.reports.append(("dead_lettered", tenant_id, kind))
+
+    def subscription_failures(self, tenant_id: str, count: int) -> None:
+        self.reports.append(("subscription_failures", tenant_id, count))
+
+    def sync_account_needs_sign_in(self, tenant_id: str) -> None:
+        self.reports.append(("sync_account_needs_sign_in", tenant_id))
+
+    def of(self, name: str) -> list[tuple[object, ...]]:
+        return [report for report in self.reports if report[0] == name]

@@ -22,6 +22,7 @@ from shared.contact_center.exceptions import (
     ContactCenterThrottled,
     ContactCenterUnavailable,
 )
+from shared.operations import telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ def send(
         request = client.build_request(method, url, **options)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         raise ContactCenterRejected(f"{what}: the contact center URL cannot be used ({exc})") from exc
+    # One change is one trace: the contact center (and our simulator) sees the W3C trace context.
+    telemetry.inject(request.headers)
     where = _host_of(request.url)
     try:
         return client.send(request)

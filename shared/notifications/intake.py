@@ -30,6 +30,7 @@ from shared.notifications.model import (
     parse_presence_payload,
 )
 from shared.notifications.validation_tokens import ValidationTokenVerifier
+from shared.operations.ports import NoReports, OperationsReporter
 from shared.presence.messages import PresenceChange
 from shared.presence.ports import PresenceQueue
 from shared.security.exceptions import SigningKeysUnavailable
@@ -65,7 +66,9 @@ class NotificationIntake:
         keys: EncryptionKeyRing,
         queue: PresenceQueue,
         clock: Callable[[], datetime],
+        reporter: OperationsReporter | None = None,
     ) -> None:
+        self._reporter: OperationsReporter = reporter if reporter is not None else NoReports()
         self._directory = directory
         self._client_states = client_states
         self._tokens = tokens
@@ -85,6 +88,7 @@ class NotificationIntake:
                 rejected.error.message,
             )
             dropped["malformed"] += 1
+            self._reporter.notifications_dropped(None, "malformed", 1)
 
         tokens_ok = self._tokens_valid(collection)
         changes: list[PresenceChange] = []
@@ -96,6 +100,7 @@ class NotificationIntake:
                     changes.append(change)
                     continue
             dropped[reason or "invalid"] += 1
+            self._reporter.notifications_dropped(notification.tenant_id, reason or "invalid", 1)
 
         # Raises PresenceQueueUnavailable: nothing is acknowledged that is not persisted.
         self._queue.publish(changes)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from shared.connectors.model import ContactCenterConfig
 from shared.contact_center.exceptions import (
@@ -33,6 +33,8 @@ from shared.graph.exceptions import (
     GraphUnavailable,
 )
 from shared.graph.ports import GraphGateway
+from shared.operations import telemetry
+from shared.operations.ports import Direction, NoReports, OperationsReporter
 from shared.presence.exceptions import TransientSyncFailure
 from shared.presence.sync_rules import (
     ClearPresence,
@@ -42,7 +44,13 @@ from shared.presence.sync_rules import (
     contact_center_command_rejected,
     teams_command_failed,
 )
-from shared.presence.sync_state import AgentSyncState
+from shared.presence.sync_state import (
+    AgentSyncState,
+    CommandOutcome,
+    CommandRecord,
+    CommandTarget,
+    MeasuredDelay,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +79,10 @@ class CommandRunner:
         max_inline_wait: float = MAX_INLINE_WAIT_SECONDS,
         health: ContactCenterHealthReporter | None = None,
         retried_by: str = "the message is delivered again",
+        reporter: OperationsReporter | None = None,
     ) -> None:
         self._retried_by = retried_by
+        self._reporter: OperationsReporter = reporter if reporter is not None else NoReports()
         self._health: ContactCenterHealthReporter = health if health is not None else NoHealthReports()
         self._contact_centers = contact_centers
         self._graph = graph
@@ -81,20 +91,41 @@ class CommandRunner:
         self._max_inline_wait = max_inline_wait
 
     def run(
-        self, target: Target, decision: SyncDecision, now: datetime, delivery_count: int
+        self,
+        target: Target,
+        decision: SyncDecision,
+        now: datetime,
+        delivery_count: int,
+        *,
+        observed_at: datetime | None = None,
     ) -> AgentSyncState:
-        """The state to save once the commands ran (raises TransientSyncFailure to retry later)."""
+        """The state to save once the commands ran (raises TransientSyncFailure to retry later).
+        `observed_at`: when the change that led to the decision was seen, for the measured delay."""
         state = decision.state
         command = decision.contact_center
+        started = time.monotonic()
+        cc_refused = False
         if command is not None:
             client = self._contact_centers.client_for(target.tenant_id, target.contact_center)
             try:
-                if isinstance(command, SetIdle):
-                    client.set_idle(
-                        target.agent_id, command.idle_code_id, command.idle_code_name, decision.reason
-                    )
-                else:
-                    client.set_available(target.agent_id, decision.reason)
+                with telemetry.span(
+                    f"contact center {_kind(command)}",
+                    attributes={telemetry.TENANT_ID: target.tenant_id, telemetry.AGENT_ID: target.agent_id},
+                ):
+                    if isinstance(command, SetIdle):
+                        client.set_idle(
+                            target.agent_id, command.idle_code_id, command.idle_code_name, decision.reason
+                        )
+                    else:
+                        client.set_available(target.agent_id, decision.reason)
+                accepted_at = now + timedelta(seconds=time.monotonic() - started)
+                state = replace(
+                    state,
+                    last_command=_record(command, CommandTarget.CONTACT_CENTER, accepted_at),
+                    delay_to_contact_center=self._delay(
+                        target, Direction.TEAMS_TO_CONTACT_CENTER, observed_at, accepted_at, state
+                    ),
+                )
                 # The port's state changes do not return the 2xx they got.
                 self._health.report(
                     target.tenant_id, accepted_check(CheckSource.SYNC, now, target.contact_center, None)
@@ -115,7 +146,12 @@ class CommandRunner:
                     _describe(command),
                     exc.message,
                 )
-                state = contact_center_command_rejected(state, command, now)
+                self._reporter.contact_center_refused(target.tenant_id)
+                cc_refused = True
+                state = replace(
+                    contact_center_command_rejected(state, command, now),
+                    last_command=_record(command, CommandTarget.CONTACT_CENTER, now, exc.message, exc.status),
+                )
             except (ContactCenterThrottled, ContactCenterUnavailable) as exc:
                 self._report_failure(target, exc, now)
                 self._later(target, exc.retry_after, delivery_count, exc.message)
@@ -126,17 +162,32 @@ class CommandRunner:
         teams = decision.teams
         if teams is not None:
             try:
-                if isinstance(teams, SetPresence):
-                    self._graph.set_presence(
-                        target.tenant_id,
-                        target.user_id,
-                        self._session_id,
-                        teams.availability,
-                        teams.activity,
-                        teams.expiration,
-                    )
-                else:
-                    self._graph.clear_presence(target.tenant_id, target.user_id, self._session_id)
+                with telemetry.span(
+                    f"graph {_kind(teams)}",
+                    attributes={telemetry.TENANT_ID: target.tenant_id, telemetry.AGENT_ID: target.agent_id},
+                ):
+                    if isinstance(teams, SetPresence):
+                        self._graph.set_presence(
+                            target.tenant_id,
+                            target.user_id,
+                            self._session_id,
+                            teams.availability,
+                            teams.activity,
+                            teams.expiration,
+                        )
+                    else:
+                        self._graph.clear_presence(target.tenant_id, target.user_id, self._session_id)
+                accepted_at = now + timedelta(seconds=time.monotonic() - started)
+                state = replace(
+                    state,
+                    # A refusal of this same decision's contact-center command says more than this.
+                    last_command=state.last_command
+                    if cc_refused
+                    else _record(teams, CommandTarget.TEAMS, accepted_at),
+                    delay_to_teams=self._delay(
+                        target, Direction.CONTACT_CENTER_TO_TEAMS, observed_at, accepted_at, state
+                    ),
+                )
                 logger.info(
                     "tenant %s agent %s: Teams %s (%s)",
                     target.tenant_id,
@@ -145,6 +196,7 @@ class CommandRunner:
                     decision.reason,
                 )
             except GraphThrottled as exc:
+                self._reporter.graph_throttled(target.tenant_id)
                 self._later(target, exc.retry_after, delivery_count, f"Graph: {exc.message}")
             except (GraphUnavailable, GraphAuthenticationFailed) as exc:
                 self._later(target, None, delivery_count, f"Graph: {exc.message}")
@@ -156,8 +208,32 @@ class CommandRunner:
                     _describe(teams),
                     exc.message,
                 )
-                state = teams_command_failed(state, teams, now)
+                state = replace(
+                    teams_command_failed(state, teams, now),
+                    last_command=_record(teams, CommandTarget.TEAMS, now, exc.message, exc.status),
+                )
         return state
+
+    def _delay(
+        self,
+        target: Target,
+        direction: Direction,
+        observed_at: datetime | None,
+        accepted_at: datetime,
+        state: AgentSyncState,
+    ) -> MeasuredDelay | None:
+        """The delay this command measured (reported as a metric), or the one measured before."""
+        previous = (
+            state.delay_to_contact_center
+            if direction is Direction.TEAMS_TO_CONTACT_CENTER
+            else state.delay_to_teams
+        )
+        if observed_at is None:
+            return previous
+        # Clocks of the two sides may disagree by a little: a delay is never negative.
+        seconds = max(0.0, (accepted_at - observed_at).total_seconds())
+        self._reporter.sync_delay(target.tenant_id, direction, seconds)
+        return MeasuredDelay(seconds, accepted_at)
 
     def _report_failure(self, target: Target, error: ContactCenterError, now: datetime) -> None:
         self._health.report(
@@ -187,6 +263,39 @@ class CommandRunner:
             # Nothing to wait for (the timer's runner, or Retry-After: 0): straight back to the caller.
             self._sleep(wait)
         raise TransientSyncFailure(what_happened)
+
+
+def _kind(command: object) -> str:
+    if isinstance(command, SetIdle):
+        return "setIdle"
+    if isinstance(command, SetPresence):
+        return "setPresence"
+    if isinstance(command, ClearPresence):
+        return "clearPresence"
+    return "setAvailable"
+
+
+def _record(
+    command: object,
+    target: CommandTarget,
+    at: datetime,
+    error: str | None = None,
+    status: int | None = None,
+) -> CommandRecord:
+    detail = None
+    if isinstance(command, SetIdle):
+        detail = command.idle_code_id
+    elif isinstance(command, SetPresence):
+        detail = f"{command.availability}/{command.activity}"
+    return CommandRecord(
+        kind=_kind(command),
+        target=target,
+        outcome=CommandOutcome.ACCEPTED if error is None else CommandOutcome.REFUSED,
+        at=at,
+        detail=detail,
+        error=error,
+        status=status,
+    )
 
 
 def _describe(command: object) -> str:

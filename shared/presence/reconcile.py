@@ -35,8 +35,7 @@ from shared.presence.sync_rules import (
     sessions_to_renew,
 )
 from shared.presence.sync_service import ConnectorLookup, MappingLookup
-from shared.presence.sync_state import AgentSyncState
-from shared.storage.agent_sync_state_repository import StoredSyncState
+from shared.presence.sync_state import AgentSyncState, StoredSyncState
 
 logger = logging.getLogger(__name__)
 

@@ -19,13 +19,13 @@ from shared.contact_center.exceptions import ContactCenterError
 from shared.contact_center.messages import AgentStateChange
 from shared.contact_center.ports import ContactCenterClients
 from shared.mappings.model import PresenceMappings
+from shared.operations.ports import ChangeOutcome, NoReports, OperationsReporter
 from shared.presence.commands import CommandRunner, Target
 from shared.presence.exceptions import AgentSyncStateGone, StaleAgentSyncState, TransientSyncFailure
 from shared.presence.first_sync import FirstSyncRequest
 from shared.presence.messages import PresenceChange
 from shared.presence.sync_rules import Outcome, SyncDecision, on_agent_event, on_teams_presence, reconcile
-from shared.presence.sync_state import AgentSyncState
-from shared.storage.agent_sync_state_repository import StoredSyncState
+from shared.presence.sync_state import AgentSyncState, StoredSyncState
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +68,11 @@ class PresenceSyncService:
         clock: Callable[[], datetime],
         *,
         statuses: ContactCenterClients | None = None,
+        reporter: OperationsReporter | None = None,
     ) -> None:
         # Where the first contact-center read of an agent comes from (None: no first read).
         self._statuses = statuses
+        self._reporter: OperationsReporter = reporter if reporter is not None else NoReports()
         self._connectors = connectors
         self._mappings = mappings
         self._states = states
@@ -87,6 +89,7 @@ class PresenceSyncService:
         if connector is None or not connector.settings.presence_sync or connector.contact_center is None:
             # Not synced, but the agents list still shows the last Teams presence.
             self._recorder.record_teams_presence(change.tenant_id, change)
+            self._reporter.change(change.tenant_id, ChangeOutcome.DROPPED, _not_synced(connector))
             return
         # An agent whose contact-center state was never seen: read it first, so this change is decided
         # on what the agent is doing now rather than on nothing.
@@ -97,6 +100,7 @@ class PresenceSyncService:
             lambda state, mappings, now: on_teams_presence(state, change, mappings, now),
             f"Teams {change.availability}/{change.activity}",
             delivery_count,
+            observed_at=change.observed_at,
         )
 
     def agent_event(self, body: bytes, *, message_id: str | None, delivery_count: int) -> None:
@@ -106,6 +110,7 @@ class PresenceSyncService:
             logger.info(
                 "tenant %s agent %s: event %s not synced", event.tenant_id, event.agent_id, event.event_id
             )
+            self._reporter.change(event.tenant_id, ChangeOutcome.DROPPED, _not_synced(connector))
             return
         self._apply(
             connector,
@@ -114,6 +119,7 @@ class PresenceSyncService:
             f"contact center {event.state}",
             delivery_count,
             agent_id=event.agent_id,
+            observed_at=event.occurred_at,
         )
 
     def first_sync(self, body: bytes, *, message_id: str | None, delivery_count: int) -> None:
@@ -183,9 +189,10 @@ class PresenceSyncService:
         delivery_count: int,
         *,
         agent_id: str | None = None,
+        observed_at: datetime | None = None,
     ) -> None:
         """Decide and apply for the user's agent; `agent_id`: the agent the message is about, when it
-        names one."""
+        names one; `observed_at`: when the change was seen on its side (the measured delay starts)."""
         tenant_id = connector.tenant_id
         assert connector.contact_center is not None  # noqa: S101 - checked by the callers
         mappings = self._mappings.get(tenant_id)
@@ -193,6 +200,7 @@ class PresenceSyncService:
             stored = self._states.load(tenant_id, user_id)
             if stored is None:
                 logger.info("tenant %s user %s: not an agent; %s ignored", tenant_id, user_id, what)
+                self._reporter.change(tenant_id, ChangeOutcome.DROPPED, "notAnAgent")
                 return
             if agent_id is not None and stored.agent_id != agent_id:
                 # The user was given to another agent after the event was queued: it is not his state.
@@ -204,6 +212,7 @@ class PresenceSyncService:
                     agent_id,
                     what,
                 )
+                self._reporter.change(tenant_id, ChangeOutcome.DROPPED, "agentReassigned")
                 return
             now = self._clock()
             decision = decide(stored.state, mappings, now)
@@ -218,9 +227,14 @@ class PresenceSyncService:
                     decision.outcome.value,
                     decision.reason,
                 )
+                self._reporter.change(
+                    tenant_id,
+                    ChangeOutcome.SUPERSEDED if decision.discarded else ChangeOutcome.APPLIED,
+                    decision.outcome.value,
+                )
                 return
             target = Target(tenant_id, user_id, stored.agent_id, connector.contact_center)
-            state = self._commands.run(target, decision, now, delivery_count)
+            state = self._commands.run(target, decision, now, delivery_count, observed_at=observed_at)
             if decision.resubscribe:
                 # The agent logged in: make sure his presence is subscribed now, not at the next timer run.
                 self._subscriptions.roster_changed(tenant_id)
@@ -244,5 +258,15 @@ class PresenceSyncService:
                 decision.reason,
                 attempt,
             )
+            self._reporter.change(tenant_id, ChangeOutcome.APPLIED, decision.outcome.value)
             return
         raise TransientSyncFailure("the agent's sync state kept changing; the message is delivered again")
+
+
+def _not_synced(connector: Connector | None) -> str:
+    """The reason code of a change that is not synced at all."""
+    if connector is None:
+        return "connectorNotActive"
+    if not connector.settings.presence_sync:
+        return "presenceSyncOff"
+    return "noContactCenter"

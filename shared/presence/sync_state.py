@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from shared.contact_center.model import AgentState
 
-EntityValue = str | int | bool | datetime
+EntityValue = str | int | float | bool | datetime
 
 SCHEMA_VERSION: Final = 1
 
@@ -55,6 +55,18 @@ SYNC_IDLE_CODE_ID: Final = "syncIdleCodeId"
 SYNC_IDLE_CODE_NAME: Final = "syncIdleCodeName"
 SYNC_DISMISSED_IDLE_CODE_ID: Final = "syncDismissedIdleCodeId"
 SYNC_DISMISSED_AT: Final = "syncDismissedAt"
+# What the connector last did and how long a change took (GET sync-status); written with the same merge.
+SYNC_LAST_COMMAND_KIND: Final = "syncLastCommandKind"
+SYNC_LAST_COMMAND_TARGET: Final = "syncLastCommandTarget"
+SYNC_LAST_COMMAND_OUTCOME: Final = "syncLastCommandOutcome"
+SYNC_LAST_COMMAND_AT: Final = "syncLastCommandAt"
+SYNC_LAST_COMMAND_DETAIL: Final = "syncLastCommandDetail"
+SYNC_LAST_COMMAND_ERROR: Final = "syncLastCommandError"
+SYNC_LAST_COMMAND_STATUS: Final = "syncLastCommandStatus"
+SYNC_DELAY_TO_CC_SECONDS: Final = "syncDelayToContactCenterSeconds"
+SYNC_DELAY_TO_CC_AT: Final = "syncDelayToContactCenterAt"
+SYNC_DELAY_TO_TEAMS_SECONDS: Final = "syncDelayToTeamsSeconds"
+SYNC_DELAY_TO_TEAMS_AT: Final = "syncDelayToTeamsAt"
 
 # Every property this module reads, for a query's `select`.
 SYNC_STATE_PROPERTIES: Final = (
@@ -86,6 +98,17 @@ SYNC_STATE_PROPERTIES: Final = (
     SYNC_IDLE_CODE_NAME,
     SYNC_DISMISSED_IDLE_CODE_ID,
     SYNC_DISMISSED_AT,
+    SYNC_LAST_COMMAND_KIND,
+    SYNC_LAST_COMMAND_TARGET,
+    SYNC_LAST_COMMAND_OUTCOME,
+    SYNC_LAST_COMMAND_AT,
+    SYNC_LAST_COMMAND_DETAIL,
+    SYNC_LAST_COMMAND_ERROR,
+    SYNC_LAST_COMMAND_STATUS,
+    SYNC_DELAY_TO_CC_SECONDS,
+    SYNC_DELAY_TO_CC_AT,
+    SYNC_DELAY_TO_TEAMS_SECONDS,
+    SYNC_DELAY_TO_TEAMS_AT,
 )
 
 
@@ -173,6 +196,41 @@ class PendingCommand:
     sent_at: datetime
 
 
+class CommandTarget(StrEnum):
+    CONTACT_CENTER = "contactCenter"
+    TEAMS = "teams"
+
+
+class CommandOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    # Refused for good (the other side will not change its mind on a retry).
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """The last command the connector sent for the agent and what came of it."""
+
+    # setIdle, setAvailable, setPresence, clearPresence
+    kind: str
+    target: CommandTarget
+    outcome: CommandOutcome
+    at: datetime
+    # The idle code id, or the Teams availability/activity pair; None for setAvailable / clearPresence.
+    detail: str | None = None
+    error: str | None = None
+    # The other side's HTTP status when it refused.
+    status: int | None = None
+
+
+@dataclass(frozen=True)
+class MeasuredDelay:
+    """A change observed on one side -> the other side accepted the command it led to."""
+
+    seconds: float
+    at: datetime
+
+
 @dataclass(frozen=True)
 class AgentSyncState:
     teams: TeamsView | None = None
@@ -191,6 +249,9 @@ class AgentSyncState:
     # Teams certainly showed, after that, a presence no rule maps.
     dismissed_idle_code_id: str | None = None
     dismissed_at: datetime | None = None
+    last_command: CommandRecord | None = None
+    delay_to_contact_center: MeasuredDelay | None = None
+    delay_to_teams: MeasuredDelay | None = None
 
     @property
     def in_connector_idle(self) -> bool:
@@ -246,6 +307,20 @@ class AgentSyncState:
         entity[SYNC_IDLE_CODE_NAME] = _written(self.idle_code_name)
         entity[SYNC_DISMISSED_IDLE_CODE_ID] = _written(self.dismissed_idle_code_id)
         entity[SYNC_DISMISSED_AT] = _written(self.dismissed_at)
+        command = self.last_command
+        entity[SYNC_LAST_COMMAND_KIND] = "" if command is None else command.kind
+        entity[SYNC_LAST_COMMAND_TARGET] = "" if command is None else command.target.value
+        entity[SYNC_LAST_COMMAND_OUTCOME] = "" if command is None else command.outcome.value
+        entity[SYNC_LAST_COMMAND_AT] = _written(None if command is None else command.at)
+        entity[SYNC_LAST_COMMAND_DETAIL] = _written(None if command is None else command.detail)
+        entity[SYNC_LAST_COMMAND_ERROR] = _written(None if command is None else command.error)
+        entity[SYNC_LAST_COMMAND_STATUS] = "" if command is None or command.status is None else command.status
+        for seconds_name, at_name, delay in (
+            (SYNC_DELAY_TO_CC_SECONDS, SYNC_DELAY_TO_CC_AT, self.delay_to_contact_center),
+            (SYNC_DELAY_TO_TEAMS_SECONDS, SYNC_DELAY_TO_TEAMS_AT, self.delay_to_teams),
+        ):
+            entity[seconds_name] = "" if delay is None else float(delay.seconds)
+            entity[at_name] = _written(None if delay is None else delay.at)
         return entity
 
     @classmethod
@@ -263,7 +338,21 @@ class AgentSyncState:
             idle_code_name=_text(entity.get(SYNC_IDLE_CODE_NAME)),
             dismissed_idle_code_id=_text(entity.get(SYNC_DISMISSED_IDLE_CODE_ID)),
             dismissed_at=_moment(entity.get(SYNC_DISMISSED_AT)),
+            last_command=_last_command(entity),
+            delay_to_contact_center=_delay(entity, SYNC_DELAY_TO_CC_SECONDS, SYNC_DELAY_TO_CC_AT),
+            delay_to_teams=_delay(entity, SYNC_DELAY_TO_TEAMS_SECONDS, SYNC_DELAY_TO_TEAMS_AT),
         )
+
+
+@dataclass(frozen=True)
+class StoredSyncState:
+    """An agent's sync state as read from storage, with the version (ETag) a conditional save needs."""
+
+    tenant_id: str
+    user_id: str
+    agent_id: str
+    state: AgentSyncState
+    etag: str
 
 
 def _teams_view(entity: Mapping[str, Any]) -> TeamsView | None:
@@ -345,6 +434,36 @@ def _pending(value: Any) -> tuple[PendingCommand, ...]:
             continue
         commands.append(PendingCommand(kind=kind, idle_code_id=idle_code_id, sent_at=sent_at))
     return tuple(commands)
+
+
+def _last_command(entity: Mapping[str, Any]) -> CommandRecord | None:
+    kind = _text(entity.get(SYNC_LAST_COMMAND_KIND))
+    at = _moment(entity.get(SYNC_LAST_COMMAND_AT))
+    try:
+        target = CommandTarget(str(entity.get(SYNC_LAST_COMMAND_TARGET)))
+        outcome = CommandOutcome(str(entity.get(SYNC_LAST_COMMAND_OUTCOME)))
+    except ValueError:
+        return None
+    if kind is None or at is None:
+        return None
+    status = _integer(entity.get(SYNC_LAST_COMMAND_STATUS))
+    return CommandRecord(
+        kind=kind,
+        target=target,
+        outcome=outcome,
+        at=at,
+        detail=_text(entity.get(SYNC_LAST_COMMAND_DETAIL)),
+        error=_text(entity.get(SYNC_LAST_COMMAND_ERROR)),
+        status=status if status is not None and status >= 0 else None,
+    )
+
+
+def _delay(entity: Mapping[str, Any], seconds_name: str, at_name: str) -> MeasuredDelay | None:
+    seconds = entity.get(seconds_name)
+    at = _moment(entity.get(at_name))
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0 or at is None:
+        return None
+    return MeasuredDelay(float(seconds), at)
 
 
 def _json(items: list[list[Any]]) -> str:

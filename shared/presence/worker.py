@@ -11,11 +11,16 @@ import json
 import logging
 from typing import Protocol
 
+from shared.operations.ports import ChangeOutcome, NoReports, OperationsReporter
 from shared.presence.exceptions import InvalidPresenceMessage
 from shared.presence.messages import SCHEMA as PRESENCE_CHANGE
 from shared.presence.messages import PresenceChange
 
 logger = logging.getLogger(__name__)
+
+# The presence queue's maxDeliveryCount (infra/modules/service-bus.bicep): a message that fails this
+# delivery is dead-lettered by Service Bus.
+MAX_DELIVERY_COUNT = 10
 
 
 class MessageHandler(Protocol):
@@ -37,12 +42,29 @@ def message_kind(body: bytes) -> str:
 class PresenceWorker:
     """Routes each message kind to its handler."""
 
-    def __init__(self, handlers: dict[str, MessageHandler]) -> None:
+    def __init__(
+        self,
+        handlers: dict[str, MessageHandler],
+        *,
+        reporter: OperationsReporter | None = None,
+        max_delivery_count: int = MAX_DELIVERY_COUNT,
+    ) -> None:
         if PRESENCE_CHANGE not in handlers:
             raise ValueError("the worker needs a handler for presence changes")
         self._handlers = dict(handlers)
+        self._reporter: OperationsReporter = reporter if reporter is not None else NoReports()
+        self._max_delivery_count = max_delivery_count
 
-    def handle(self, body: bytes, *, message_id: str | None, delivery_count: int) -> None:
+    def handle(
+        self,
+        body: bytes,
+        *,
+        message_id: str | None,
+        delivery_count: int,
+        tenant_id: str | None = None,
+    ) -> None:
+        """`tenant_id`: the message's tenantId application property, for the dead-letter report."""
+        kind = "unknown"
         try:
             kind = message_kind(body)
             handler = self._handlers.get(kind)
@@ -51,6 +73,19 @@ class PresenceWorker:
             handler(body, message_id=message_id, delivery_count=delivery_count)
         except InvalidPresenceMessage as exc:
             logger.error("queue message %s dropped: %s", message_id, exc.message)
+            self._reporter.change(tenant_id or "unknown", ChangeOutcome.DROPPED, "invalidMessage")
+        except Exception:
+            if delivery_count >= self._max_delivery_count:
+                # This was the last delivery: Service Bus moves the message to the dead-letter queue.
+                logger.error(
+                    "tenant %s: queue message %s (%s) failed its last delivery (%s); it is dead-lettered",
+                    tenant_id,
+                    message_id,
+                    kind,
+                    delivery_count,
+                )
+                self._reporter.dead_lettered(tenant_id, kind)
+            raise
 
 
 class TeamsPresenceRecorder(Protocol):

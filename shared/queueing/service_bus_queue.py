@@ -16,6 +16,7 @@ from typing import Any
 from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusSender
 from azure.servicebus.exceptions import MessageSizeExceededError, ServiceBusError
 
+from shared.operations import telemetry
 from shared.presence.exceptions import PresenceQueueUnavailable
 from shared.presence.ports import SyncMessage
 
@@ -25,13 +26,16 @@ CONTENT_TYPE = "application/json"
 
 
 def to_service_bus_message(message: SyncMessage) -> ServiceBusMessage:
+    # The W3C trace context of the request that brought the change in: the worker continues it.
+    properties: dict[str | bytes, Any] = {"tenantId": message.tenant_id, "schemaVersion": 1}
+    properties.update(telemetry.trace_properties())
     return ServiceBusMessage(
         message.to_json(),
         session_id=message.session_id,
         message_id=message.message_id,
         content_type=CONTENT_TYPE,
         subject=message.kind,
-        application_properties={"tenantId": message.tenant_id, "schemaVersion": 1},
+        application_properties=properties,
     )
 
 

@@ -4,7 +4,6 @@ agent_repository.py for the two row kinds). One point read and one conditional m
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any, Final
 
 from azure.core import MatchConditions
@@ -12,7 +11,7 @@ from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableEntity, UpdateMode
 
 from shared.presence.exceptions import AgentSyncStateGone, StaleAgentSyncState
-from shared.presence.sync_state import SYNC_STATE_PROPERTIES, AgentSyncState
+from shared.presence.sync_state import SYNC_STATE_PROPERTIES, AgentSyncState, StoredSyncState
 from shared.storage.agent_repository import USER_PREFIX
 from shared.storage.keys import checked_key, odata_string
 from shared.storage.table_names import AGENTS
@@ -22,15 +21,6 @@ logger = logging.getLogger(__name__)
 
 _USER_RANGE_END: Final = "user}"
 _SELECT: Final = ["agentId", "userId", *SYNC_STATE_PROPERTIES]
-
-
-@dataclass(frozen=True)
-class StoredSyncState:
-    tenant_id: str
-    user_id: str
-    agent_id: str
-    state: AgentSyncState
-    etag: str
 
 
 class TableAgentSyncStates:

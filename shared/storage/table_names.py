@@ -12,6 +12,9 @@ SYNC_ACCOUNTS = "SyncAccounts"
 SYNC_SIGN_INS = "SyncSignIns"
 SUBSCRIPTIONS = "Subscriptions"
 PRESENCE_MAPPINGS = "PresenceMappings"
+# Per-minute operations figures of each process (GET sync-health's last hour), see
+# operations_stats_repository.py.
+OPERATIONS_STATS = "OperationsStats"
 
 # Purged when a tenant's connector is deleted; the connector row itself goes last (its other rows in
 # `Connectors`, such as the contact-center checks, are purged with the rest: see tenant_purge.py).
@@ -22,6 +25,7 @@ TENANT_DATA_TABLES: tuple[str, ...] = (
     AGENTS,
     PRESENCE_MAPPINGS,
     CONNECTOR_AUDIT,
+    OPERATIONS_STATS,
 )
 
 ALL_TABLES: tuple[str, ...] = (CONNECTORS, *TENANT_DATA_TABLES)

@@ -27,6 +27,7 @@ from shared.errors import AppError
 from shared.graph.ports import GraphGateway
 from shared.notifications.client_state import ClientStateSigner
 from shared.notifications.encryption_keys import EncryptionKeyRing
+from shared.operations.ports import NoReports, OperationsReporter
 from shared.presence.ports import PresenceQueue
 from shared.subscriptions.exceptions import LeaseLost
 from shared.subscriptions.lifecycle import LifecycleHandler
@@ -130,7 +131,9 @@ class SubscriptionService:
         lease_duration: timedelta = timedelta(minutes=2),
         renew_before: timedelta = timedelta(minutes=30),
         expiration: timedelta = MAX_EXPIRATION,
+        reporter: OperationsReporter | None = None,
     ) -> None:
+        self._reporter: OperationsReporter = reporter if reporter is not None else NoReports()
         if not MIN_EXPIRATION <= expiration <= MAX_EXPIRATION:
             raise ValueError("presence subscriptions expire after 45 to 60 minutes")
         if not timedelta(0) < renew_before < expiration:
@@ -472,8 +475,9 @@ class SubscriptionService:
             # It lapses on its own after lease_duration.
             logger.warning("tenant %s: sync lease not released: %s", lease.tenant_id, error.message)
 
-    @staticmethod
-    def _log_report(report: SyncReport) -> None:
+    def _log_report(self, report: SyncReport) -> None:
+        # Every report with failures passes here once (the alert on subscription failures counts them).
+        self._reporter.subscription_failures(report.tenant_id, report.failed)
         if report.errors:
             logger.warning(
                 "tenant %s: subscription sync %s with %d failures: %s",

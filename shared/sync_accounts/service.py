@@ -24,6 +24,7 @@ from shared.connectors.model import ConnectorStatus
 from shared.connectors.ports import ConnectorRepository
 from shared.graph.ports import DelegatedTokenProvider
 from shared.identity.principal import Actor
+from shared.operations.ports import NoReports, OperationsReporter
 from shared.security.exceptions import ExpiredSignedState, InvalidSignedState, SecretDecryptionFailed
 from shared.security.signed_state import StateClaims, StateSigner
 from shared.sync_accounts.commands import parse_callback, parse_start_sign_in
@@ -92,7 +93,9 @@ class SyncAccountService:
         new_attempt_id: Callable[[], str] = lambda: secrets.token_urlsafe(16),
         new_code_verifier: Callable[[], str] = lambda: secrets.token_urlsafe(64),
         audit: AdminAudit | None = None,
+        reporter: OperationsReporter | None = None,
     ) -> None:
+        self._reporter: OperationsReporter = reporter if reporter is not None else NoReports()
         self._audit = audit
         self._accounts = accounts
         self._sign_ins = sign_ins
@@ -293,6 +296,7 @@ class SyncAccountService:
             logger.warning(
                 "tenant %s: sync account %s needs a new sign-in: %s", tenant_id, account_id, reason
             )
+            self._reporter.sync_account_needs_sign_in(tenant_id)
             return
         raise StaleSyncAccount(tenant_id, account_id)
 

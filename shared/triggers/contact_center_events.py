@@ -7,6 +7,7 @@ signature of the body with the tenant's secret (X-Connector-Signature) is the au
 from __future__ import annotations
 
 import azure.functions as func
+from opentelemetry.trace import SpanKind
 
 from shared.bootstrap import services
 from shared.connectors.commands import parse_tenant_id
@@ -16,6 +17,7 @@ from shared.contact_center.signatures import SIGNATURE_HEADER
 from shared.http.contract import Json, Security, operation
 from shared.http.errors import http_errors
 from shared.http.responses import json_response
+from shared.operations import telemetry
 
 bp = func.Blueprint()
 
@@ -48,7 +50,14 @@ def report_json(report: EventReport) -> dict[str, object]:
 @http_errors
 def contact_center_events(req: func.HttpRequest) -> func.HttpResponse:
     tenant_id = parse_tenant_id(req.route_params.get("tenantId"))
-    report = services().contact_center_events.accept(
-        tenant_id, req.get_body() or b"", req.headers.get(SIGNATURE_HEADER)
-    )
+    # The root of each event's trace (continuing the contact center's W3C context when it sends one).
+    with telemetry.span(
+        "contact center events",
+        kind=SpanKind.SERVER,
+        parent=req.headers,
+        attributes={telemetry.TENANT_ID: tenant_id},
+    ):
+        report = services().contact_center_events.accept(
+            tenant_id, req.get_body() or b"", req.headers.get(SIGNATURE_HEADER)
+        )
     return json_response(report_json(report), 202)

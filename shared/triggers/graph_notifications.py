@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 import azure.functions as func
+from opentelemetry.trace import SpanKind
 
 from shared.bootstrap import services
 from shared.http.contract import TEXT, Json, JsonBody, Security, Text, operation
@@ -23,6 +24,7 @@ from shared.notifications.schemas import (
     LifecycleHandled,
     NotificationsAccepted,
 )
+from shared.operations import telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +76,9 @@ def graph_notifications(req: func.HttpRequest) -> func.HttpResponse:
     handshake = _handshake(req)
     if handshake is not None:
         return handshake
-    report = services().notifications.accept(_body(req))
+    # The root of each change's trace (continuing the caller's W3C context when it sends one).
+    with telemetry.span("graph notifications", kind=SpanKind.SERVER, parent=req.headers):
+        report = services().notifications.accept(_body(req))
     return json_response({"received": report.received, "accepted": report.accepted}, 202)
 
 

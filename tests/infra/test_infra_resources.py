@@ -7,7 +7,8 @@ from pathlib import Path
 
 from tests.infra.bicep_reader import BicepFile, BicepValue, Expression, Resource, template_closure
 
-MAIN_BICEP = Path(__file__).resolve().parents[2] / "infra" / "main.bicep"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MAIN_BICEP = REPO_ROOT / "infra" / "main.bicep"
 
 # Built-in role definition ids, identical in every tenant.
 BUILT_IN_ROLES = {
@@ -186,3 +187,34 @@ def test_api_versions_are_stable_releases() -> None:
     for bicep in _templates():
         for resource in bicep.resources:
             assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", resource.api_version), (bicep.origin, resource.symbol)
+
+
+def test_alerts_cover_what_issue_14_names_and_notify_the_action_group() -> None:
+    # GIVEN the alert rules of the deployment
+    metric_alerts = _resources("Microsoft.Insights/metricAlerts")
+    log_alerts = _resources("Microsoft.Insights/scheduledQueryRules")
+    action_group = _one("Microsoft.Insights/actionGroups")
+    assert _get(action_group.body, "properties", "enabled") is True
+    # THEN dead letters alert above 0 on the presence queue
+    assert len(metric_alerts) == 1
+    criterion = _get(metric_alerts[0].body, "properties", "criteria", "allOf")
+    assert isinstance(criterion, list)
+    assert _get(criterion[0], "metricName") == "DeadletteredMessages"
+    assert _get(criterion[0], "operator") == "GreaterThan"
+    assert _get(criterion[0], "threshold") == 0
+    # AND the log alerts (5xx rate, sign-ins, subscription failures, throttling) query the metric
+    # names the recorder exports
+    source = (REPO_ROOT / "infra" / "modules" / "alerts.bicep").read_text()
+    recorder = (REPO_ROOT / "shared" / "operations" / "recorder.py").read_text()
+    for metric in (
+        "connector.sync_accounts.sign_in_required",
+        "connector.subscriptions.failures",
+        "connector.graph.throttled",
+        "connector.sync.delay",
+    ):
+        assert f'"{metric}"' in source, metric
+        assert f'"{metric}"' in recorder, metric
+    for key in ("server-errors", "sync-account-sign-in", "subscription-failures", "graph-throttling"):
+        assert f"key: '{key}'" in source, key
+    assert len(log_alerts) == 1  # one looped resource holds the four
+    assert "actionGroup.id" in source

@@ -8,7 +8,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -187,7 +187,7 @@ class Stack:
     connectors: FakeConnectorRepository
     services: list[SubscriptionService] = field(default_factory=list)
 
-    def service(self, **options: timedelta) -> SubscriptionService:
+    def service(self, **options: Any) -> SubscriptionService:
         service = SubscriptionService(
             self.repository,
             self.gateway,

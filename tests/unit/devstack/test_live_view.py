@@ -475,3 +475,30 @@ def test_poll_once_asks_the_queue_only_about_changes_past_the_settle_time() -> N
     assert url.startswith("http://127.0.0.1:7071/_devstack/service-bus/deliveries?sessionId=")
     assert f"{DEMO_TENANT_ID}%3A{ann.user.user_id}" in url
     assert change.queue == QueueState(QueueStatus.RETRYING, 1, "cannot be reached")
+
+
+def test_the_health_line_summarises_get_sync_health() -> None:
+    from devstack.live_view import format_health
+
+    health: dict[str, Any] = {
+        "agents": {"total": 3, "inSync": 2, "withProblem": {"manualTeamsStatus": 1, "loggedOut": 0}},
+        "subscriptions": {"active": 1, "expiringWithin15Minutes": 0, "failed": 0, "pending": 0},
+        "syncAccounts": {"healthy": 1, "needingSignIn": 0},
+        "contactCenter": {"authorization": "authorized"},
+        "lastHour": {
+            "notificationsDropped": {"unknownSubscription": 1},
+            "changes": {"applied": 5, "superseded": 0, "dropped": {"notAnAgent": 2}},
+            "deadLettered": 0,
+            "syncDelaySeconds": {"samples": 5, "p50": 0.25, "p99": 1.0},
+        },
+    }
+    assert format_health(health) == (
+        "health: 2/3 agents in sync (1 manualTeamsStatus) · subscriptions 1 active · "
+        "sync accounts 1 healthy · contact center authorized · "
+        "last hour: delay p50 0.25 s p99 1 s, 3 dropped, 0 dead-lettered"
+    )
+    quiet = {
+        **health,
+        "lastHour": {**health["lastHour"], "syncDelaySeconds": {"samples": 0, "p50": None, "p99": None}},
+    }
+    assert "delay p50 - p99 -" in format_health(quiet)

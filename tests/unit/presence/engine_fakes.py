@@ -48,9 +48,8 @@ from shared.presence.exceptions import AgentSyncStateGone, StaleAgentSyncState
 from shared.presence.messages import PresenceChange
 from shared.presence.reconcile import ReconcileService
 from shared.presence.sync_service import PresenceSyncService
-from shared.presence.sync_state import AgentSyncState, ContactCenterView, TeamsView
-from shared.storage.agent_sync_state_repository import StoredSyncState
-from tests.fakes import FakeClock
+from shared.presence.sync_state import AgentSyncState, ContactCenterView, StoredSyncState, TeamsView
+from tests.fakes import FakeClock, FakeOperationsReporter
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 OTHER_TENANT = "5b9c1f0e-3d2a-4e6f-8a7b-9c0d1e2f3a4b"
@@ -507,6 +506,7 @@ class Engine:
     subscriptions: FakeSubscriptions
     sleep: FakeSleep
     tenants: FakeTenants
+    reporter: FakeOperationsReporter = field(default_factory=FakeOperationsReporter)
     connector_cache: CachedConnectors = field(init=False)
     mappings: CachedMappings = field(init=False)
     sync: PresenceSyncService = field(init=False)
@@ -520,10 +520,11 @@ class Engine:
             self.connector_cache,
             self.mappings,
             self.states,
-            CommandRunner(self.contact_centers, self.graph, APP_ID, sleep=self.sleep),
+            CommandRunner(self.contact_centers, self.graph, APP_ID, sleep=self.sleep, reporter=self.reporter),
             self.recorder,
             self.subscriptions,
             self.clock,
+            reporter=self.reporter,
         )
         self.reconciler = ReconcileService(
             self.tenants,

@@ -3,13 +3,15 @@ back-off on "later", permanent refusals folded into the state to save."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 
 from shared.contact_center.exceptions import (
     ContactCenterAuthFailed,
     ContactCenterError,
+    ContactCenterRejected,
     ContactCenterUnavailable,
 )
 from shared.contact_center.health import CheckSource, ContactCenterCheck
@@ -23,6 +25,7 @@ from shared.graph.exceptions import (
     GraphThrottled,
     GraphUnavailable,
 )
+from shared.operations.ports import Direction
 from shared.presence.commands import MAX_INLINE_WAIT_SECONDS, CommandRunner, Target
 from shared.presence.exceptions import TransientSyncFailure
 from shared.presence.sync_rules import (
@@ -38,10 +41,13 @@ from shared.presence.sync_rules import (
 )
 from shared.presence.sync_state import (
     AgentSyncState,
+    CommandOutcome,
+    CommandTarget,
     PendingCommand,
     PendingKind,
     PresenceSession,
 )
+from tests.fakes import FakeOperationsReporter
 from tests.unit.presence.engine_fakes import (
     AGENT,
     APP_ID,
@@ -82,6 +88,7 @@ class Runner:
         self.graph = FakeGraph()
         self.sleep = FakeSleep()
         self.health = HealthReports()
+        self.reporter = FakeOperationsReporter()
         self.runner = CommandRunner(
             self.contact_centers,
             self.graph,
@@ -89,6 +96,7 @@ class Runner:
             sleep=self.sleep,
             max_inline_wait=max_inline_wait,
             health=self.health,
+            reporter=self.reporter,
         )
 
     def run(
@@ -97,9 +105,10 @@ class Runner:
         teams: TeamsCommand | None = None,
         *,
         delivery_count: int = 1,
+        observed_at: datetime | None = None,
     ) -> AgentSyncState:
         decision = SyncDecision(ASKED, Outcome.APPLIED, "test", contact_center=contact_center, teams=teams)
-        return self.runner.run(TARGET, decision, START, delivery_count)
+        return self.runner.run(TARGET, decision, START, delivery_count, observed_at=observed_at)
 
 
 @pytest.fixture
@@ -117,8 +126,15 @@ def test_each_command_goes_to_its_system_and_the_decided_state_is_returned(runne
     assert runner.contact_centers.clients_asked == [(TENANT, CONTACT_CENTER)]
     assert runner.contact_centers.calls == [("set_idle", TENANT, AGENT, "teams-dnd")]
     assert runner.graph.calls == [("set_presence", TENANT, USER, APP_ID, "Busy", "InACall", SESSION_DURATION)]
-    # AND the state to save is the decided one
-    assert state == ASKED
+    # AND the state to save is the decided one, with the last command the connector sent
+    assert replace(state, last_command=None) == ASKED
+    assert state.last_command is not None
+    assert (state.last_command.kind, state.last_command.target, state.last_command.outcome) == (
+        "setPresence",
+        CommandTarget.TEAMS,
+        CommandOutcome.ACCEPTED,
+    )
+    assert state.last_command.detail == "Busy/InACall"
     assert runner.sleep.waits == []
 
 
@@ -298,4 +314,49 @@ def test_a_presence_graph_refuses_is_not_held_as_the_session(runner: Runner, fai
 
 def test_a_clear_graph_refuses_leaves_the_state_as_decided(runner: Runner) -> None:
     runner.graph.failures.append(GraphNotFound("no such session", status=404))
-    assert runner.run(teams=ClearPresence()) == ASKED
+    state = runner.run(teams=ClearPresence())
+    assert replace(state, last_command=None) == ASKED
+    # AND the refusal is the last command, with Graph's answer
+    assert state.last_command is not None
+    assert (state.last_command.kind, state.last_command.outcome, state.last_command.status) == (
+        "clearPresence",
+        CommandOutcome.REFUSED,
+        404,
+    )
+    assert state.last_command.error == "no such session"
+
+
+# -- what operations is told ------------------------------------------------------------------------------
+
+
+def test_the_delay_from_the_observed_change_to_the_accepted_command_is_kept_and_reported(
+    runner: Runner,
+) -> None:
+    # WHEN the change was observed 2 s before the decision and the contact center accepts at once
+    state = runner.run(DND, observed_at=START - timedelta(seconds=2))
+    # THEN the state keeps the delay, and it was reported for the tenant and the direction
+    assert state.delay_to_contact_center is not None
+    assert 2.0 <= state.delay_to_contact_center.seconds < 3.0
+    assert state.delay_to_teams is None
+    [(_, tenant, direction, seconds)] = runner.reporter.of("sync_delay")
+    assert (tenant, direction) == (TENANT, Direction.TEAMS_TO_CONTACT_CENTER)
+    assert seconds == state.delay_to_contact_center.seconds
+
+
+def test_without_an_observed_time_no_delay_is_measured(runner: Runner) -> None:
+    state = runner.run(DND)
+    assert state.delay_to_contact_center is None
+    assert runner.reporter.of("sync_delay") == []
+
+
+def test_a_refusal_and_graph_throttling_are_reported(runner: Runner) -> None:
+    runner.contact_centers.failures.append(ContactCenterRejected("no such idle code", status=400))
+    state = runner.run(DND)
+    assert runner.reporter.of("contact_center_refused") == [("contact_center_refused", TENANT)]
+    assert state.last_command is not None
+    assert (state.last_command.outcome, state.last_command.status) == (CommandOutcome.REFUSED, 400)
+    assert state.last_command.error == "no such idle code"
+    runner.graph.failures.append(GraphThrottled("429", retry_after=0.0, status=429))
+    with pytest.raises(TransientSyncFailure):
+        runner.run(teams=ON_CALL)
+    assert runner.reporter.of("graph_throttled") == [("graph_throttled", TENANT)]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from shared.mappings.defaults import (
     DND_IDLE_CODE_ID,
     PRESENTING_IDLE_CODE_ID,
 )
+from shared.operations.ports import ChangeOutcome, Direction
 from shared.presence.exceptions import TransientSyncFailure
 from shared.presence.sync_rules import SESSION_DURATION, on_agent_event
 from shared.presence.sync_state import AgentSyncState, PendingKind
@@ -468,3 +470,34 @@ def test_a_teams_change_costs_two_table_operations_and_no_graph_read(engine: Eng
     assert [op[0] for op in engine.states.operations[operations:]] == ["load", "save"] * len(presences)
     assert (engine.connectors.reads, engine.mapping_rows.reads) == (connector_reads, mapping_reads)
     assert engine.graph.reads == 0
+
+
+# -- what operations is told ------------------------------------------------------------------------------
+
+
+def test_an_applied_change_reports_its_outcome_and_its_delay(engine: Engine) -> None:
+    available_agent(engine)
+    engine.teams(teams_change("DoNotDisturb", "DoNotDisturb", "0002", START - timedelta(seconds=1)))
+    assert [r[1:] for r in engine.reporter.of("change")] == [(TENANT, ChangeOutcome.APPLIED, "applied")]
+    [(_, tenant, direction, seconds)] = engine.reporter.of("sync_delay")
+    assert (tenant, direction) == (TENANT, Direction.TEAMS_TO_CONTACT_CENTER)
+    assert isinstance(seconds, float)
+    assert seconds >= 1.0
+    # AND the agent's record keeps the command and the delay (the same save, no extra table operation)
+    state = engine.states.state_of()
+    assert state.last_command is not None
+    assert (state.last_command.kind, state.last_command.detail) == ("setIdle", DND_IDLE_CODE_ID)
+    assert state.delay_to_contact_center is not None
+
+
+def test_an_older_change_is_reported_superseded_and_a_stranger_dropped(engine: Engine) -> None:
+    available_agent(engine)
+    engine.teams(teams_change("DoNotDisturb", "DoNotDisturb", "0003", START))
+    engine.teams(teams_change("Busy", "InACall", "0002", START))
+    outcomes = [r[2:] for r in engine.reporter.of("change")]
+    assert outcomes == [(ChangeOutcome.APPLIED, "applied"), (ChangeOutcome.SUPERSEDED, "stale")]
+    stranger = replace(
+        teams_change("Busy", "InACall", "0004", START), user_id="00000000-0000-4000-8000-00000000dead"
+    )
+    engine.teams(stranger)
+    assert engine.reporter.of("change")[-1][2:] == (ChangeOutcome.DROPPED, "notAnAgent")

@@ -12,9 +12,11 @@ import pytest
 from shared.contact_center.messages import SCHEMA as AGENT_STATE_CHANGE
 from shared.contact_center.model import AgentState
 from shared.mappings.defaults import DND_IDLE_CODE_ID
+from shared.operations.ports import ChangeOutcome
 from shared.presence.exceptions import InvalidPresenceMessage, TransientSyncFailure
 from shared.presence.messages import SCHEMA as PRESENCE_CHANGE
 from shared.presence.worker import PresenceWorker, RecordTeamsPresence, message_kind
+from tests.fakes import FakeOperationsReporter
 from tests.unit.presence.engine_fakes import (
     AGENT,
     START,
@@ -124,3 +126,27 @@ def test_the_worker_wired_to_the_sync_engine_applies_both_kinds() -> None:
     broken = json.dumps({"schema": PRESENCE_CHANGE, "version": 1, "tenantId": TENANT}).encode()
     worker.handle(broken, message_id="m-broken", delivery_count=1)
     assert len(engine.contact_centers.commands) == 1
+
+
+def test_a_failure_of_the_last_delivery_is_reported_as_dead_lettered() -> None:
+    reporter = FakeOperationsReporter()
+    worker = PresenceWorker(
+        {PRESENCE_CHANGE: RecordingHandler(TransientSyncFailure("503"))},
+        reporter=reporter,
+        max_delivery_count=10,
+    )
+    # WHEN the 9th delivery fails, nothing is dead-lettered yet
+    with pytest.raises(TransientSyncFailure):
+        worker.handle(CHANGE.to_json(), message_id="m-1", delivery_count=9, tenant_id=CHANGE.tenant_id)
+    assert reporter.of("dead_lettered") == []
+    # WHEN the 10th fails, Service Bus dead-letters it: reported with the tenant and the kind
+    with pytest.raises(TransientSyncFailure):
+        worker.handle(CHANGE.to_json(), message_id="m-1", delivery_count=10, tenant_id=CHANGE.tenant_id)
+    assert reporter.of("dead_lettered") == [("dead_lettered", CHANGE.tenant_id, PRESENCE_CHANGE)]
+
+
+def test_an_unreadable_message_is_reported_dropped() -> None:
+    reporter = FakeOperationsReporter()
+    worker = PresenceWorker({PRESENCE_CHANGE: RecordingHandler()}, reporter=reporter)
+    worker.handle(b"not json", message_id="m-bad", delivery_count=1, tenant_id="t-1")
+    assert [r[1:] for r in reporter.of("change")] == [("t-1", ChangeOutcome.DROPPED, "invalidMessage")]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -93,7 +94,7 @@ class World:
         return {r.account_id: frozenset(r.user_ids) for r in self.repository.list(tenant_id)}
 
 
-def build_world(certificate: EncryptionCertificate, **options: timedelta) -> World:
+def build_world(certificate: EncryptionCertificate, **options: Any) -> World:
     clock = FakeClock(START)
     repository = FakeSubscriptionRepository()
     graph = FakeGraph(clock)

@@ -69,6 +69,8 @@ class Wired:
                 presence_mappings=unused,
                 reconcile=unused,
                 contact_center_test=unused,
+                operations=unused,
+                reporter=unused,
                 directory=unused,
                 webex=unused,
                 webex_events=unused,

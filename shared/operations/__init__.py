@@ -1,0 +1,1 @@
+"""Operations: sync health per agent and tenant, telemetry (traces, metrics) and its setup."""
