@@ -381,6 +381,7 @@ class ControlApi:
             mobile_phone=_optional_str(body, "mobilePhone"),
             office_location=_optional_str(body, "officeLocation"),
             sessions=sessions,
+            directory_roles=tuple(_str_list(body, "directoryRoles") or ()),
         )
         try:
             created = self._state.add_user(user)

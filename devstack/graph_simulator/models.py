@@ -61,6 +61,8 @@ class User:
     availability: str = "Offline"
     activity: str = "Offline"
     sequence_number: str = ""
+    # Directory role template ids (Global Administrator ...), put in `wids` of tokens for the app's API.
+    directory_roles: tuple[str, ...] = ()
 
 
 @dataclass
