@@ -60,22 +60,19 @@ function contactCenterFields(prefix, current) {
   const secret = h("input", { id: `${prefix}-secret`, name: "secret", type: "password", autocomplete: "new-password" });
   const baseUrl = h("input", { id: `${prefix}-base-url`, name: "baseUrl", type: "url", value: current && current.baseUrl ? current.baseUrl : "" });
   const orgId = h("input", { id: `${prefix}-org-id`, name: "orgId", value: current && current.orgId ? current.orgId : "" });
-  const clientId = h("input", { id: `${prefix}-client-id`, name: "clientId", value: current && current.clientId ? current.clientId : "" });
-  const clientSecret = h("input", { id: `${prefix}-client-secret`, name: "clientSecret", type: "password", autocomplete: "new-password" });
   const webhook = h(
     "div",
     { class: "group", dataset: { kind: "webhook" } },
     field("Webhook URL", url, "https (plain http only on loopback, for the local simulator)."),
     field("Webhook secret", secret, secretHelp),
   );
+  // Webex carries no credential in the connector's settings: an admin connects it by signing in to Webex.
   const webex = h(
     "fieldset",
     { class: "group", dataset: { kind: "webexcc" } },
-    h("legend", {}, "Connect Webex Contact Center"),
-    field("API base URL", baseUrl, "For example https://api.wxcc-us1.cisco.com"),
-    field("Organization ID", orgId),
-    field("Integration client ID", clientId),
-    field("Integration client secret", clientSecret, current ? "Write-only: leave empty to keep the stored one." : ""),
+    h("legend", {}, "Webex Contact Center"),
+    field("Organization ID", orgId, "The organization's ID in Control Hub."),
+    field("API base URL", baseUrl, "Your region's Webex Contact Center API host, for example https://api.wxcc-us1.cisco.com"),
   );
   const sync = () => {
     webhook.hidden = type.value !== "webhook";
@@ -88,15 +85,9 @@ function contactCenterFields(prefix, current) {
     if (type.value === "webhook") {
       return { type: "webhook", url: url.value.trim(), secret: secret.value || REDACTED };
     }
-    return {
-      type: "webexcc",
-      baseUrl: baseUrl.value.trim(),
-      orgId: orgId.value.trim(),
-      clientId: clientId.value.trim(),
-      clientSecret: clientSecret.value || REDACTED,
-    };
+    return { type: "webexcc", orgId: orgId.value.trim(), baseUrl: baseUrl.value.trim() };
   };
-  const controls = { type, url, secret, baseUrl, orgId, clientId, clientSecret };
+  const controls = { type, url, secret, baseUrl, orgId };
   return { elements: [field("Contact center", type), webhook, webex], read, controls };
 }
 
@@ -121,7 +112,6 @@ function setUpForm(ctx) {
     run(ctx, "Set up: the connector now waits for admin consent.", async () => {
       const contactCenter = center.read();
       if (contactCenter && contactCenter.secret === REDACTED) delete contactCenter.secret;
-      if (contactCenter && contactCenter.clientSecret === REDACTED) delete contactCenter.clientSecret;
       const body = { settings: { showUserDetails: showUserDetails.checked, presenceSync: presenceSync.checked } };
       if (contactCenter) body.contactCenter = contactCenter;
       try {
@@ -320,6 +310,7 @@ function contactCenterForm(ctx, connector, etag) {
           { class: "secondary" })
         : null,
     ),
+    connector.contactCenter && connector.contactCenter.type === "webexcc" ? webexConnection(ctx, connector) : null,
     health
       ? h("p", { class: health.accepted ? "ok" : "field-error" }, `Last evidence (${health.source}, ${formatTime(health.at)}): ${health.reason}`)
       : null,
@@ -336,4 +327,44 @@ function contactCenterForm(ctx, connector, etag) {
     });
   });
   return form;
+}
+
+const WEBEX_STATUS = {
+  notAuthorized: "Not connected yet",
+  authorized: "Connected",
+  reauthorizationRequired: "Sign in to Webex again",
+};
+
+function webexConnection(ctx, connector) {
+  const webex = connector.webex || {};
+  const extra = h("div", { class: "card-extra" });
+  const connect = action(
+    "Connect Webex Contact Center",
+    () =>
+      run(ctx, "", async () => {
+        const started = await call("POST", tenantPath(ctx.tenantId, "/contact-center/webex/authorize"));
+        const link = h(
+          "a",
+          { href: started.data.authorizeUrl, target: "_blank", rel: "noopener noreferrer", class: "button" },
+          "Open the Webex sign-in page",
+        );
+        replace(
+          extra,
+          h("p", {}, `Sign in there as an administrator of the Webex organization before ${formatTime(started.data.expiresAt)}, then check the status.`),
+          link,
+          " ",
+          action("Check status", () => run(ctx, "", () => renderConnector(ctx)), { class: "secondary" }),
+        );
+        link.focus();
+      }),
+    { class: webex.status === "authorized" ? "secondary" : "" },
+  );
+  return h(
+    "div",
+    { class: "webex" },
+    h("p", { id: "webex-status" }, `Webex: ${WEBEX_STATUS[webex.status] || "Not connected yet"}`, webex.authorizedBy ? ` (by ${webex.authorizedBy}, ${formatTime(webex.authorizedAt)})` : ""),
+    webex.lastError ? h("p", { class: "field-error" }, webex.lastError) : null,
+    h("div", { class: "actions" }, connect),
+    extra,
+  );
 }

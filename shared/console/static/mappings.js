@@ -19,7 +19,7 @@ async function idleCodes(ctx) {
   // The contact center's idle codes, where the connector can list them; otherwise the admin types them.
   try {
     const reply = await call("GET", tenantPath(ctx.tenantId, "/contact-center/idle-codes"));
-    return Array.isArray(reply.data && reply.data.value) ? reply.data.value : [];
+    return Array.isArray(reply.data && reply.data.idleCodes) ? reply.data.idleCodes : [];
   } catch {
     return [];
   }
@@ -30,18 +30,29 @@ export async function renderMappings(ctx) {
   const [reply, codes] = await Promise.all([call("GET", tenantPath(ctx.tenantId, "/presence-mappings")), idleCodes(ctx)]);
   const mappings = reply.data;
   const etag = reply.etag;
-  const codeList = h("datalist", { id: "idle-code-list" }, codes.map((code) => h("option", { value: code.id }, code.name || code.id)));
+  const byId = new Map(codes.map((code) => [code.id, code]));
   const teamsRows = h("tbody");
   const agentRows = h("tbody");
 
+  // The contact center lists its idle codes: the admin picks one (a code no longer listed stays shown).
+  const idleCodeChoice = (rule) => {
+    const options = codes.map((code) => [code.id, code.name ? `${code.name} (${code.id})` : code.id]);
+    if (rule.idleCodeId && !byId.has(rule.idleCodeId)) {
+      options.unshift([rule.idleCodeId, `${rule.idleCodeName || rule.idleCodeId} (not listed by the contact center)`]);
+    }
+    if (!rule.idleCodeId) options.unshift(["", "Choose an idle code"]);
+    return h("td", { colspan: 2 }, select(options, rule.idleCodeId || "", "Idle code"));
+  };
   const teamsRow = (rule) => {
     const row = h(
       "tr",
       {},
       h("td", {}, select(AVAILABILITIES.map((a) => [a, a]), rule.availability, "Teams availability")),
       h("td", {}, select(ACTIVITIES.map((a) => [a, a === "*" ? "Any activity" : a]), rule.activity, "Teams activity")),
-      h("td", {}, h("input", { value: rule.idleCodeId || "", list: "idle-code-list", "aria-label": "Idle code ID", required: true })),
-      h("td", {}, h("input", { value: rule.idleCodeName || "", "aria-label": "Idle code name" })),
+      codes.length ? idleCodeChoice(rule) : [
+        h("td", {}, h("input", { value: rule.idleCodeId || "", "aria-label": "Idle code ID", required: true })),
+        h("td", {}, h("input", { value: rule.idleCodeName || "", "aria-label": "Idle code name" })),
+      ],
       h("td", {}, h("button", { type: "button", class: "secondary", onclick: () => row.remove() }, "Remove")),
     );
     return row;
@@ -65,9 +76,18 @@ export async function renderMappings(ctx) {
 
   const read = () => ({
     teamsToContactCenter: [...teamsRows.rows].map((row) => {
-      const [availability, activity] = row.querySelectorAll("select");
+      const [availability, activity, chosen] = row.querySelectorAll("select");
+      const rule = { availability: availability.value, activity: activity.value };
+      if (chosen) {
+        rule.idleCodeId = chosen.value;
+        const code = byId.get(chosen.value);
+        const shown = chosen.selectedOptions[0] ? chosen.selectedOptions[0].textContent : "";
+        const name = code ? code.name : shown.replace(/ \(not listed by the contact center\)$/, "");
+        if (name && name !== chosen.value) rule.idleCodeName = name;
+        return rule;
+      }
       const [id, name] = row.querySelectorAll("input");
-      const rule = { availability: availability.value, activity: activity.value, idleCodeId: id.value.trim() };
+      rule.idleCodeId = id.value.trim();
       if (name.value.trim()) rule.idleCodeName = name.value.trim();
       return rule;
     }),
@@ -99,13 +119,22 @@ export async function renderMappings(ctx) {
   const form = h(
     "form",
     { novalidate: true, "aria-label": "Presence mappings" },
-    codeList,
     h("p", {}, mappings.isDefault ? "These are the default mappings: saving makes them this tenant's own." : ""),
     h("h2", { id: "teams-to-cc" }, "Teams presence → contact-center idle code"),
     h(
       "table",
       { "aria-labelledby": "teams-to-cc" },
-      h("thead", {}, h("tr", {}, ["Availability", "Activity", "Idle code ID", "Idle code name", ""].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          (codes.length ? ["Availability", "Activity", "Idle code", ""] : ["Availability", "Activity", "Idle code ID", "Idle code name", ""]).map((t) =>
+            h("th", { scope: "col", colspan: t === "Idle code" ? 2 : null }, t),
+          ),
+        ),
+      ),
       teamsRows,
     ),
     h("button", { type: "button", class: "secondary", onclick: () => teamsRows.append(teamsRow({ availability: "Busy", activity: "*" })) }, "Add a Teams presence"),

@@ -12,14 +12,31 @@ function inFrameOrTeamsWindow() {
   return window.parent !== window || Boolean(window.opener) || /Teams\//.test(navigator.userAgent);
 }
 
+// The Teams JavaScript library (pinned from npm, served from this app, never a CDN) is loaded only where
+// Teams can be around the page: outside Teams it would only try to fetch Microsoft's list of Teams
+// origins, which the Content-Security-Policy refuses (the library then uses the list it ships with).
+function loadLibrary() {
+  return new Promise((resolve) => {
+    const script = document.createElement("script");
+    script.src = "/api/console/assets/microsoft-teams.min.js";
+    script.onload = () => resolve(window.microsoftTeams || null);
+    script.onerror = () => resolve(null);
+    document.head.append(script);
+  });
+}
+
 export function teamsContext() {
   if (initialized) return initialized;
-  const library = window.microsoftTeams;
-  if (!library || !library.app || !inFrameOrTeamsWindow()) {
+  if (!inFrameOrTeamsWindow()) {
     initialized = Promise.resolve(null);
     return initialized;
   }
-  initialized = Promise.race([
+  initialized = loadLibrary().then((library) => (library && library.app ? initializeIn(library) : null));
+  return initialized;
+}
+
+function initializeIn(library) {
+  return Promise.race([
     library.app.initialize().then(() => library.app.getContext()),
     new Promise((resolve) => setTimeout(() => resolve(null), 3000)),
   ]).then(
@@ -33,7 +50,6 @@ export function teamsContext() {
     },
     () => null,
   );
-  return initialized;
 }
 
 function applyTheme(theme) {

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tests.e2e.conftest import ROOT
 
@@ -61,6 +61,21 @@ def context(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Browse
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(WAIT_MS)
     context.set_default_navigation_timeout(WAIT_MS)
+    # A script error or a Content-Security-Policy violation on any page fails the test.
+    problems: list[str] = []
+
+    def watch(page: Page) -> None:
+        page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+        page.on(
+            "console",
+            lambda message: (
+                problems.append(f"{page.url}: {message.text}")
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
+        )
+
+    context.on("page", watch)
     yield context
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
@@ -69,3 +84,4 @@ def context(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Browse
         for index, page in enumerate(context.pages):
             page.screenshot(path=str(FAILURES / f"{name}-{index}.png"), full_page=True)
     context.close()
+    assert not problems, problems
