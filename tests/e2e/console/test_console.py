@@ -3,6 +3,7 @@ refused. The Graph simulator plays Microsoft's sign-in page (pick an account) an
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -15,7 +16,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e.conftest import HostClient, RunningHost
 from tests.e2e.console.conftest import WAIT_MS
-from tests.e2e.stack import ControlApi, graph_simulator
+from tests.e2e.stack import ControlApi, activate_connector, graph_simulator
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=WAIT_MS)
@@ -309,3 +310,96 @@ def test_the_page_carries_a_strict_content_security_policy(host: HostClient) -> 
     assert "'unsafe-inline'" not in policy
     assert "unsafe-eval" not in policy
     assert headers["x-content-type-options"] == "nosniff"
+
+
+def directory_route_registered() -> bool:
+    """The expert-directory API ships as its own blueprint (shared/triggers/directory_api.py)."""
+    return importlib.util.find_spec("shared.triggers.directory_api") is not None
+
+
+@pytest.mark.skipif(
+    not directory_route_registered(),
+    reason="the expert-directory API (GET directory/users) is not in this build",
+)
+def test_an_agent_searches_the_expert_directory(
+    context: BrowserContext, host: HostClient, graph: ControlApi
+) -> None:
+    people = new_tenant(graph)
+    tenant = people["tenant"]
+    graph.ok(
+        "POST",
+        f"/_sim/tenants/{tenant}/users",
+        {
+            "userPrincipalName": f"zoe.okeefe@{people['domain']}",
+            "displayName": "Zoë O'Keefe",
+            "department": "Billing",
+            "jobTitle": "Billing Expert",
+            "businessPhones": ["+1 (425) 555-0100"],
+            "presence": {"availability": "Available", "activity": "Available"},
+        },
+    )
+    activate_connector(host, tenant)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=host.base_url)
+    page = context.new_page()
+    sign_in(page, host, tenant, "Arne Agent", directory=True)
+    expect(page.get_by_role("search", name="Find an expert")).to_be_visible()
+    page.get_by_label("Department").fill("Bill")
+    page.get_by_role("button", name="Search").click()
+    expert = page.get_by_role("listitem").filter(has_text="Zoë O'Keefe")
+    expect(expert).to_contain_text("Billing Expert")
+    expect(expert).to_contain_text("+14255550100")
+    expect(expert.get_by_role("img", name=re.compile("Available"))).to_be_visible()
+    expect(expert.get_by_role("link", name="Transfer to Zoë O'Keefe")).to_have_attribute(
+        "href", "tel:+14255550100"
+    )
+    expert.get_by_role("button", name="Copy Zoë O'Keefe's number").click()
+    expect(expert.get_by_role("button", name="Copy Zoë O'Keefe's number")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == "+14255550100"
+    # A name that matches nobody says so.
+    page.get_by_label("Department").fill("")
+    page.get_by_label("Name").fill("Nobody-by-this-name")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#directory-results")).to_contain_text("Nobody matches.")
+
+
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll("input, select, textarea, button")]
+    .filter((el) => el.offsetParent !== null)
+    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute("aria-label")
+        && !(el.tagName === "BUTTON" && el.textContent.trim()))
+    .map((el) => el.outerHTML.slice(0, 120))"""
+
+
+def test_every_page_is_labelled_and_works_by_keyboard(
+    page: Page, host: HostClient, graph: ControlApi
+) -> None:
+    people = new_tenant(graph)
+    tenant = people["tenant"]
+    activate_connector(host, tenant)
+    # Keyboard only: the tenant field, the page choice, the sign-in button, the account on Microsoft's page.
+    page.goto(f"{host.base_url}/api/console/?tenant={tenant}")
+    expect(page.get_by_label("Tenant ID")).to_have_value(tenant)
+    page.get_by_label("Tenant ID").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("The admin console")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Sign in with Microsoft")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name=re.compile("Ada Admin")).focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#who-name")).to_have_text("Ada Admin")
+    status(page).to_have_text("Status: Active")
+    switch = page.get_by_role("switch", name="Presence sync")
+    switch.focus()
+    page.keyboard.press("Space")
+    expect(page.locator("#notice")).to_have_text("Presence sync off.")
+    for link, ready in (
+        ("Connector", "#connector-card .status"),
+        ("Presence mappings", "#mappings-body table"),
+        ("Agents", "#sync-capacity"),
+        ("Audit trail", "#audit-body table"),
+    ):
+        page.get_by_role("link", name=link, exact=True).click()
+        expect(page.locator(ready).first).to_be_visible()
+        expect(page.get_by_role("link", name=link, exact=True)).to_have_attribute("aria-current", "page")
+        expect(page.locator("main h1:visible")).to_have_count(1)
+        assert page.evaluate(UNLABELLED_CONTROLS) == [], link
