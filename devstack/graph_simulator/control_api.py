@@ -382,6 +382,7 @@ class ControlApi:
             office_location=_optional_str(body, "officeLocation"),
             sessions=sessions,
             directory_roles=tuple(_str_list(body, "directoryRoles") or ()),
+            app_roles=tuple(_str_list(body, "appRoles") or ()),
         )
         try:
             created = self._state.add_user(user)

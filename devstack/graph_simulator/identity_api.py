@@ -526,6 +526,7 @@ class IdentityPlatform:
                 object_id=user.id,
                 username=user.user_principal_name,
                 wids=user.directory_roles,
+                roles=user.app_roles,
                 scopes=api_scopes,
                 client_app_id=app.client_id,
                 display_name=user.display_name,

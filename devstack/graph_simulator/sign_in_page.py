@@ -9,7 +9,8 @@ request does.
 A scope of the app's own API (`api://<client id>/Connector.Manage`, or `<client id>/...`) needs no
 consent of a Graph permission and is redeemed into an access token for that API (v2.0: `aud` the
 client id, `azp` the client), carrying the user's directory roles (`wids`) as Entra puts them in
-tokens for an app that asks for them (groupMembershipClaims: DirectoryRole).
+tokens for an app that asks for them (groupMembershipClaims: DirectoryRole), and the app roles the
+user was assigned (`roles`, e.g. Connector.Admin).
 """
 
 from __future__ import annotations

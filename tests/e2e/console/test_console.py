@@ -253,6 +253,25 @@ def test_a_non_admin_sees_no_admin_page_and_the_api_refuses_him(
     assert refused["json"]["error"]["code"] == "adminRoleRequired"
 
 
+def test_a_holder_of_the_connector_admin_app_role_manages_the_connector(
+    page: Page, host: HostClient, graph: ControlApi
+) -> None:
+    people = new_tenant(graph)
+    tenant = people["tenant"]
+    graph.ok(
+        "POST",
+        f"/_sim/tenants/{tenant}/users",
+        {
+            "userPrincipalName": f"delegate@{people['domain']}",
+            "displayName": "Dana Delegate",
+            "appRoles": ["Connector.Admin"],
+        },
+    )
+    sign_in(page, host, tenant, "Dana Delegate")
+    status(page).to_have_text("Status: not set up")
+    expect(page.get_by_role("link", name="Audit trail")).to_be_visible()
+
+
 def test_an_admin_of_another_tenant_is_refused(page: Page, host: HostClient, graph: ControlApi) -> None:
     ours, theirs = new_tenant(graph), new_tenant(graph)
     sign_in(page, host, theirs["tenant"], "Ada Admin")
