@@ -186,6 +186,17 @@ def test_an_admin_runs_the_connector_lifecycle_in_the_console(
     expect(page.locator("#notice")).to_have_text("Agent agent-7 removed.")
     expect(page.get_by_role("cell", name="agent-7", exact=True)).to_have_count(0)
 
+    # An import: one agent a line; a user the directory does not know is reported, the rest imported.
+    page.get_by_label("One agent a line: agent ID, user principal name").fill(
+        f"agent-8, {people['agent']}\nagent-9, nobody@{people['domain']}"
+    )
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator("#notice")).to_contain_text("1 created")
+    expect(page.locator("#alert")).to_contain_text("agent-9")
+    expect(page.get_by_role("cell", name="agent-8", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Remove agent agent-8").click()
+    expect(page.get_by_role("cell", name="agent-8", exact=True)).to_have_count(0)
+
     # Deactivate, reactivate, deactivate, delete; the enterprise-application reminder with `az`.
     page.get_by_role("link", name="Connector").click()
     page.get_by_role("button", name="Deactivate").click()
