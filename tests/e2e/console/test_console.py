@@ -369,6 +369,8 @@ def test_an_agent_searches_the_expert_directory(
         },
     )
     activate_connector(host, tenant)
+    shown = host.call("PATCH", f"/api/tenants/{tenant}/connector", {"settings": {"showUserDetails": True}})
+    assert shown.status == 200, shown.body
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=host.base_url)
     page = context.new_page()
     sign_in(page, host, tenant, "Arne Agent", directory=True)
