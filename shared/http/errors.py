@@ -66,6 +66,7 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     ConsoleSignInError: 400,
     # Agents
     agents.InvalidAgentInput: 400,
+    agents.TooManyAgents: 413,
     agents.AgentNotFound: 404,
     agents.UserNotFound: 404,
     agents.UserAlreadyAssigned: 409,

@@ -56,6 +56,7 @@ ANONYMOUS_ROUTES: dict[str, str] = {
     "console_auth_callback": "Microsoft redirects the browser here; the state is checked against its cookie",
     "console_session": "answers only the session the request's own sealed cookie holds",
     "console_sign_out": "clears the cookie; with a session it needs the session's CSRF token",
+    "openapi_document": "the API contract itself; it holds no tenant data",
 }
 
 
