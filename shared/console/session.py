@@ -36,6 +36,9 @@ SIGN_IN_LIFETIME = timedelta(minutes=10)
 # Chromium drops cookies past 4096 bytes; a sealed session is about 1 KB.
 MAX_COOKIE_BYTES = 4000
 CSRF_HEADER = "x-csrf-token"
+# The cookie's name where the console is served over https; on loopback http, without the prefix.
+SESSION_COOKIE = "__Host-connector-console"
+LOOPBACK_SESSION_COOKIE = "connector-console"
 _PENDING = "console-pending-sign-in-v1"
 _SESSION = "console-session-v1"
 
@@ -88,7 +91,7 @@ class CookiePolicy:
     def name(self) -> str:
         # __Host-: the browser refuses it unless Secure, Path=/ and no Domain, so no sibling host can
         # plant or overwrite it.
-        return "__Host-connector-console" if self.secure else "connector-console"
+        return SESSION_COOKIE if self.secure else LOOPBACK_SESSION_COOKIE
 
     def set_cookie(self, value: str, max_age: timedelta) -> str:
         attributes = [f"{self.name}={value}", "Path=/", f"Max-Age={int(max_age.total_seconds())}", "HttpOnly"]

@@ -16,12 +16,15 @@ from shared.bootstrap import services
 from shared.connectors.commands import parse_tenant_id
 from shared.console.assets import INDEX, SECURITY_HEADERS, read_asset
 from shared.console.exceptions import InvalidConsoleRequest
+from shared.console.schemas import AssetPath, ConsoleSessionView, SignInCallbackQuery, SignInQuery
 from shared.console.service import Console
 from shared.console.session import SIGN_IN_LIFETIME, CookieRejected
 from shared.console.views import session_view
 from shared.errors import AppError, ConfigurationError
+from shared.http.contract import HTML, Json, Security, Text, operation
 from shared.http.errors import http_errors, status_for
 from shared.http.responses import error_response, html_page, json_response
+from shared.http.schemas import ErrorEnvelope
 from shared.identity.exceptions import CsrfTokenInvalid
 
 logger = logging.getLogger(__name__)
@@ -29,6 +32,8 @@ logger = logging.getLogger(__name__)
 bp = func.Blueprint()
 
 CONSOLE_PATH = "/api/console/"
+TAGS = ("console",)
+_REDIRECT_HEADERS = {"Location": "Where the browser goes next", "Set-Cookie": "The console's sealed cookie"}
 
 
 def _console() -> Console:
@@ -56,6 +61,12 @@ def _asset_response(name: str) -> func.HttpResponse:
 
 @bp.function_name("console_page")
 @bp.route(route="console", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="The admin console and expert directory page (open /api/console/ in a browser)",
+    tags=TAGS,
+    security=Security.NONE,
+    responses={200: Text(HTML, "The page; it holds no data and signs the browser in before any call")},
+)
 @http_errors
 def console_page(req: func.HttpRequest) -> func.HttpResponse:
     return _asset_response(INDEX)
@@ -63,6 +74,16 @@ def console_page(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.function_name("console_asset")
 @bp.route(route="console/assets/{name}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="A script, style sheet or image of the console",
+    tags=TAGS,
+    path=AssetPath,
+    security=Security.NONE,
+    responses={
+        200: Text("text/javascript", "The file", also=("text/css", "image/svg+xml", "image/png")),
+    },
+    errors={404: "No console file of that name"},
+)
 @http_errors
 def console_asset(req: func.HttpRequest) -> func.HttpResponse:
     return _asset_response(req.route_params.get("name", ""))
@@ -70,6 +91,17 @@ def console_asset(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.function_name("console_sign_in")
 @bp.route(route="console/sign-in", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Start the console's sign-in: to Microsoft's sign-in page (authorization code + PKCE)",
+    tags=TAGS,
+    query=SignInQuery,
+    security=Security.NONE,
+    responses={
+        302: Json(
+            None, "To Microsoft's sign-in page, with the pending-sign-in cookie", headers=_REDIRECT_HEADERS
+        )
+    },
+)
 @http_errors
 def console_sign_in(req: func.HttpRequest) -> func.HttpResponse:
     """`?tenant=<GUID>&page=admin|directory[&popup=1]` -> 302 to the Microsoft sign-in page."""
@@ -91,6 +123,17 @@ def console_sign_in(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.function_name("console_auth_callback")
 @bp.route(route="console/auth/callback", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Where Microsoft sends the browser after the console's sign-in",
+    tags=TAGS,
+    query=SignInCallbackQuery,
+    security=Security.NONE,
+    responses={
+        302: Json(None, "Signed in: to the console, with the session cookie", headers=_REDIRECT_HEADERS),
+        400: Json(ErrorEnvelope, "The sign-in cannot complete: a page says why", also=(HTML,)),
+        503: Json(ErrorEnvelope, "The identity platform did not answer: a page says so", also=(HTML,)),
+    },
+)
 def console_auth_callback(req: func.HttpRequest) -> func.HttpResponse:
     """The identity platform's redirect back: the session cookie, then the page the sign-in was for."""
     try:
@@ -126,6 +169,13 @@ def console_auth_callback(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.function_name("console_session")
 @bp.route(route="console/session", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Who is signed in to the console, and the CSRF token the page sends with changes",
+    tags=TAGS,
+    security=Security.NONE,
+    responses={200: Json(ConsoleSessionView, "The session of the request's console cookie")},
+    errors={401: "No valid console session: sign in"},
+)
 @http_errors
 def console_session(req: func.HttpRequest) -> func.HttpResponse:
     """Who is signed in, whether he is an admin, and the CSRF token the page sends with changes."""
@@ -138,6 +188,13 @@ def console_session(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.function_name("console_sign_out")
 @bp.route(route="console/sign-out", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="End the console session (the cookie is cleared)",
+    tags=TAGS,
+    security=Security.NONE,
+    responses={204: Json(None, "Signed out", headers={"Set-Cookie": "The cleared console cookie"})},
+    errors={400: "A body was sent", 403: "A session without its CSRF token in X-CSRF-Token"},
+)
 @http_errors
 def console_sign_out(req: func.HttpRequest) -> func.HttpResponse:
     """Ends the session (the cookie is cleared); needs the CSRF token like any change."""

@@ -80,7 +80,8 @@ def test_security_follows_the_routes_policy(route: Route) -> None:
         operation = DOCUMENT["paths"][_path_of(route)][method.lower()]
         schemes = {name for requirement in operation["security"] for name in requirement}
         if policy_of(route.function) is not None:
-            assert schemes == {"entraBearer"}
+            # The Entra bearer token, or the console's session cookie (with its CSRF token for changes).
+            assert schemes == {"entraBearer", "consoleSession"}
             assert {"401", "403"} <= set(operation["responses"])
         elif route.name == "contact_center_events":
             assert schemes == {"contactCenterSignature"}
