@@ -182,6 +182,7 @@ def test_an_admin_runs_the_connector_lifecycle_in_the_console(
     expect(page.locator("#notice")).to_have_text("Agent agent-7 added.")
     expect(page.get_by_role("cell", name="agent-7", exact=True)).to_be_visible()
     expect(page.locator("#sync-capacity")).to_have_text("1 agent needs 1 sync account; 1 signed in")
+    shoot(page, "console-agents.png")
     page.get_by_role("button", name="Remove agent agent-7").click()
     expect(page.locator("#notice")).to_have_text("Agent agent-7 removed.")
     expect(page.get_by_role("cell", name="agent-7", exact=True)).to_have_count(0)
