@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.conftest import HostClient, RunningHost
 from tests.e2e.console.conftest import WAIT_MS
@@ -436,3 +436,17 @@ def test_every_page_is_labelled_and_works_by_keyboard(
         expect(page.get_by_role("link", name=link, exact=True)).to_have_attribute("aria-current", "page")
         expect(page.locator("main h1:visible")).to_have_count(1)
         assert page.evaluate(UNLABELLED_CONTROLS) == [], link
+
+
+def test_another_site_cannot_frame_the_console(browser: Browser, host: HostClient) -> None:
+    # Clickjacking: only the console itself and the Teams clients may show it in a frame.
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        with page.expect_console_message(lambda message: "frame-ancestors" in message.text) as refused:
+            page.set_content(f'<iframe title="console" src="{host.base_url}/api/console/"></iframe>')
+        assert "The request has been blocked" in refused.value.text
+        framed = page.frame_locator("iframe").get_by_role("button", name="Sign in with Microsoft")
+        expect(framed).to_have_count(0)
+    finally:
+        context.close()
