@@ -12,8 +12,6 @@ agents too), and each admin route applies its policy to the session's principal 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import logging
 import secrets
@@ -36,6 +34,7 @@ from shared.console.session import (
 from shared.identity.exceptions import NotAuthenticated
 from shared.identity.principal import Principal
 from shared.identity.verifier import AccessTokenVerifier
+from shared.security.pkce import code_challenge
 from shared.sync_accounts.model import AcquiredToken
 
 logger = logging.getLogger(__name__)
@@ -66,11 +65,6 @@ class SignedIn:
     cookie_value: str
     page: str
     popup: bool
-
-
-def code_challenge(code_verifier: str) -> str:
-    digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 class ConsoleSignIn:
