@@ -43,6 +43,19 @@ def _console() -> Console:
     return console
 
 
+def _redirect(location: str, set_cookie: str) -> func.HttpResponse:
+    """A 302 that sets the console's cookie; never cached, and the sign-in URLs never leak as referrer."""
+    return func.HttpResponse(
+        status_code=302,
+        headers={
+            "Location": location,
+            "Set-Cookie": set_cookie,
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
 def _asset_response(name: str) -> func.HttpResponse:
     found = read_asset(name)
     if found is None:
@@ -110,14 +123,8 @@ def console_sign_in(req: func.HttpRequest) -> func.HttpResponse:
     popup = req.params.get("popup") == "1"
     console = _console()
     started = console.sign_in.start(tenant_id, page, popup=popup)
-    return func.HttpResponse(
-        status_code=302,
-        headers={
-            "Location": started.authorize_url,
-            "Set-Cookie": console.cookies.set_cookie(started.cookie_value, SIGN_IN_LIFETIME),
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",
-        },
+    return _redirect(
+        started.authorize_url, console.cookies.set_cookie(started.cookie_value, SIGN_IN_LIFETIME)
     )
 
 
@@ -156,15 +163,8 @@ def console_auth_callback(req: func.HttpRequest) -> func.HttpResponse:
     query = {"signedIn": "1", **({"teamsAuth": "done"} if signed_in.popup else {})}
     fragment = "#/directory" if signed_in.page == "directory" else "#/connector"
     remaining = signed_in.session.expires_at - signed_in.session.signed_in_at
-    return func.HttpResponse(
-        status_code=302,
-        headers={
-            "Location": f"{CONSOLE_PATH}?{urlencode(query)}{fragment}",
-            "Set-Cookie": console.cookies.set_cookie(signed_in.cookie_value, max(remaining, timedelta(0))),
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",
-        },
-    )
+    cookie = console.cookies.set_cookie(signed_in.cookie_value, max(remaining, timedelta(0)))
+    return _redirect(f"{CONSOLE_PATH}?{urlencode(query)}{fragment}", cookie)
 
 
 @bp.function_name("console_session")

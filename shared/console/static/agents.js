@@ -8,6 +8,19 @@ export async function renderAgents(ctx) {
   await Promise.all([renderSyncAccounts(ctx), renderRoster(ctx)]);
 }
 
+function removeButton(ctx, label, path, done) {
+  const remove = async () => {
+    try {
+      await call("DELETE", tenantPath(ctx.tenantId, path));
+      ctx.notify(done);
+      await renderAgents(ctx);
+    } catch (error) {
+      ctx.fail(error);
+    }
+  };
+  return h("button", { type: "button", class: "secondary", "aria-label": label, onclick: remove }, "Remove");
+}
+
 function plural(count, one, many) {
   return `${number.format(count)} ${count === 1 ? one : many}`;
 }
@@ -61,24 +74,7 @@ async function renderSyncAccounts(ctx) {
       h(
         "td",
         {},
-        h(
-          "button",
-          {
-            type: "button",
-            class: "secondary",
-            "aria-label": `Remove sync account ${account.userPrincipalName}`,
-            onclick: async () => {
-              try {
-                await call("DELETE", tenantPath(ctx.tenantId, `/sync-accounts/${encodeURIComponent(account.id)}`));
-                ctx.notify(`Sync account ${account.userPrincipalName} removed.`);
-                await renderAgents(ctx);
-              } catch (error) {
-                ctx.fail(error);
-              }
-            },
-          },
-          "Remove",
-        ),
+        removeButton(ctx, `Remove sync account ${account.userPrincipalName}`, `/sync-accounts/${encodeURIComponent(account.id)}`, `Sync account ${account.userPrincipalName} removed.`),
       ),
     ),
   );
@@ -194,24 +190,7 @@ async function renderRoster(ctx, cursor = null, previous = []) {
       h(
         "td",
         {},
-        h(
-          "button",
-          {
-            type: "button",
-            class: "secondary",
-            "aria-label": `Remove agent ${agent.agentId}`,
-            onclick: async () => {
-              try {
-                await call("DELETE", tenantPath(ctx.tenantId, `/agents/${encodeURIComponent(agent.agentId)}`));
-                ctx.notify(`Agent ${agent.agentId} removed.`);
-                await renderAgents(ctx);
-              } catch (error) {
-                ctx.fail(error);
-              }
-            },
-          },
-          "Remove",
-        ),
+        removeButton(ctx, `Remove agent ${agent.agentId}`, `/agents/${encodeURIComponent(agent.agentId)}`, `Agent ${agent.agentId} removed.`),
       ),
     ),
   );
