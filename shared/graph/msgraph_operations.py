@@ -1,4 +1,6 @@
-"""Each Graph call the gateway makes, as an msgraph-sdk coroutine, with conversion to shared.graph.model.
+"""The Graph calls the gateway makes through msgraph-sdk, with conversion to shared.graph.model.
+
+The directory reads (a users page, getPresencesByUserId) skip the SDK: see shared.graph.json_reads.
 
 Imports msgraph-sdk at module level: only shared.graph.msgraph_gateway imports this module, and only
 on the first Graph call. SDK errors propagate; the gateway maps them.
@@ -9,10 +11,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from kiota_abstractions.base_request_configuration import RequestConfiguration
-from msgraph.generated.communications.get_presences_by_user_id.get_presences_by_user_id_post_request_body import (  # noqa: E501
-    GetPresencesByUserIdPostRequestBody,
-)
-from msgraph.generated.models.presence import Presence as SdkPresence
 from msgraph.generated.models.subscription import Subscription
 from msgraph.generated.models.user import User
 from msgraph.generated.users.item.presence.clear_presence.clear_presence_post_request_body import (
@@ -30,7 +28,6 @@ from shared.graph.exceptions import GraphError
 from shared.graph.model import (
     DirectoryUser,
     GraphSubscription,
-    Presence,
     SubscriptionRequest,
     UserQuery,
 )
@@ -65,12 +62,6 @@ async def search_users(client: GraphServiceClient, query: UserQuery) -> list[Dir
     config.headers.add("ConsistencyLevel", "eventual")
     page = await client.users.get(request_configuration=config)
     return [directory_user(user) for user in (page.value if page and page.value else [])]
-
-
-async def get_presences(client: GraphServiceClient, user_ids: list[str]) -> list[Presence]:
-    body = GetPresencesByUserIdPostRequestBody(ids=user_ids)
-    response = await client.communications.get_presences_by_user_id.post(body)
-    return [presence(item) for item in (response.value if response and response.value else [])]
 
 
 async def set_presence(
@@ -144,17 +135,6 @@ def directory_user(user: User) -> DirectoryUser:
         department=user.department,
         job_title=user.job_title,
         business_phones=tuple(phone for phone in (user.business_phones or []) if phone),
-    )
-
-
-def presence(item: SdkPresence) -> Presence:
-    if not item.id:
-        raise GraphError("Graph returned a presence without a user id")
-    return Presence(
-        user_id=item.id,
-        availability=item.availability or "PresenceUnknown",
-        activity=item.activity or "PresenceUnknown",
-        sequence_number=item.sequence_number,
     )
 
 
