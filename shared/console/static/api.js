@@ -51,3 +51,25 @@ export async function call(method, path, { body, ifMatch } = {}) {
 export function tenantPath(tenantId, rest = "") {
   return `/api/tenants/${encodeURIComponent(tenantId)}${rest}`;
 }
+
+let contractPromise = null;
+
+/** The API's own OpenAPI document: the console offers what this deployment's API accepts. */
+export function contract() {
+  if (!contractPromise) {
+    contractPromise = call("GET", "/api/openapi.json").then(
+      (reply) => reply.data || {},
+      () => ({}),
+    );
+  }
+  return contractPromise;
+}
+
+export function inputFields(document, schema) {
+  const found = document.components && document.components.schemas && document.components.schemas[schema];
+  return new Set(found && found.properties ? Object.keys(found.properties) : []);
+}
+
+export function hasPath(document, path) {
+  return Boolean(document.paths && document.paths[path]);
+}

@@ -1,11 +1,21 @@
 // The connector card (status and the actions of that status) and its details (settings, contact center).
-import { ApiError, call, tenantPath } from "./api.js";
+import { ApiError, call, contract, hasPath, inputFields, tenantPath } from "./api.js";
 import { field, formatTime, h, replace, showFieldError } from "./dom.js";
 
 const STATUS_LABELS = { active: "Active", inactive: "Inactive", pendingConsent: "Pending consent" };
 const REDACTED = "<redacted>";
 
+// What this deployment's API takes for Webex: the integration's client id and secret in the settings,
+// or (newer) only orgId and baseUrl plus a Webex sign-in.
+let webexApi = { credentialFields: false, signIn: false };
+
 export async function renderConnector(ctx) {
+  const api = await contract();
+  const fields = inputFields(api, "WebexContactCenterInput");
+  webexApi = {
+    credentialFields: fields.has("clientId"),
+    signIn: hasPath(api, "/tenants/{tenantId}/contact-center/webex/authorize"),
+  };
   const card = document.getElementById("connector-card");
   const details = document.getElementById("connector-details");
   let reply;
@@ -60,6 +70,8 @@ function contactCenterFields(prefix, current) {
   const secret = h("input", { id: `${prefix}-secret`, name: "secret", type: "password", autocomplete: "new-password" });
   const baseUrl = h("input", { id: `${prefix}-base-url`, name: "baseUrl", type: "url", value: current && current.baseUrl ? current.baseUrl : "" });
   const orgId = h("input", { id: `${prefix}-org-id`, name: "orgId", value: current && current.orgId ? current.orgId : "" });
+  const clientId = h("input", { id: `${prefix}-client-id`, name: "clientId", value: current && current.clientId ? current.clientId : "" });
+  const clientSecret = h("input", { id: `${prefix}-client-secret`, name: "clientSecret", type: "password", autocomplete: "new-password" });
   const webhook = h(
     "div",
     { class: "group", dataset: { kind: "webhook" } },
@@ -73,6 +85,12 @@ function contactCenterFields(prefix, current) {
     h("legend", {}, "Webex Contact Center"),
     field("Organization ID", orgId, "The organization's ID in Control Hub."),
     field("API base URL", baseUrl, "Your region's Webex Contact Center API host, for example https://api.wxcc-us1.cisco.com"),
+    webexApi.credentialFields
+      ? [
+          field("Integration client ID", clientId),
+          field("Integration client secret", clientSecret, current ? "Write-only: leave empty to keep the stored one." : ""),
+        ]
+      : null,
   );
   const sync = () => {
     webhook.hidden = type.value !== "webhook";
@@ -85,9 +103,14 @@ function contactCenterFields(prefix, current) {
     if (type.value === "webhook") {
       return { type: "webhook", url: url.value.trim(), secret: secret.value || REDACTED };
     }
-    return { type: "webexcc", orgId: orgId.value.trim(), baseUrl: baseUrl.value.trim() };
+    const webexcc = { type: "webexcc", orgId: orgId.value.trim(), baseUrl: baseUrl.value.trim() };
+    if (webexApi.credentialFields) {
+      webexcc.clientId = clientId.value.trim();
+      webexcc.clientSecret = clientSecret.value || REDACTED;
+    }
+    return webexcc;
   };
-  const controls = { type, url, secret, baseUrl, orgId };
+  const controls = { type, url, secret, baseUrl, orgId, clientId, clientSecret };
   return { elements: [field("Contact center", type), webhook, webex], read, controls };
 }
 
@@ -112,6 +135,7 @@ function setUpForm(ctx) {
     run(ctx, "Set up: the connector now waits for admin consent.", async () => {
       const contactCenter = center.read();
       if (contactCenter && contactCenter.secret === REDACTED) delete contactCenter.secret;
+      if (contactCenter && contactCenter.clientSecret === REDACTED) delete contactCenter.clientSecret;
       const body = { settings: { showUserDetails: showUserDetails.checked, presenceSync: presenceSync.checked } };
       if (contactCenter) body.contactCenter = contactCenter;
       try {
@@ -310,7 +334,9 @@ function contactCenterForm(ctx, connector, etag) {
           { class: "secondary" })
         : null,
     ),
-    connector.contactCenter && connector.contactCenter.type === "webexcc" ? webexConnection(ctx, connector) : null,
+    connector.contactCenter && connector.contactCenter.type === "webexcc" && webexApi.signIn
+      ? webexConnection(ctx, connector)
+      : null,
     health
       ? h("p", { class: health.accepted ? "ok" : "field-error" }, `Last evidence (${health.source}, ${formatTime(health.at)}): ${health.reason}`)
       : null,

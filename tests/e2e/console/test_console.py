@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.conftest import HostClient, RunningHost
 from tests.e2e.console.conftest import WAIT_MS
-from tests.e2e.stack import ControlApi, activate_connector, graph_simulator
+from tests.e2e.stack import ControlApi, activate_connector, contact_center_simulator, graph_simulator
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=WAIT_MS)
@@ -450,3 +450,35 @@ def test_another_site_cannot_frame_the_console(browser: Browser, host: HostClien
         expect(framed).to_have_count(0)
     finally:
         context.close()
+
+
+def test_a_webex_contact_center_is_set_up_with_what_the_api_takes(
+    page: Page, host: HostClient, graph: ControlApi, local_host: RunningHost
+) -> None:
+    # The console reads the deployment's OpenAPI document: it asks for the Webex fields the API takes.
+    webex_input = host.call("GET", "/api/openapi.json", auth=False).json()["components"]["schemas"][
+        "WebexContactCenterInput"
+    ]["properties"]
+    webex_url = contact_center_simulator(local_host).base_url
+    people = new_tenant(graph)
+    tenant = people["tenant"]
+    sign_in(page, host, tenant, "Ada Admin")
+    status(page).to_have_text("Status: not set up")
+    page.get_by_label("Contact center", exact=True).select_option("webexcc")
+    expect(page.get_by_label("Webhook URL")).to_be_hidden()
+    page.get_by_label("Organization ID").fill("7b0d0e8c-1a2b-4c3d-8e9f-0a1b2c3d4e5f")
+    page.get_by_label("API base URL").fill(webex_url)
+    client_id = page.get_by_label("Integration client ID")
+    if "clientId" in webex_input:
+        client_id.fill("integration-client")
+        page.get_by_label("Integration client secret").fill("integration-secret-0123456789")
+    else:
+        expect(client_id).to_have_count(0)
+    page.get_by_role("button", name="Set up").click()
+    status(page).to_have_text("Status: Pending consent")
+    stored = fetch(page, "GET", f"/api/tenants/{tenant}/connector")["json"]["contactCenter"]
+    assert (stored["type"], stored["orgId"], stored["baseUrl"]) == (
+        "webexcc",
+        "7b0d0e8c-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
+        webex_url,
+    )
