@@ -477,6 +477,10 @@ def test_a_webex_contact_center_is_set_up_with_what_the_api_takes(
     page.get_by_role("button", name="Set up").click()
     status(page).to_have_text("Status: Pending consent")
     stored = fetch(page, "GET", f"/api/tenants/{tenant}/connector")["json"]["contactCenter"]
+    document = host.call("GET", "/api/openapi.json", auth=False).json()
+    if "/tenants/{tenantId}/contact-center/webex/authorize" in document["paths"]:
+        expect(page.get_by_role("button", name="Connect Webex Contact Center")).to_be_visible()
+        expect(page.locator("#webex-status")).to_contain_text("Webex: Not connected yet")
     assert (stored["type"], stored["orgId"], stored["baseUrl"]) == (
         "webexcc",
         "7b0d0e8c-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
