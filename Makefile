@@ -7,7 +7,8 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.deps-installed
 NODE_STAMP := node_modules/.deps-installed
 
-.PHONY: setup dev test lint typecheck unit integration e2e infra-check property-long bench clean local-settings simulators
+.PHONY: setup dev test lint typecheck unit integration e2e infra-check property-long bench clean local-settings simulators \
+	browser teams-app
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
@@ -34,9 +35,18 @@ local-settings: setup
 simulators: setup
 	$(PY) -m devstack --simulators-only
 
-## Everything CI runs: lint, format check, type check, infrastructure checks, all test tiers.
-test: setup lint typecheck infra-check
+## Everything CI runs: lint, format check, type check, infrastructure checks, all test tiers (the console's
+## browser tests included: Debian's Chromium, installed with apt-get when missing).
+test: setup lint typecheck infra-check browser
 	$(PY) -m pytest
+
+browser:
+	bash scripts/ensure-chromium.sh
+
+## The Teams app package: teams-app/build/teams-app.zip with the deployment's URL and app id filled in
+## (PUBLIC_BASE_URL=https://<app>.azurewebsites.net ENTRA_APP_CLIENT_ID=<app id> make teams-app).
+teams-app: setup
+	$(PY) -m devstack.teams_app --base-url "$(PUBLIC_BASE_URL)" --app-id "$(ENTRA_APP_CLIENT_ID)"
 
 lint: setup
 	$(PY) -m ruff check .
@@ -54,7 +64,7 @@ unit: setup
 integration: setup
 	$(PY) -m pytest tests/integration
 
-e2e: setup
+e2e: setup browser
 	$(PY) -m pytest tests/e2e
 
 # Not in `make test`: the property tests with fresh random examples, 25 times as many. What it finds is
@@ -72,4 +82,5 @@ bench: setup
 	$(PY) -m benchmarks.bench_webex_deliveries
 
 clean:
-	rm -rf $(VENV) .venv-checkov node_modules .azurite .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-checkov node_modules .azurite .mypy_cache .ruff_cache .pytest_cache teams-app/build \
+		test-results

@@ -9,6 +9,7 @@ from shared.triggers import (
     agents_api,
     connector_api,
     consent_callback,
+    console_api,
     contact_center_events,
     contact_center_test_api,
     directory_api,
@@ -31,6 +32,7 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 for blueprint in (
     connector_api.bp,
     consent_callback.bp,
+    console_api.bp,
     health_api.bp,
     agents_api.bp,
     sync_accounts_api.bp,

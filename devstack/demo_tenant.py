@@ -13,6 +13,7 @@ replaces the stored subscriptions the new simulator never had.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+from shared.identity.policies import GLOBAL_ADMINISTRATOR
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +60,8 @@ class DemoUser:
     department: str
     job_title: str
     phone: str
+    # Directory role template ids: the demo admin is a Global Administrator, in the console's sign-in too.
+    directory_roles: tuple[str, ...] = ()
 
     def as_simulator_user(self) -> dict[str, Any]:
         """The Graph simulator's control API body; the fixed id survives a simulator restart. The user
@@ -69,6 +74,7 @@ class DemoUser:
             "jobTitle": self.job_title,
             "businessPhones": [self.phone],
             "presence": {"availability": "Available", "activity": "Available", "clientId": DEMO_TEAMS_CLIENT},
+            "directoryRoles": list(self.directory_roles),
         }
 
 
@@ -114,7 +120,9 @@ DEMO_AGENTS: Final = (
 )
 DEMO_SYNC_ACCOUNT: Final = _user(900, "presence-sync", "Presence Sync", "IT", "Service account")
 # The tenant's Global Administrator who sets the connector up.
-DEMO_ADMIN: Final = _user(800, "admin", "Megan Admin", "IT", "Global Administrator")
+DEMO_ADMIN: Final = dataclasses.replace(
+    _user(800, "admin", "Megan Admin", "IT", "Global Administrator"), directory_roles=(GLOBAL_ADMINISTRATOR,)
+)
 
 
 def _expert(

@@ -116,8 +116,10 @@ configure_app() {
     [[ "$PUBLIC_BASE_URL" == https://* ]] || fail "--public-base-url must start with https://"
     az ad app update --id "$APP_ID" --web-redirect-uris \
       "$PUBLIC_BASE_URL/api/consent/callback" \
-      "$PUBLIC_BASE_URL/api/auth/callback"
-    log "redirect URIs: $PUBLIC_BASE_URL/api/consent/callback, $PUBLIC_BASE_URL/api/auth/callback"
+      "$PUBLIC_BASE_URL/api/auth/callback" \
+      "$PUBLIC_BASE_URL/api/console/auth/callback"
+    log "redirect URIs: $PUBLIC_BASE_URL/api/consent/callback, $PUBLIC_BASE_URL/api/auth/callback," \
+      "$PUBLIC_BASE_URL/api/console/auth/callback (the console's sign-in)"
   fi
   # The service principal in the home tenant lets its admins consent like any other tenant.
   if ! az ad sp show --id "$APP_ID" --output none 2>/dev/null; then

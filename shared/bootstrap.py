@@ -21,6 +21,10 @@ from shared.connectors.audit import AdminAudit
 from shared.connectors.cache import CachedConnectors
 from shared.connectors.consent import ConsentLinks
 from shared.connectors.service import ConnectorService
+from shared.console.credentials import SessionCookieSource
+from shared.console.service import Console
+from shared.console.session import CookiePolicy, SessionSealer
+from shared.console.sign_in import ConsoleSignIn
 from shared.contact_center.clients import DEFAULT_TIMEOUT_SECONDS, USER_AGENT, HttpContactCenterClients
 from shared.contact_center.connection_test import ContactCenterConnectionTest
 from shared.contact_center.health_reports import RecordedHealthReports
@@ -41,6 +45,7 @@ from shared.graph.credentials import app_credential_factory
 from shared.graph.msgraph_gateway import MsGraphGateway
 from shared.health import HealthService
 from shared.identity.credentials import Authenticator, BearerTokenSource
+from shared.identity.policies import CONNECTOR_MANAGE_SCOPE
 from shared.identity.verifier import AccessTokenVerifier
 from shared.mappings.cache import CachedMappings
 from shared.mappings.service import PresenceMappingService
@@ -90,6 +95,7 @@ logger = logging.getLogger(__name__)
 install_log_redaction()
 
 CLIENT_STATE_KEY_PURPOSE = "graph-subscription-client-state-v1"
+CONSOLE_SESSION_KEY_PURPOSE = "console-session-v1"
 DIRECTORY_SKIP_TOKEN_KEY_PURPOSE = "directory-skip-token-v1"  # noqa: S105 - a key purpose, not a key
 
 
@@ -122,6 +128,8 @@ class Services:
     idle_codes: IdleCodeCatalog
     # Who is calling: the credential sources every protected route authenticates with.
     authenticator: Authenticator
+    # The admin console's sign-in and session cookie (shared/console); None in tests that need none.
+    console: Console | None = None
     # Connections to release when the process stops (Graph clients, HTTP pools, the queue sender).
     closers: tuple[Callable[[], None], ...] = ()
 
@@ -192,9 +200,40 @@ def signing_key_sources(settings: Settings) -> dict[str, JwksKeySource]:
     }
 
 
+def access_token_verifier(settings: Settings, key_sources: dict[str, JwksKeySource]) -> AccessTokenVerifier:
+    return AccessTokenVerifier(settings.api_audiences, key_sources[settings.token_jwks_url])
+
+
 def authenticator(settings: Settings, key_sources: dict[str, JwksKeySource]) -> Authenticator:
-    verifier = AccessTokenVerifier(settings.api_audiences, key_sources[settings.token_jwks_url])
-    return Authenticator([BearerTokenSource(verifier)])
+    return Authenticator([BearerTokenSource(access_token_verifier(settings, key_sources))])
+
+
+def console(
+    settings: Settings,
+    key_sources: dict[str, JwksKeySource],
+    client_credential: str | dict[str, str],
+    clock: Callable[[], datetime],
+) -> Console:
+    """The console's sign-in (its own redirect URI, a token for the connector's API) and its cookie."""
+    platform = MsalOAuthClient(
+        settings.entra_app_client_id,
+        client_credential,
+        settings.token_authority_host,
+        settings.entra_authority_host,
+        settings.console_redirect_uri,
+        settings.authority_ca_bundle,
+        timeout_seconds=settings.graph_timeout_seconds,
+    )
+    sealer = SessionSealer(
+        SecretBox(derive_key(settings.secrets_encryption_key, CONSOLE_SESSION_KEY_PURPOSE))
+    )
+    api_scope = (
+        f"{settings.api_app_id_uri or f'api://{settings.entra_app_client_id}'}/{CONNECTOR_MANAGE_SCOPE}"
+    )
+    sign_in = ConsoleSignIn(
+        platform, access_token_verifier(settings, key_sources), sealer, clock, api_scope=api_scope
+    )
+    return Console(sign_in, sealer, CookiePolicy.for_base_url(settings.public_base_url), clock)
 
 
 def directory_service(
@@ -252,11 +291,14 @@ def build_services(
     # Agents and sync accounts check a tenant has a connector before recording a failure.
     admin_audit = AdminAudit(audit, clock, connector_repository)
     subscriptions_later = _SubscriptionsLater()
-    oauth = MsalOAuthClient(
-        settings.entra_app_client_id,
+    client_credential = (
         settings.app_client_secret
         if settings.app_client_secret is not None
-        else msal_certificate_credential(settings.app_certificate_pem or b""),
+        else msal_certificate_credential(settings.app_certificate_pem or b"")
+    )
+    oauth = MsalOAuthClient(
+        settings.entra_app_client_id,
+        client_credential,
         settings.token_authority_host,
         settings.entra_authority_host,
         settings.sign_in_redirect_uri,
@@ -393,6 +435,7 @@ def build_services(
     )
     intake = ContactCenterEventIntake(connector_repository, agent_repository, queue, clock)
     idle_codes = IdleCodeCatalog(connector_repository, contact_centers)
+    console_pages = console(settings, key_sources, client_credential, clock)
     return Services(
         settings=settings,
         connectors=connectors,
@@ -450,10 +493,12 @@ def build_services(
             reporter.close,
             getattr(queue, "close", None),
         ),
-        # The contact center reads the expert directory with a signed GET, beside the users' tokens.
-        authenticator=authenticator(settings, key_sources).with_source(
-            ContactCenterSignatureSource(connector_repository, clock)
-        ),
+        # The console's session cookie (shared/console), then the contact center's signed GET of the
+        # expert directory, beside the users' tokens.
+        authenticator=authenticator(settings, key_sources)
+        .with_source(SessionCookieSource(console_pages.sealer, console_pages.cookies, clock))
+        .with_source(ContactCenterSignatureSource(connector_repository, clock)),
+        console=console_pages,
     )
 
 

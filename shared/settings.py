@@ -276,6 +276,10 @@ class Settings:
         return f"{self.public_base_url}/api/auth/callback"
 
     @property
+    def console_redirect_uri(self) -> str:
+        return f"{self.public_base_url}/api/console/auth/callback"
+
+    @property
     def notification_url(self) -> str:
         return f"{self.public_base_url}/api/graph/notifications"
 

@@ -392,6 +392,8 @@ class ControlApi:
             out_of_office_message=_optional_str(body, "outOfOfficeMessage"),
             status_message=_optional_str(body, "statusMessage"),
             sessions=sessions,
+            directory_roles=tuple(_str_list(body, "directoryRoles") or ()),
+            app_roles=tuple(_str_list(body, "appRoles") or ()),
         )
         try:
             created = self._state.add_user(user)

@@ -1,7 +1,8 @@
 """The Microsoft identity platform endpoints the connector's sign-in flows use.
 
-Admin consent and authorize approve at once (no UI): consent for the tenant in the path, sign-in
-for the user named by `login_hint`. The token endpoint enforces what Entra ID does for the
+Admin consent and authorize approve at once: consent for the tenant in the path, sign-in for the user
+named by `login_hint` (with `prompt=login` and no hint, a page to pick one of the tenant's users:
+sign_in_page.py). The token endpoint enforces what Entra ID does for the
 authorization-code (PKCE S256), refresh-token and client-credentials grants.
 """
 
@@ -30,6 +31,7 @@ from devstack.graph_simulator.models import (
     Tenant,
     User,
 )
+from devstack.graph_simulator.sign_in_page import own_api_scope, sign_in_page, wants_sign_in_page
 from devstack.graph_simulator.state import SimulatorState
 from devstack.graph_simulator.tokens import (
     ACCESS_TOKEN_LIFETIME,
@@ -239,7 +241,7 @@ class IdentityPlatform:
             return fail("invalid_request", "AADSTS900144: The request must contain the parameter 'scope'.")
         not_granted = [
             s
-            for s in (_graph_scope(x) for x in scopes)
+            for s in (_graph_scope(x) for x in scopes if own_api_scope(x, client_id) is None)
             if s and s != ".default" and s not in app.delegated_permissions
         ]
         if not_granted:
@@ -249,6 +251,12 @@ class IdentityPlatform:
                 f"'{client_id}' for {', '.join(not_granted)}.",
             )
         login_hint = query.get("login_hint", "")
+        if wants_sign_in_page(query.get("prompt"), login_hint):
+            tenant = self._tenant_or_none(request.params["tenant"])
+            if tenant is not None:
+                return sign_in_page(
+                    request.path, request.raw_query, tenant.display_name, self._state.list_users(tenant.id)
+                )
         if not login_hint:
             return fail(
                 "login_required", "AADSTS50058: A silent sign-in request was sent but no user is signed in."
@@ -509,10 +517,23 @@ class IdentityPlatform:
                 graph_scopes |= app.delegated_permissions
             elif permission:
                 graph_scopes.add(permission)
-        payload: dict[str, Any] = {
-            "access_token": self._issuer.delegated_access_token(user, app.client_id, graph_scopes, now),
-            "scope": " ".join(scopes),
-        }
+        api_scopes = [name for name in (own_api_scope(s, app.client_id) for s in scopes) if name]
+        if api_scopes:
+            access_token = self._issuer.api_access_token(
+                user.tenant_id,
+                app.client_id,
+                now,
+                object_id=user.id,
+                username=user.user_principal_name,
+                wids=user.directory_roles,
+                roles=user.app_roles,
+                scopes=api_scopes,
+                client_app_id=app.client_id,
+                display_name=user.display_name,
+            )
+        else:
+            access_token = self._issuer.delegated_access_token(user, app.client_id, graph_scopes, now)
+        payload: dict[str, Any] = {"access_token": access_token, "scope": " ".join(scopes)}
         if "openid" in scopes:
             payload["id_token"] = self._issuer.id_token(user, app.client_id, nonce, now)
         if form.get("client_info") == "1":

@@ -67,6 +67,10 @@ class User:
     availability: str = "Offline"
     activity: str = "Offline"
     sequence_number: str = ""
+    # Directory role template ids (Global Administrator ...), put in `wids` of tokens for the app's API.
+    directory_roles: tuple[str, ...] = ()
+    # App roles of the connector's API assigned to the user (Connector.Admin), put in `roles`.
+    app_roles: tuple[str, ...] = ()
 
 
 @dataclass

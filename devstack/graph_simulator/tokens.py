@@ -119,6 +119,7 @@ class TokenIssuer:
         lifetime: timedelta = ACCESS_TOKEN_LIFETIME,
         version: str = "2.0",
         client_app_id: str = AZURE_CLI_APP_ID,
+        display_name: str | None = None,
     ) -> str:
         """An access token for a custom API (the connector's), shaped like Entra ID's: v2.0 (`aud` the
         API's client id, v2 issuer, `preferred_username`, `azp`) or v1.0 (`aud` its app id URI,
@@ -143,7 +144,7 @@ class TokenIssuer:
             claims["scp"] = " ".join(granted)
             if username:
                 claims["preferred_username" if version == "2.0" else "upn"] = username
-                claims["name"] = username.split("@")[0]
+                claims["name"] = display_name or username.split("@")[0]
         else:
             claims["idtyp"] = "app"
         if roles:

@@ -80,6 +80,8 @@ class Text:
 
     media_type: str
     description: str
+    # Other media types the same answer may have (the console's files: scripts, styles, images).
+    also: tuple[str, ...] = ()
 
 
 Response = Json | Text

@@ -24,6 +24,7 @@ from shared.connectors.exceptions import (
     InvalidTransition,
     StaleConnector,
 )
+from shared.console.exceptions import ConsoleSignInError
 from shared.contact_center import exceptions as contact_center
 from shared.contact_center.webex import exceptions as webex
 from shared.directory import exceptions as directory
@@ -63,6 +64,8 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     # Identity: who is calling (shared/identity); 401 answers carry a WWW-Authenticate challenge
     NotAuthenticated: 401,
     Forbidden: 403,
+    # Console sign-in (shared/console): answered as an HTML page by the callback
+    ConsoleSignInError: 400,
     # Agents
     agents.InvalidAgentInput: 400,
     agents.TooManyAgents: 413,

@@ -23,6 +23,7 @@ import azure.functions as func
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from shared.console.session import SESSION_COOKIE
 from shared.contact_center.signatures import SIGNATURE_HEADER
 from shared.contact_center.webex.contract import SIGNATURE_HEADER as WEBEX_SIGNATURE_HEADER
 from shared.errors import AppError
@@ -39,7 +40,7 @@ _PARAMETER: Final = re.compile(r"\{\*?(?P<name>\w+)(?::[^}]*)?\??\}")
 _ALL_METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 # The OpenAPI security scheme of each credential kind a policy may accept. A policy whose methods
-# include a kind missing here gets no requirement for it (the console session adds its own).
+# include a kind missing here gets no requirement for it.
 SECURITY_SCHEMES: dict[AuthMethod, tuple[str, dict[str, Any]]] = {
     AuthMethod.BEARER: (
         "entraBearer",
@@ -60,6 +61,17 @@ SECURITY_SCHEMES: dict[AuthMethod, tuple[str, dict[str, Any]]] = {
             "description": "sha256=<hex HMAC-SHA256 keyed with the tenant's contact-center secret> of the "
             "raw body (POST), or of 'GET {path}?{query}\\n{X-Connector-Timestamp}' with the path and query "
             "as sent and the unix time in X-Connector-Timestamp (GET; 5 minutes either way).",
+        },
+    ),
+    AuthMethod.SESSION: (
+        "consoleSession",
+        {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": SESSION_COOKIE,
+            "description": "The admin console's sealed session cookie (`connector-console` on loopback "
+            "http), set by GET /console/auth/callback; a call that changes anything must also send "
+            "the session's CSRF token in X-CSRF-Token (GET /console/session). README: Admin console.",
         },
     ),
 }
@@ -285,7 +297,10 @@ def _response(response: Response, status: int, schemas: _Schemas, *, head: bool)
     if isinstance(response, Text):
         return {
             "description": response.description,
-            "content": {response.media_type: {"schema": {"type": "string"}}},
+            "content": {
+                media_type: {"schema": {"type": "string"}}
+                for media_type in (response.media_type, *response.also)
+            },
         }
     body: dict[str, Any] = {"description": response.description}
     headers = dict(response.headers)

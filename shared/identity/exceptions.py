@@ -62,3 +62,15 @@ class AdminRoleRequired(Forbidden):
             "this needs a Global Administrator or Privileged Role Administrator of the tenant, or the "
             "Connector.Admin app role"
         )
+
+
+class CsrfTokenInvalid(Forbidden):
+    """A console session's state-changing call without the session's CSRF token (another site's form)."""
+
+    code = "csrfTokenInvalid"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a state-changing call with the console session must send the session's CSRF token in the "
+            "X-CSRF-Token header"
+        )

@@ -100,29 +100,81 @@ class MsalOAuthClient:
         import msal
 
         cache = msal.SerializableTokenCache()
+        result = self._redeem(tenant_id, cache, code, code_verifier, [PRESENCE_SCOPE], None, "the sign-in")
+        return RedeemedSignIn(identity=_identity(result), token_cache=_checked_cache(cache))
+
+    def console_authorize_url(
+        self, tenant_id: str, *, scopes: tuple[str, ...], state: str, code_challenge: str, nonce: str
+    ) -> str:
+        """Where the console sends an admin or agent to sign in: the Microsoft sign-in page, whoever is
+        signed in there already (`prompt=login`), for an access token of the connector's own API."""
+        params = {
+            "client_id": self._client_id,
+            "response_type": "code",
+            "redirect_uri": self._redirect_uri,
+            "response_mode": "query",
+            "scope": " ".join(scopes),
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+            "prompt": "login",
+        }
+        query = urlencode(params, quote_via=quote)
+        return f"{self._browser_authority_host}/{tenant_id}/oauth2/v2.0/authorize?{query}"
+
+    def console_access_token(
+        self, tenant_id: str, code: str, code_verifier: str, *, scopes: tuple[str, ...], nonce: str
+    ) -> AcquiredToken:
+        """Redeem the console's code for an access token of `scopes`; no token cache is kept (the
+        console session holds the verified principal, not the token)."""
+        import msal
+
+        cache = msal.SerializableTokenCache()
+        result = self._redeem(
+            tenant_id, cache, code, code_verifier, list(scopes), nonce, "the console sign-in"
+        )
+        if "access_token" not in result:
+            raise SignInRejected("invalid_response", "the token response carries no access token")
+        return AcquiredToken(token=str(result["access_token"]), expires_in_seconds=_expires_in(result))
+
+    def _redeem(
+        self,
+        tenant_id: str,
+        cache: Any,
+        code: str,
+        code_verifier: str,
+        scopes: list[str],
+        nonce: str | None,
+        what: str,
+    ) -> dict[str, Any]:
+        """MSAL's answer to the code redemption, its failures raised as the area's errors."""
         application = self._application(tenant_id, cache)
         try:
-            result = application.acquire_token_by_authorization_code(
+            result: dict[str, Any] = application.acquire_token_by_authorization_code(
                 code,
-                scopes=[PRESENCE_SCOPE],
+                scopes=scopes,
                 redirect_uri=self._redirect_uri,
+                nonce=nonce,
                 data={"code_verifier": code_verifier},
             )
         except _id_token_errors() as error:
             # Its message carries the token's claims (names, UPN): only the kind goes to the log.
             logger.warning(
-                "tenant %s: the sign-in's ID token is not valid (%s)", tenant_id, type(error).__name__
+                "tenant %s: %s's ID token is not valid (%s)", tenant_id, what, type(error).__name__
             )
             raise SignInRejected("invalid_id_token", "the ID token of the sign-in is not valid") from error
         except _transport_errors() as error:
-            raise _unavailable(tenant_id, "the code redemption", error) from error
+            raise _unavailable(tenant_id, f"the code redemption of {what}", error) from error
         if "error" in result:
             error_code, description = _error_of(result)
             if error_code in _APP_ERRORS:
                 raise _app_rejected(tenant_id, error_code, description)
-            logger.warning("tenant %s: the authorization code was refused (%s)", tenant_id, error_code)
+            logger.warning(
+                "tenant %s: the authorization code of %s was refused (%s)", tenant_id, what, error_code
+            )
             raise SignInRejected(error_code, description)
-        return RedeemedSignIn(identity=_identity(result), token_cache=_checked_cache(cache))
+        return result
 
     def session(self, tenant_id: str, account_id: str) -> MsalTokenSession:
         return MsalTokenSession(self, tenant_id, account_id)

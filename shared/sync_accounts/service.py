@@ -7,9 +7,7 @@ call; a refresh writes the rotated cache back with the ETag it was read at.
 
 from __future__ import annotations
 
-import base64
 import builtins
-import hashlib
 import logging
 import secrets
 import threading
@@ -26,6 +24,7 @@ from shared.graph.ports import DelegatedTokenProvider
 from shared.identity.principal import Actor
 from shared.operations.ports import NoReports, OperationsReporter
 from shared.security.exceptions import ExpiredSignedState, InvalidSignedState, SecretDecryptionFailed
+from shared.security.pkce import code_challenge
 from shared.security.signed_state import StateClaims, StateSigner
 from shared.sync_accounts.commands import parse_callback, parse_start_sign_in
 from shared.sync_accounts.exceptions import (
@@ -413,9 +412,3 @@ class SyncAccountService:
         except Exception:
             # The change is stored; the subscriptions timer reconciles later.
             logger.exception("tenant %s: the sync-account listener failed in %s", tenant_id, what)
-
-
-def code_challenge(code_verifier: str) -> str:
-    """PKCE S256: base64url(sha256(verifier)) without padding (RFC 7636)."""
-    digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

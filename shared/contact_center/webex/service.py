@@ -48,11 +48,11 @@ from shared.contact_center.webex.model import (
 from shared.contact_center.webex.ports import WebexAuthorizations, WebexOAuth, WebexSubscriptionsApi
 from shared.identity.principal import Actor
 from shared.security.exceptions import ExpiredSignedState, InvalidSignedState
+from shared.security.pkce import code_challenge
 from shared.security.signed_state import StateSigner
 from shared.subscriptions.ports import ActiveTenants
 from shared.sync_accounts.model import PendingSignIn
 from shared.sync_accounts.ports import SignInRepository
-from shared.sync_accounts.service import code_challenge
 
 logger = logging.getLogger(__name__)
 

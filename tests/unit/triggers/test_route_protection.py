@@ -53,6 +53,12 @@ ANONYMOUS_ROUTES: dict[str, str] = {
     "webex_sign_in_callback": "Webex redirects the admin's browser here; the signed state names the admin",
     "graph_notifications": "Graph sends no credential; validation tokens and clientState are checked",
     "graph_lifecycle": "Graph sends no credential; clientState is checked",
+    "console_page": "the console's page holds no data; it signs the browser in before calling the API",
+    "console_asset": "the console's scripts, styles and icon (no data)",
+    "console_sign_in": "starts the Entra sign-in; nothing is read or changed",
+    "console_auth_callback": "Microsoft redirects the browser here; the state is checked against its cookie",
+    "console_session": "answers only the session the request's own sealed cookie holds",
+    "console_sign_out": "clears the cookie; with a session it needs the session's CSRF token",
     "openapi_document": "the API contract itself; it holds no tenant data",
 }
 
