@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from shared.agents.service import AgentService
+from shared.agents.user_cache import CachedAgentUsers
 from shared.connectors.audit import AdminAudit
 from shared.connectors.cache import CachedConnectors
 from shared.connectors.consent import ConsentLinks
@@ -319,7 +320,9 @@ def build_services(
         presence_worker=PresenceWorker(
             {PRESENCE_CHANGE: sync.teams_change, AGENT_STATE_CHANGE: sync.agent_event}
         ),
-        contact_center_events=ContactCenterEventIntake(connector_repository, agent_repository, queue, clock),
+        contact_center_events=ContactCenterEventIntake(
+            connector_cache, CachedAgentUsers(agent_repository, clock), queue, clock
+        ),
         presence_mappings=PresenceMappingService(
             mapping_repository, connector_repository, mappings, audit, clock
         ),
