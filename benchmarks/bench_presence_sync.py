@@ -62,7 +62,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -117,6 +117,7 @@ DELIVERY_POLL_SECONDS: Final = 0.25
 HTTP_TIMEOUT_SECONDS: Final = 30.0
 SEED_WORKERS: Final = 8
 OTHER_WORK: Final = "other"
+COALESCED_SYNC_WAIT_SECONDS: Final = 4.0
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,19 @@ class CpuSeconds:
 
 
 @dataclass(frozen=True)
+class LoginFigures:
+    """What the burst of agent logins before the run cost the connector."""
+
+    logins: int
+    seconds: float
+    roster_syncs: int
+    table_requests: int
+    rows_read: int
+    cpu_seconds: float
+    load_average: float
+
+
+@dataclass(frozen=True)
 class RunResult:
     options: BenchOptions
     tenant: Tenant
@@ -237,6 +251,7 @@ class RunResult:
     contact_center_requests: Counter[str]
     cpu: CpuSeconds
     max_concurrent_sessions: int
+    logins: LoginFigures | None = None
 
 
 # -- the changes -------------------------------------------------------------------------------------
@@ -552,6 +567,53 @@ def discarded_connections() -> Iterator[DiscardedConnections]:
         pool_logger.removeFilter(counter)
 
 
+class RowsRead:
+    """Entities azure-data-tables turned into TableEntity (point reads and query results): the rows
+    the connector read. Counted by wrapping the SDK's one conversion function while the stack runs."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def wrap(self, convert: Any) -> Any:
+        def counted(entry: Any) -> Any:
+            with self._lock:
+                self.count += 1
+            return convert(entry)
+
+        return counted
+
+
+@contextmanager
+def rows_read() -> Iterator[RowsRead]:
+    from azure.data.tables import _models, _table_client
+
+    counter = RowsRead()
+    modules = (_models, _table_client)
+    originals = [getattr(module, "_convert_to_entity") for module in modules]  # noqa: B009
+    for module, original in zip(modules, originals, strict=True):
+        setattr(module, "_convert_to_entity", counter.wrap(original))  # noqa: B010
+    try:
+        yield counter
+    finally:
+        for module, original in zip(modules, originals, strict=True):
+            setattr(module, "_convert_to_entity", original)  # noqa: B010
+
+
+class RosterSyncs:
+    """How many subscription syncs the services ran (SubscriptionService.sync_tenant calls)."""
+
+    def __init__(self, sync_tenant: Any) -> None:
+        self.count = 0
+        self._sync_tenant = sync_tenant
+        self._lock = threading.Lock()
+
+    def __call__(self, tenant_id: str) -> Any:
+        with self._lock:
+            self.count += 1
+        return self._sync_tenant(tenant_id)
+
+
 def cpu_seconds(azurite_pid: int | None) -> CpuSeconds:
     """CPU time used so far by this process (every thread) and by the Azurite process."""
     times = os.times()
@@ -722,6 +784,8 @@ class LocalStack:
     discarded: DiscardedConnections
     delivery_log: DeliveryLog
     azurite_pid: int | None
+    rows: RowsRead
+    roster_syncs: RosterSyncs
 
     def settle(self, changes: int) -> bool:
         return settle(self.bus, self.contact_center, settle_timeout(changes))
@@ -753,6 +817,7 @@ def start_stack(exit_stack: ExitStack, tables_connection_string: str | None) -> 
         azurite = exit_stack.enter_context(Azurite(port=0))
         connection_string, azurite_pid = azurite.connection_string, azurite.pid
     table_requests = exit_stack.enter_context(table_request_log(table_endpoint(connection_string)))
+    rows = exit_stack.enter_context(rows_read())
     discarded = exit_stack.enter_context(discarded_connections())
 
     tls_dir = exit_stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-graph-tls-"))
@@ -777,13 +842,26 @@ def start_stack(exit_stack: ExitStack, tables_connection_string: str | None) -> 
     exit_stack.callback(host.stop)
     values["PUBLIC_BASE_URL"] = host.base_url
     settings = load_settings(values)
-    use_services(build_services(settings, presence_queue=bus))
+    services = build_services(settings, presence_queue=bus)
+    roster_syncs = RosterSyncs(services.subscriptions.sync_tenant)
+    services.subscriptions.sync_tenant = roster_syncs  # type: ignore[method-assign]
+    use_services(services)
     exit_stack.callback(use_services, None)
     delivery_log = DeliveryLog(bus)
     delivery_log.start()
     exit_stack.callback(delivery_log.stop)
     return LocalStack(
-        settings, host, bus, graph, contact_center, table_requests, discarded, delivery_log, azurite_pid
+        settings,
+        host,
+        bus,
+        graph,
+        contact_center,
+        table_requests,
+        discarded,
+        delivery_log,
+        azurite_pid,
+        rows,
+        roster_syncs,
     )
 
 
@@ -793,9 +871,7 @@ def run(options: BenchOptions) -> RunResult:
         tenant = seed_tenant(
             stack.settings, TableStore.from_settings(stack.settings), stack.contact_center, options.agents
         )
-        log_agents_in(tenant, stack.contact_center, stack.host.base_url)
-        if not stack.settle(options.agents):
-            raise RuntimeError("the agents' logins did not reach the connector in time")
+        logins = measure_logins(stack, tenant)
         logger.info(
             "tenant %s: %d agents logged in and known to the connector", tenant.tenant_id, options.agents
         )
@@ -822,7 +898,32 @@ def run(options: BenchOptions) -> RunResult:
         measured, send_seconds = publisher.run(count, measured=True)
         settled = stack.settle(count)
         result = collect(stack, options, tenant, (*warmup, *measured), send_seconds, settled, before)
-    return result
+    return replace(result, logins=logins)
+
+
+def measure_logins(stack: LocalStack, tenant: Tenant) -> LoginFigures:
+    """Every agent logs in at once (a shift starting): each login makes the engine ask for a roster
+    sync, which the coalescer folds into one per tenant per few seconds."""
+    tables, rows, syncs = (
+        sum(stack.table_requests.counts().values()),
+        stack.rows.count,
+        stack.roster_syncs.count,
+    )
+    cpu, started = cpu_seconds(None).process, time.monotonic()
+    log_agents_in(tenant, stack.contact_center, stack.host.base_url)
+    if not stack.settle(len(tenant.agents)):
+        raise RuntimeError("the agents' logins did not reach the connector in time")
+    # The coalescer's trailing sync runs a few seconds after the last login.
+    time.sleep(COALESCED_SYNC_WAIT_SECONDS)
+    return LoginFigures(
+        logins=len(tenant.agents),
+        seconds=time.monotonic() - started,
+        roster_syncs=stack.roster_syncs.count - syncs,
+        table_requests=sum(stack.table_requests.counts().values()) - tables,
+        rows_read=stack.rows.count - rows,
+        cpu_seconds=cpu_seconds(None).process - cpu,
+        load_average=os.getloadavg()[0],
+    )
 
 
 def collect(
@@ -1007,6 +1108,14 @@ def print_report(result: RunResult) -> int:
         f"  CPU per change (ms): this process {result.cpu.process * 1000 / count:.1f} (app, simulators, "
         f"bus, scheduler){azurite}"
     )
+    if result.logins is not None:
+        logins = result.logins
+        print(
+            f"  agent logins before the run: {logins.logins} in {logins.seconds:.1f} s, "
+            f"{logins.roster_syncs} roster syncs, {logins.table_requests:,} table operations, "
+            f"{logins.rows_read:,} rows read, {logins.cpu_seconds:.1f} CPU s in this process "
+            f"(load average {logins.load_average:.2f})"
+        )
     verdict = "met" if summary.p99_ms < TARGET_P99_MS else "missed"
     if options.rate < TARGET_RATE:
         verdict = f"not judged at {options.rate} changes/s (p99 {summary.p99_ms:.0f} ms)"

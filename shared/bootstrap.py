@@ -59,6 +59,7 @@ from shared.storage.subscription_repository import TableSubscriptionRepository
 from shared.storage.sync_account_repository import TableSignInRepository, TableSyncAccountRepository
 from shared.storage.table_store import TableStore
 from shared.storage.tenant_purge import TableTenantPurger
+from shared.subscriptions.coalescing import CoalescedRosterSync
 from shared.subscriptions.connector_activity import SubscriptionConnectorActivity
 from shared.subscriptions.directory import TableSubscriptionDirectory
 from shared.subscriptions.service import SubscriptionService
@@ -280,7 +281,8 @@ def build_services(
             health=RecordedHealthReports(contact_center_health),
         ),
         agent_repository,
-        subscriptions,
+        # Agent logins come in bursts: one roster sync per tenant per few seconds covers them all.
+        CoalescedRosterSync(subscriptions),
         clock,
     )
     reconcile = ReconcileService(
