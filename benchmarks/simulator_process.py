@@ -33,12 +33,20 @@ def _serve(factory: Callable[[], Any], attributes: Sequence[str], pipe: Connecti
             if method == _STOP:
                 break
             try:
-                pipe.send((True, getattr(simulator, method)(*args)))
+                pipe.send((True, _resolve(simulator, method)(*args)))
             except Exception as error:  # the parent re-raises it
                 pipe.send((False, repr(error)))
     finally:
         simulator.stop()
         pipe.send((True, None))
+
+
+def _resolve(simulator: Any, dotted: str) -> Any:
+    """`wait_for_deliveries`, or a method of a part of the simulator (`state.record_consent`)."""
+    target = simulator
+    for name in dotted.split("."):
+        target = getattr(target, name)
+    return target
 
 
 class SimulatorProcess:
