@@ -17,6 +17,7 @@ from shared.agents.commands import (
     MAX_PAGE_SIZE,
     MAX_UPN_LENGTH,
 )
+from shared.agents.cursors import MAX_CURSOR_LENGTH
 from shared.agents.exceptions import InvalidAgentInput
 from shared.http.contract import JsonBody
 from shared.http.schemas import GUID_PATTERN, Guid, RequestModel, ResponseModel, TenantPath
@@ -32,8 +33,6 @@ AgentId = Annotated[
 ]
 UserId = Annotated[str | None, Field(pattern=GUID_PATTERN, description="The user's Entra object id.")]
 UserPrincipalName = Annotated[str | None, Field(min_length=3, max_length=MAX_UPN_LENGTH)]
-# Listing cursors are opaque tokens of this API; anything far longer was not issued by it.
-MAX_CURSOR_LENGTH = 2048
 
 
 class AgentPath(TenantPath):

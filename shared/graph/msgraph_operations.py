@@ -1,4 +1,6 @@
-"""Each Graph call the gateway makes, as an msgraph-sdk coroutine, with conversion to shared.graph.model.
+"""The Graph calls the gateway makes through msgraph-sdk, with conversion to shared.graph.model.
+
+The directory reads (a users page, getPresencesByUserId) skip the SDK: see shared.graph.json_reads.
 
 Imports msgraph-sdk at module level: only shared.graph.msgraph_gateway imports this module, and only
 on the first Graph call. SDK errors propagate; the gateway maps them.
@@ -6,16 +8,9 @@ on the first Graph call. SDK errors propagate; the gateway maps them.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 from kiota_abstractions.base_request_configuration import RequestConfiguration
-from kiota_abstractions.serialization import ParsableFactory
-from msgraph.generated.communications.get_presences_by_user_id.get_presences_by_user_id_post_request_body import (  # noqa: E501
-    GetPresencesByUserIdPostRequestBody,
-)
-from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.subscription import Subscription
 from msgraph.generated.models.user import User
 from msgraph.generated.users.item.presence.clear_presence.clear_presence_post_request_body import (
@@ -33,7 +28,6 @@ from shared.graph.exceptions import GraphError
 from shared.graph.model import (
     DirectoryUser,
     GraphSubscription,
-    Presence,
     SubscriptionRequest,
     UserQuery,
 )
@@ -68,44 +62,6 @@ async def search_users(client: GraphServiceClient, query: UserQuery) -> list[Dir
     config.headers.add("ConsistencyLevel", "eventual")
     page = await client.users.get(request_configuration=config)
     return [directory_user(user) for user in (page.value if page and page.value else [])]
-
-
-async def get_presences(client: GraphServiceClient, user_ids: list[str]) -> list[Presence]:
-    """The SDK sends the request (auth, retries, error mapping), but the answer is read as JSON: the
-    SDK's model parse cost ~4 ms of CPU per presence (kiota asks every Presence for its field
-    deserializers, and Entity's import dozens of modules each time), 40 s of CPU to subscribe 10,000
-    agents, where json.loads takes milliseconds."""
-    builder = client.communications.get_presences_by_user_id
-    request = builder.to_post_request_information(GetPresencesByUserIdPostRequestBody(ids=user_ids))
-    error_mapping: dict[str, type[ParsableFactory]] = {"XXX": ODataError}
-    # kiota types the primitive answer as an unbound TypeVar; "bytes" makes it the raw body.
-    adapter = cast(Any, builder.request_adapter)
-    raw = await adapter.send_primitive_async(request, "bytes", error_mapping)
-    return presences_from_json(raw)
-
-
-def presences_from_json(raw: bytes | None) -> list[Presence]:
-    """The `value` of a getPresencesByUserId answer."""
-    try:
-        document = json.loads(raw or b"{}")
-    except ValueError as exc:
-        raise GraphError("Graph answered getPresencesByUserId with a body that is not JSON") from exc
-    items = document.get("value") if isinstance(document, dict) else None
-    if not isinstance(items, list):
-        raise GraphError("Graph answered getPresencesByUserId without a value list")
-    return [_presence_of(item) for item in items]
-
-
-def _presence_of(item: object) -> Presence:
-    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
-        raise GraphError("Graph returned a presence without a user id")
-    sequence = item.get("sequenceNumber")
-    return Presence(
-        user_id=item["id"],
-        availability=str(item.get("availability") or "PresenceUnknown"),
-        activity=str(item.get("activity") or "PresenceUnknown"),
-        sequence_number=sequence if isinstance(sequence, str) else None,
-    )
 
 
 async def set_presence(

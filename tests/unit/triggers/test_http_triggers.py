@@ -69,6 +69,7 @@ class Wired:
                 presence_mappings=unused,
                 reconcile=unused,
                 contact_center_test=unused,
+                directory=unused,
                 authenticator=TOKENS.authenticator(),
             )
         )
