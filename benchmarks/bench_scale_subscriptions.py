@@ -10,6 +10,10 @@ in this process the real SubscriptionService (msgraph-sdk gateway, Table reposit
 endpoint that answers Graph's validation handshakes as the function app would. The roster and the
 sync accounts are the service's ports, filled directly: their storage is not what is measured.
 
+With `--tenants 100 --agents 100 --accounts 1` it runs the renew timer's work (renew_due) over 100
+tenants instead: its first run (subscribing every tenant), a steady run, and a run where every
+subscription is due, each against the timer's 5-minute period.
+
 Printed: the time to create every subscription (one sync pass, including the first read of every
 agent's presence, which the pass publishes to the queue: the agents' first presence), the Graph calls
 by kind, table operations, CPU seconds of this process and the simulator's, peak memory of this
@@ -56,6 +60,8 @@ logger = logging.getLogger(__name__)
 
 GRAPH_SCOPE: Final = "https://graph.microsoft.com/.default"
 USER_WORKERS: Final = 8
+# The renew timer's schedule (shared/triggers/subscription_timer.py: every 5 minutes).
+RENEW_TIMER_PERIOD_SECONDS: Final = 300
 
 
 class ValidationEndpoint:
@@ -104,13 +110,13 @@ class ValidationEndpoint:
 class Accounts:
     """The sync account pool: simulator users whose delegated tokens the simulator issues."""
 
-    def __init__(self, graph: SimulatorProcess, client_id: str, account_ids: list[str]) -> None:
+    def __init__(self, graph: SimulatorProcess, client_id: str, account_ids: dict[str, list[str]]) -> None:
         self._graph = graph
         self._client_id = client_id
-        self.usable = list(account_ids)
+        self.usable = {tenant_id: list(ids) for tenant_id, ids in account_ids.items()}
 
     def usable_account_ids(self, tenant_id: str) -> list[str]:
-        return list(self.usable)
+        return list(self.usable.get(tenant_id, []))
 
     def token_provider(self, tenant_id: str, account_id: str) -> DelegatedTokenProvider:
         token = str(
@@ -122,15 +128,15 @@ class Accounts:
 
     def mark_reauthorization_required(self, tenant_id: str, account_id: str, reason: str) -> None:
         logger.warning("tenant %s: account %s needs reauthorization: %s", tenant_id, account_id, reason)
-        self.usable.remove(account_id)
+        self.usable[tenant_id].remove(account_id)
 
 
 class Roster:
-    def __init__(self, user_ids: list[str]) -> None:
+    def __init__(self, user_ids: dict[str, list[str]]) -> None:
         self.ids = user_ids
 
     def user_ids(self, tenant_id: str) -> list[str]:
-        return list(self.ids)
+        return list(self.ids.get(tenant_id, []))
 
 
 class CountingQueue:
@@ -141,20 +147,21 @@ class CountingQueue:
         self.published += len(list(changes))
 
 
-class OneTenant:
-    def __init__(self, tenant_id: str) -> None:
-        self.tenant_id = tenant_id
+class Tenants:
+    """The active tenants and their connectors (ActiveTenants and the connector lookup)."""
+
+    def __init__(self, tenant_ids: list[str]) -> None:
+        now = datetime.now(UTC)
+        self.connectors = {
+            tenant_id: Connector(tenant_id, ConnectorStatus.ACTIVE, ConnectorSettings(), None, now, now)
+            for tenant_id in tenant_ids
+        }
 
     def active_tenant_ids(self) -> list[str]:
-        return [self.tenant_id]
-
-
-class Connectors:
-    def __init__(self, connector: Connector) -> None:
-        self.connector = connector
+        return list(self.connectors)
 
     def get(self, tenant_id: str) -> Connector | None:
-        return self.connector if tenant_id == self.connector.tenant_id else None
+        return self.connectors.get(tenant_id)
 
 
 def add_users(graph: SimulatorProcess, tenant_id: str, count: int, prefix: str) -> list[str]:
@@ -170,12 +177,12 @@ def add_users(graph: SimulatorProcess, tenant_id: str, count: int, prefix: str) 
         return list(pool.map(add, range(count)))
 
 
-def graph_calls(graph: SimulatorProcess, tenant_id: str, after: int) -> Counter[str]:
+def graph_calls(graph: SimulatorProcess, tenant_ids: set[str], after: int) -> Counter[str]:
     records = call_json("GET", f"{graph.base_url}/_sim/requests")
     values = records["value"] if isinstance(records, dict) else records
     kinds: Counter[str] = Counter()
     for index, record in enumerate(values):
-        if index < after or record.get("tenant") not in (tenant_id, None):
+        if index < after or (record.get("tenant") is not None and record.get("tenant") not in tenant_ids):
             continue
         path = str(record["path"])
         if "/_sim/" in path:
@@ -194,23 +201,30 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(label: str, run: Any, graph: SimulatorProcess, tenant_id: str, tables: Any) -> SyncReport:
+def measure(label: str, run: Any, graph: SimulatorProcess, tenant_ids: set[str], tables: Any) -> Any:
     before_requests = request_count(graph)
     before_tables = sum(tables.counts().values())
     before_cpu = os.times()
     before_sim = process_cpu_seconds(graph.pid) or 0.0
     started = time.perf_counter()
-    report = cast(SyncReport, run())
+    report = run()
     seconds = time.perf_counter() - started
     after_cpu = os.times()
-    calls = graph_calls(graph, tenant_id, before_requests)
+    calls = graph_calls(graph, tenant_ids, before_requests)
     cpu = (after_cpu.user + after_cpu.system) - (before_cpu.user + before_cpu.system)
     simulator_cpu = (process_cpu_seconds(graph.pid) or 0.0) - before_sim
-    print(f"{label}: {seconds:.1f} s ({report.outcome.value}, {report.passes} passes)")
-    print(
-        f"  created {report.created}, renewed {report.renewed}, failed {report.failed}, presences "
-        f"published {report.presences_published}; errors: {'; '.join(report.errors) or 'none'}"
-    )
+    if isinstance(report, SyncReport):
+        print(f"{label}: {seconds:.1f} s ({report.outcome.value}, {report.passes} passes)")
+        print(
+            f"  created {report.created}, renewed {report.renewed}, failed {report.failed}, presences "
+            f"published {report.presences_published}; errors: {'; '.join(report.errors) or 'none'}"
+        )
+    else:
+        print(f"{label}: {seconds:.1f} s (timer period: {RENEW_TIMER_PERIOD_SECONDS // 60} minutes)")
+        print(
+            f"  tenants {report.tenants}, synced {report.synced}, failed {report.failed}; created "
+            f"{report.created}, renewed {report.renewed}"
+        )
     print(f"  Graph calls: {sum(calls.values())} ({', '.join(f'{n} {k}' for k, n in sorted(calls.items()))})")
     print(f"  table operations: {sum(tables.counts().values()) - before_tables}")
     print(
@@ -220,7 +234,7 @@ def measure(label: str, run: Any, graph: SimulatorProcess, tenant_id: str, table
     return report
 
 
-def run(agents: int, account_count: int) -> int:
+def run(tenant_count: int, agents: int, account_count: int) -> int:
     with ExitStack() as stack:
         azurite = stack.enter_context(Azurite(port=0))
         tables = stack.enter_context(table_request_log(table_endpoint(azurite.connection_string)))
@@ -232,16 +246,20 @@ def run(agents: int, account_count: int) -> int:
         endpoint = ValidationEndpoint()
         stack.callback(endpoint.stop)
 
-        tenant_id, client_id, secret = str(uuid.uuid4()), str(uuid.uuid4()), f"secret-{uuid.uuid4().hex}"
-        call_json("POST", f"{graph.base_url}/_sim/tenants/{tenant_id}", {})
+        client_id, secret = str(uuid.uuid4()), f"secret-{uuid.uuid4().hex}"
         call_json("POST", f"{graph.base_url}/_sim/apps", {"clientId": client_id, "secrets": [secret]})
-        graph.call("state.record_consent", tenant_id, client_id, GRAPH_SCOPE)
+        tenant_ids = [str(uuid.uuid4()) for _ in range(tenant_count)]
         started = time.perf_counter()
-        accounts = add_users(graph, tenant_id, account_count, "sync")
-        user_ids = add_users(graph, tenant_id, agents, "agent")
+        accounts: dict[str, list[str]] = {}
+        user_ids: dict[str, list[str]] = {}
+        for tenant_id in tenant_ids:
+            call_json("POST", f"{graph.base_url}/_sim/tenants/{tenant_id}", {})
+            graph.call("state.record_consent", tenant_id, client_id, GRAPH_SCOPE)
+            accounts[tenant_id] = add_users(graph, tenant_id, account_count, "sync")
+            user_ids[tenant_id] = add_users(graph, tenant_id, agents, "agent")
         print(
-            f"scale: {agents:,} agents over {account_count} sync accounts (seeded in "
-            f"{time.perf_counter() - started:.0f} s); {os.cpu_count()} CPUs, load average "
+            f"scale: {tenant_count} tenant(s) x {agents:,} agents over {account_count} sync account(s) each "
+            f"(seeded in {time.perf_counter() - started:.0f} s); {os.cpu_count()} CPUs, load average "
             f"{os.getloadavg()[0]:.2f}"
         )
 
@@ -264,7 +282,7 @@ def run(agents: int, account_count: int) -> int:
         store = TableStore.from_settings(
             cast(Any, type("S", (), {"tables_connection_string": azurite.connection_string}))
         )
-        now = datetime.now(UTC)
+        tenants = Tenants(tenant_ids)
         queue = CountingQueue()
 
         def service(renew_before: timedelta) -> SubscriptionService:
@@ -273,40 +291,48 @@ def run(agents: int, account_count: int) -> int:
                 gateway,
                 Roster(user_ids),
                 Accounts(graph, client_id, accounts),
-                cast(
-                    Any,
-                    Connectors(
-                        Connector(tenant_id, ConnectorStatus.ACTIVE, ConnectorSettings(), None, now, now)
-                    ),
-                ),
+                cast(Any, tenants),
                 queue,
                 ClientStateSigner(os.urandom(32)),
                 EncryptionKeyRing(EncryptionCertificate.from_pem("bench", pem, pem)),
                 f"{endpoint.url}/api/graph/notifications",
                 f"{endpoint.url}/api/graph/lifecycle",
                 lambda: datetime.now(UTC),
-                active_tenants=OneTenant(tenant_id),
+                active_tenants=tenants,
                 renew_before=renew_before,
             )
 
-        first = measure(
-            "subscribing every agent (one sync pass)",
-            lambda: service(timedelta(minutes=30)).sync_tenant(tenant_id),
-            graph,
-            tenant_id,
-            tables,
-        )
-        # Every subscription is renewed when renew_before is nearly the whole lifetime.
-        renewal = measure(
-            "renewal pass (every subscription due)",
-            lambda: service(timedelta(minutes=59)).sync_tenant(tenant_id),
-            graph,
-            tenant_id,
-            tables,
-        )
-        failed = first.failed + renewal.failed
+        known = set(tenant_ids)
+        failed = 0
+        if tenant_count == 1:
+            tenant_id = tenant_ids[0]
+            first = measure(
+                "subscribing every agent (one sync pass)",
+                lambda: service(timedelta(minutes=30)).sync_tenant(tenant_id),
+                graph,
+                known,
+                tables,
+            )
+            # Every subscription is renewed when renew_before is nearly the whole lifetime.
+            renewal = measure(
+                "renewal pass (every subscription due)",
+                lambda: service(timedelta(minutes=59)).sync_tenant(tenant_id),
+                graph,
+                known,
+                tables,
+            )
+            failed = first.failed + renewal.failed
+        else:
+            runs = (
+                ("renew timer, first run (subscribes every tenant)", timedelta(minutes=30)),
+                ("renew timer, steady run (nothing due)", timedelta(minutes=30)),
+                ("renew timer, every subscription due", timedelta(minutes=59)),
+            )
+            for label, renew_before in runs:
+                report = measure(label, service(renew_before).renew_due, graph, known, tables)
+                failed += report.failed
     if failed:
-        print(f"FAILED: {failed} shards failed", file=sys.stderr)
+        print(f"FAILED: {failed} shards or tenants failed", file=sys.stderr)
         return 1
     return 0
 
@@ -315,11 +341,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--agents", type=int, default=10_000)
-    parser.add_argument("--accounts", type=int, default=16)
+    parser.add_argument("--tenants", type=int, default=1, help="more than 1: run the renew timer")
+    parser.add_argument("--agents", type=int, default=10_000, help="per tenant")
+    parser.add_argument("--accounts", type=int, default=16, help="per tenant")
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run(options.agents, options.accounts)
+    return run(options.tenants, options.agents, options.accounts)
 
 
 if __name__ == "__main__":
