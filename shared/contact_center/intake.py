@@ -64,7 +64,8 @@ class AgentLookup(Protocol):
 class DroppedEvent:
     event_id: str
     agent_id: str
-    reason: str  # "unknownAgent" | "tooOld" | "fromTheFuture"
+    # "unknownAgent" | "tooOld" | "fromTheFuture"; Webex: "otherOrganization" | "unknownState"
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,16 @@ class ContactCenterEventIntake:
                     "missing" if not signature_header else "invalid",
                 )
                 raise
-        events = parse_agent_events(raw_body)
+        return self.enqueue(tenant_id, parse_agent_events(raw_body))
+
+    def enqueue(
+        self, tenant_id: str, events: list[AgentEvent], dropped_before: tuple[DroppedEvent, ...] = ()
+    ) -> EventReport:
+        """Queue the verified events of an active tenant (the webhook contract's and Webex's alike):
+        too old, future or unknown agents are dropped. Raise PresenceQueueUnavailable."""
         now = self._clock()
         changes: list[AgentStateChange] = []
-        dropped: list[DroppedEvent] = []
+        dropped: list[DroppedEvent] = list(dropped_before)
         users: dict[str, str | None] = {}
         for event in events:
             reason = _timing_problem(event, now)
@@ -137,7 +144,9 @@ class ContactCenterEventIntake:
         logger.info(
             "agent events for tenant %s: %d accepted, %d dropped", tenant_id, len(changes), len(dropped)
         )
-        return EventReport(received=len(events), accepted=len(changes), dropped=tuple(dropped))
+        return EventReport(
+            received=len(events) + len(dropped_before), accepted=len(changes), dropped=tuple(dropped)
+        )
 
     def _check(
         self, tenant_id: str, connector: Connector | None, raw_body: bytes, header: str | None
@@ -183,4 +192,5 @@ def _to_change(tenant_id: str, user_id: str, event: AgentEvent) -> AgentStateCha
         occurred_at=event.occurred_at,
         event_id=event.event_id,
         sequence_number=event.sequence_number,
+        by_connector=event.by_connector,
     )
