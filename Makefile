@@ -7,8 +7,8 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.deps-installed
 NODE_STAMP := node_modules/.deps-installed
 
-.PHONY: setup dev test lint typecheck unit integration e2e infra-check property-long bench clean local-settings simulators \
-	browser teams-app
+.PHONY: setup dev test lint typecheck unit integration e2e infra-check property-long bench bench-scale clean local-settings \
+	simulators browser teams-app
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
@@ -80,6 +80,10 @@ bench: setup
 	$(PY) -m benchmarks.bench_presence_sync
 	$(PY) -m benchmarks.bench_directory
 	$(PY) -m benchmarks.bench_webex_deliveries
+	$(PY) -m benchmarks.bench_cold_start
+
+bench-scale: setup
+	$(PY) -m benchmarks.bench_scale_subscriptions
 
 clean:
 	rm -rf $(VENV) .venv-checkov node_modules .azurite .mypy_cache .ruff_cache .pytest_cache teams-app/build \

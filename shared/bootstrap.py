@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from shared.agents.service import AgentService
+from shared.agents.user_cache import CachedAgentUsers
 from shared.connectors.audit import AdminAudit
 from shared.connectors.cache import CachedConnectors
 from shared.connectors.consent import ConsentLinks
@@ -83,6 +84,7 @@ from shared.storage.sync_account_repository import TableSignInRepository, TableS
 from shared.storage.table_store import TableStore
 from shared.storage.tenant_purge import TableTenantPurger
 from shared.storage.webex_authorization_repository import TableWebexAuthorizations
+from shared.subscriptions.coalescing import CoalescedRosterSync
 from shared.subscriptions.connector_activity import SubscriptionConnectorActivity
 from shared.subscriptions.directory import TableSubscriptionDirectory
 from shared.subscriptions.service import SubscriptionService
@@ -409,7 +411,8 @@ def build_services(
             reporter=reporter,
         ),
         agent_repository,
-        subscriptions,
+        # Agent logins come in bursts: one roster sync per tenant per few seconds covers them all.
+        CoalescedRosterSync(subscriptions),
         clock,
         statuses=contact_centers,
         reporter=reporter,
@@ -433,7 +436,9 @@ def build_services(
         subscriptions,
         clock,
     )
-    intake = ContactCenterEventIntake(connector_repository, agent_repository, queue, clock)
+    intake = ContactCenterEventIntake(
+        connector_cache, CachedAgentUsers(agent_repository, clock), queue, clock
+    )
     idle_codes = IdleCodeCatalog(connector_repository, contact_centers)
     console_pages = console(settings, key_sources, client_credential, clock)
     return Services(

@@ -4,6 +4,11 @@ Every queue message needs its tenant's connector (status, presenceSync, contact 
 row each time would be a third table operation per change. A change made through the API (deactivate,
 presenceSync off, a new contact center) is seen by the engine after at most `ttl`: 10 seconds by
 default, on every instance alike.
+
+The agent-events intake reads through the same cache, and calls `fresh()` before it refuses a request
+(unknown tenant, bad signature, not active): so the cache can only let events in for at most `ttl`
+after a deactivate or a secret rotation (the engine drops them, since it sees the same connector), and
+never refuses a request that the stored connector would accept.
 """
 
 from __future__ import annotations
@@ -49,6 +54,16 @@ class CachedConnectors:
             if entry is not None and entry.expires_at > now:
                 return entry.connector
             generation = self._generations.get(tenant_id, 0)
+        return self._load(tenant_id, now, generation)
+
+    def fresh(self, tenant_id: str) -> Connector | None:
+        """The stored connector, read now (and cached for the next `get`)."""
+        now = self._clock()
+        with self._lock:
+            generation = self._generations.get(tenant_id, 0)
+        return self._load(tenant_id, now, generation)
+
+    def _load(self, tenant_id: str, now: datetime, generation: int) -> Connector | None:
         connector = self._repository.get(tenant_id)
         with self._lock:
             if self._generations.get(tenant_id, 0) == generation:

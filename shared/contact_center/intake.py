@@ -4,6 +4,13 @@ The signature is checked with the tenant's secret before the body is even parsed
 forged request learns nothing about what would have been accepted and changes nothing. Events that
 pass are handed to Service Bus in one batch; only a failure to persist them is raised (503), so the
 contact center delivers again and duplicate detection drops what already got through.
+
+Every echo of a command the connector sent comes through here, so the connector and the agent -> user
+lookups ride short-lived caches (shared/connectors/cache.py, 10 s; shared/agents/user_cache.py, 60 s): an
+accepted batch costs no table read. Before refusing a request the intake reads the connector again,
+so a cached connector never refuses what the stored one accepts (a secret just rotated, a connector just
+reactivated); it can only let events in for at most the cache's TTL (10 s) after a deactivate, and the
+engine drops those, since it reads the same cache.
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ from typing import Final, Protocol
 
 from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import Connector, ConnectorStatus
-from shared.connectors.ports import ConnectorRepository
 from shared.contact_center.events import MAX_BODY_BYTES, AgentEvent, parse_agent_events
 from shared.contact_center.exceptions import (
     AgentEventsTooLarge,
@@ -33,6 +39,19 @@ logger = logging.getLogger(__name__)
 # Older events are replays or hopelessly late; events from the future come from a broken clock.
 MAX_EVENT_AGE: Final = timedelta(minutes=10)
 MAX_CLOCK_SKEW: Final = timedelta(minutes=2)
+# What the intake refuses because of the connector; AgentEventsTooLarge is not (a cached connector cannot
+# make a batch smaller).
+_REFUSALS: Final = (ConnectorNotFound, ContactCenterNotConfigured, InvalidEventSignature, ConnectorNotActive)
+
+
+class ConnectorLookup(Protocol):
+    def get(self, tenant_id: str) -> Connector | None:
+        """The tenant's connector, possibly cached for a few seconds."""
+        ...
+
+    def fresh(self, tenant_id: str) -> Connector | None:
+        """The tenant's stored connector, read now."""
+        ...
 
 
 class AgentLookup(Protocol):
@@ -62,7 +81,7 @@ class EventReport:
 class ContactCenterEventIntake:
     def __init__(
         self,
-        connectors: ConnectorRepository,
+        connectors: ConnectorLookup,
         agents: AgentLookup,
         queue: PresenceQueue,
         clock: Callable[[], datetime],
@@ -76,29 +95,20 @@ class ContactCenterEventIntake:
         """Raise ConnectorNotFound, ContactCenterNotConfigured, InvalidEventSignature,
         ConnectorNotActive, AgentEventsTooLarge, InvalidAgentEvents or PresenceQueueUnavailable."""
         connector = self._connectors.get(tenant_id)
-        if connector is None:
-            raise ConnectorNotFound(tenant_id)
-        config = connector.contact_center
-        if config is None:
-            raise ContactCenterNotConfigured(
-                f"tenant {tenant_id} has no contact center configured, so it cannot take agent events"
-            )
-        if len(raw_body) > MAX_BODY_BYTES:
-            raise AgentEventsTooLarge(f"an agent event batch must be at most {MAX_BODY_BYTES} bytes")
-        if not self._signed_by_tenant(connector, raw_body, signature_header):
-            logger.warning(
-                "agent events for tenant %s refused: %s signature",
-                tenant_id,
-                "missing" if not signature_header else "invalid",
-            )
-            raise InvalidEventSignature(
-                "X-Connector-Signature must be sha256=<hex HMAC-SHA256 of the raw body, keyed with the "
-                "tenant's secret>"
-            )
-        if connector.status is not ConnectorStatus.ACTIVE:
-            raise ConnectorNotActive(
-                tenant_id, connector.status.value, "agent events are taken only while it is active"
-            )
+        try:
+            self._check(tenant_id, connector, raw_body, signature_header)
+        except _REFUSALS:
+            # A refusal is decided on the stored connector, never on a cached one.
+            connector = self._connectors.fresh(tenant_id)
+            try:
+                self._check(tenant_id, connector, raw_body, signature_header)
+            except InvalidEventSignature:
+                logger.warning(
+                    "agent events for tenant %s refused: %s signature",
+                    tenant_id,
+                    "missing" if not signature_header else "invalid",
+                )
+                raise
         return self.enqueue(tenant_id, parse_agent_events(raw_body))
 
     def enqueue(
@@ -137,6 +147,27 @@ class ContactCenterEventIntake:
         return EventReport(
             received=len(events) + len(dropped_before), accepted=len(changes), dropped=tuple(dropped)
         )
+
+    def _check(
+        self, tenant_id: str, connector: Connector | None, raw_body: bytes, header: str | None
+    ) -> None:
+        if connector is None:
+            raise ConnectorNotFound(tenant_id)
+        if connector.contact_center is None:
+            raise ContactCenterNotConfigured(
+                f"tenant {tenant_id} has no contact center configured, so it cannot take agent events"
+            )
+        if len(raw_body) > MAX_BODY_BYTES:
+            raise AgentEventsTooLarge(f"an agent event batch must be at most {MAX_BODY_BYTES} bytes")
+        if not self._signed_by_tenant(connector, raw_body, header):
+            raise InvalidEventSignature(
+                "X-Connector-Signature must be sha256=<hex HMAC-SHA256 of the raw body, keyed with the "
+                "tenant's secret>"
+            )
+        if connector.status is not ConnectorStatus.ACTIVE:
+            raise ConnectorNotActive(
+                tenant_id, connector.status.value, "agent events are taken only while it is active"
+            )
 
     def _signed_by_tenant(self, connector: Connector, raw_body: bytes, header: str | None) -> bool:
         return signed_by_tenant(connector, raw_body, header, self._clock())

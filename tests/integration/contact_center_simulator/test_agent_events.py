@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from devstack.contact_center_simulator import ContactCenterSimulator
+from shared.connectors.cache import CachedConnectors
 from shared.connectors.model import (
     Connector,
     ConnectorSettings,
@@ -101,7 +102,10 @@ def test_events_are_accepted_by_the_connectors_intake(
     connectors.add(Connector(tenant_id, ConnectorStatus.ACTIVE, ConnectorSettings(), hook, now, now))
     queue = FakeQueue()
     intake = ContactCenterEventIntake(
-        connectors, FakeAgents({"agent-1": USER}), queue, lambda: datetime.now(UTC)
+        CachedConnectors(connectors, lambda: datetime.now(UTC)),
+        FakeAgents({"agent-1": USER}),
+        queue,
+        lambda: datetime.now(UTC),
     )
     # WHEN the simulator sends an event and the intake takes the request as it arrived
     control.set_state("agent-1", "wrapUp")

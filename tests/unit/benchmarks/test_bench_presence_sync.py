@@ -105,7 +105,10 @@ def test_a_tiny_run_prints_every_figure_and_exits_zero(
         rf"Graph calls per change: {NUMBER}",
         rf"table operations per change: {NUMBER} handling the Teams change",
         rf"contact-center calls per change: {NUMBER} \(\d+ POST /webhook\)",
-        rf"CPU per change \(ms\): this process {NUMBER}",
+        rf"CPU per change \(ms\), per process: connector {NUMBER} .* load generator {NUMBER} .* simulators "
+        rf"{NUMBER}, Azurite (?:{NUMBER}|n/a)",
+        rf"agent logins before the run: 5 in {NUMBER} s, \d+ roster syncs, {NUMBER} table operations, "
+        rf"{NUMBER} rows read",
         r"machine: \d+ CPUs, load average",
     ):
         assert re.search(figure, out), (figure, out)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shared.connectors.cache import CachedConnectors
 from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import (
     Connector,
@@ -40,7 +41,9 @@ class Wired:
         self.connectors = FakeConnectorRepository()
         self.agents = FakeAgents({"agent-1": USER})
         self.queue = FakeQueue()
-        self.intake = ContactCenterEventIntake(self.connectors, self.agents, self.queue, self.clock)
+        self.intake = ContactCenterEventIntake(
+            CachedConnectors(self.connectors, self.clock), self.agents, self.queue, self.clock
+        )
         self.connectors.add(
             Connector(
                 tenant_id=TENANT,

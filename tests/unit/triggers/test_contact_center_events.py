@@ -16,6 +16,7 @@ from devstack.function_index import HttpFunction, index_functions
 from devstack.routing import RouteMatch, RouteTable
 from shared.bootstrap import Services, use_services
 from shared.connectors import state_machine
+from shared.connectors.cache import CachedConnectors
 from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import Connector, ConnectorSettings, ConnectorStatus, WebhookContactCenter
 from shared.contact_center import exceptions as cc_errors
@@ -50,7 +51,10 @@ class Wired:
         self.queue = FakeQueue()
         self.set_status(ConnectorStatus.ACTIVE)
         intake = ContactCenterEventIntake(
-            self.connectors, FakeAgents({"agent-1": USER}), self.queue, self.clock
+            CachedConnectors(self.connectors, self.clock),
+            FakeAgents({"agent-1": USER}),
+            self.queue,
+            self.clock,
         )
         # Until bootstrap's Services has its `contact_center_events` field, a stand-in carries the intake.
         use_services(cast(Services, SimpleNamespace(contact_center_events=intake)))

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shared.connectors.cache import CachedConnectors
 from shared.connectors.exceptions import ConnectorNotActive
 from shared.connectors.model import (
     Connector,
@@ -49,7 +50,9 @@ class Wired:
         self.connectors = FakeConnectorRepository()
         self.authorizations = FakeWebexAuthorizations()
         self.queue = FakeQueue()
-        intake = ContactCenterEventIntake(self.connectors, FakeAgents({AGENT: USER}), self.queue, self.clock)
+        intake = ContactCenterEventIntake(
+            CachedConnectors(self.connectors, self.clock), FakeAgents({AGENT: USER}), self.queue, self.clock
+        )
         self.receiver = WebexEventReceiver(self.connectors, self.authorizations, intake)
         self.connectors.add(
             Connector(
