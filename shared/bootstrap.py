@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from shared.agents.group_policies import CachedGroupPolicies
+from shared.agents.group_service import AgentGroupService
 from shared.agents.service import AgentService
 from shared.connectors.audit import AdminAudit
 from shared.connectors.cache import CachedConnectors
@@ -48,6 +50,7 @@ from shared.security.secret_box import SecretBox
 from shared.security.signed_state import StateSigner
 from shared.security.signing_keys import JwksKeySource
 from shared.settings import Settings, load_settings
+from shared.storage.agent_group_repository import TableAgentGroupRepository
 from shared.storage.agent_repository import TableAgentRepository
 from shared.storage.agent_sync_state_repository import TableAgentSyncStates
 from shared.storage.audit_log import TableAuditLog
@@ -85,6 +88,7 @@ class Services:
     presence_worker: PresenceWorker
     contact_center_events: ContactCenterEventIntake
     presence_mappings: PresenceMappingService
+    agent_groups: AgentGroupService
     reconcile: ReconcileService
     contact_center_test: ContactCenterConnectionTest
     # Who is calling: the credential sources every protected route authenticates with.
@@ -263,6 +267,8 @@ def build_services(
     )
     mapping_repository = TableMappingRepository(store)
     mappings = CachedMappings(mapping_repository, clock)
+    group_repository = TableAgentGroupRepository(store)
+    policies = CachedGroupPolicies(group_repository, mappings, clock)
     connector_cache = CachedConnectors(connector_repository, clock)
     contact_centers = HttpContactCenterClients(
         settings.public_base_url, webex_token_url=settings.webex_token_url, clock=clock
@@ -270,7 +276,7 @@ def build_services(
     sync_states = TableAgentSyncStates(store)
     sync = PresenceSyncService(
         connector_cache,
-        mappings,
+        policies,
         sync_states,
         CommandRunner(
             contact_centers,
@@ -285,7 +291,7 @@ def build_services(
     reconcile = ReconcileService(
         connector_repository,
         connector_cache,
-        mappings,
+        policies,
         sync_states,
         graph,
         contact_centers,
@@ -312,6 +318,7 @@ def build_services(
             subscriptions,
             clock,
             audit=admin_audit,
+            groups=group_repository,
         ),
         sync_accounts=sync_accounts,
         subscriptions=subscriptions,
@@ -321,7 +328,10 @@ def build_services(
         ),
         contact_center_events=ContactCenterEventIntake(connector_repository, agent_repository, queue, clock),
         presence_mappings=PresenceMappingService(
-            mapping_repository, connector_repository, mappings, audit, clock
+            mapping_repository, connector_repository, mappings, audit, clock, policies=policies
+        ),
+        agent_groups=AgentGroupService(
+            group_repository, agent_repository, connector_repository, policies, audit, clock
         ),
         reconcile=reconcile,
         contact_center_test=ContactCenterConnectionTest(

@@ -12,7 +12,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
-from shared.agents.exceptions import InvalidAgentInput, TooManyAgents
+from shared.agents.exceptions import InvalidAgentInput, InvalidGroupInput, TooManyAgents
+from shared.agents.group_commands import parse_optional_group_id
+from shared.agents.groups import DEFAULT_GROUP_ID
 
 MAX_AGENT_ID_LENGTH: Final = 128
 MAX_UPN_LENGTH: Final = 256
@@ -25,7 +27,8 @@ _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 # Characters that have no place in a UPN and would change the meaning of a Graph URL path.
 _UPN_FORBIDDEN = frozenset('/\\?%"<>,;')
 _REFERENCE_FIELDS = ("userId", "userPrincipalName")
-_ITEM_FIELDS = frozenset({"agentId", *_REFERENCE_FIELDS})
+_GROUP_FIELD = "groupId"
+_ITEM_FIELDS = frozenset({"agentId", _GROUP_FIELD, *_REFERENCE_FIELDS})
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,15 @@ UserReference = UserById | UserByPrincipalName
 class ImportItem:
     agent_id: str
     user: UserReference
+    group_id: str = DEFAULT_GROUP_ID
+
+
+@dataclass(frozen=True)
+class AgentBody:
+    """The body of `PUT .../agents/{agentId}`."""
+
+    user: UserReference
+    group_id: str = DEFAULT_GROUP_ID
 
 
 @dataclass(frozen=True)
@@ -74,11 +86,20 @@ def parse_agent_id(raw: object, name: str = "agentId") -> str:
 
 
 def parse_user_reference(body: dict[str, Any] | None) -> UserReference:
-    """The body of `PUT .../agents/{agentId}`: exactly one of userId and userPrincipalName."""
+    """Exactly one of userId and userPrincipalName (and nothing else)."""
     if body is None:
         raise InvalidAgentInput("a JSON object body with userId or userPrincipalName is required")
     _reject_unknown(body, frozenset(_REFERENCE_FIELDS), "")
     return _reference(body, "")
+
+
+def parse_agent_body(body: dict[str, Any] | None) -> AgentBody:
+    """The body of `PUT .../agents/{agentId}`: exactly one of userId and userPrincipalName, and the
+    agent's groupId (absent or null: the default group; a PUT replaces the agent, group included)."""
+    if body is None:
+        raise InvalidAgentInput("a JSON object body with userId or userPrincipalName is required")
+    _reject_unknown(body, frozenset({*_REFERENCE_FIELDS, _GROUP_FIELD}), "")
+    return AgentBody(_reference(body, ""), _group(body.get(_GROUP_FIELD), _GROUP_FIELD))
 
 
 def parse_import(body: dict[str, Any] | None) -> list[ImportItem | RejectedItem]:
@@ -88,7 +109,9 @@ def parse_import(body: dict[str, Any] | None) -> list[ImportItem | RejectedItem]
     _reject_unknown(body, frozenset({"agents"}), "")
     agents = body.get("agents")
     if not isinstance(agents, list):
-        raise InvalidAgentInput("agents must be a list of {agentId, userId | userPrincipalName} objects")
+        raise InvalidAgentInput(
+            "agents must be a list of {agentId, userId | userPrincipalName, groupId?} objects"
+        )
     if len(agents) > MAX_IMPORT_ITEMS:
         raise TooManyAgents(len(agents), MAX_IMPORT_ITEMS)
     if not agents:
@@ -142,9 +165,18 @@ def _import_item(raw: object, prefix: str) -> ImportItem | RejectedItem:
     try:
         agent_id = parse_agent_id(raw.get("agentId"), f"{prefix}agentId")
         _reject_unknown(raw, _ITEM_FIELDS, prefix)
-        return ImportItem(agent_id, _reference(raw, prefix))
+        return ImportItem(
+            agent_id, _reference(raw, prefix), _group(raw.get(_GROUP_FIELD), f"{prefix}{_GROUP_FIELD}")
+        )
     except InvalidAgentInput as exc:
         return RejectedItem(agent_id, exc.message)
+
+
+def _group(raw: object, name: str) -> str:
+    try:
+        return parse_optional_group_id(raw, name)
+    except InvalidGroupInput as exc:
+        raise InvalidAgentInput(exc.message) from exc
 
 
 def _reference(raw: dict[str, Any], prefix: str) -> UserReference:

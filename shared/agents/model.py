@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from shared.agents.groups import DEFAULT_GROUP_ID
+
 
 @dataclass(frozen=True)
 class Agent:
@@ -22,6 +24,8 @@ class Agent:
     updated_at: datetime
     # The storage version (Table Storage ETag) of the agent row this instance was read at.
     etag: str | None = None
+    # The agent group whose presence policy his changes follow (shared.agents.groups).
+    group_id: str = DEFAULT_GROUP_ID
 
 
 @dataclass(frozen=True)

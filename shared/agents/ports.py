@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from shared.agents.groups import DEFAULT_GROUP_ID, AgentGroup
 from shared.agents.model import (
     Agent,
     ContinuationToken,
@@ -23,9 +24,16 @@ class AgentRepository(Protocol):
     def get(self, tenant_id: str, agent_id: str) -> Agent | None: ...
 
     def save(
-        self, tenant_id: str, agent_id: str, user_id: str, details: UserDetails | None, now: datetime
+        self,
+        tenant_id: str,
+        agent_id: str,
+        user_id: str,
+        details: UserDetails | None,
+        now: datetime,
+        group_id: str = DEFAULT_GROUP_ID,
     ) -> SavedAgent:
-        """Create the agent, or point it at `user_id`; `details` None means "not known, keep what is stored".
+        """Create the agent, or point it at `user_id` and `group_id`; `details` None means "not known,
+        keep what is stored".
 
         Raise UserAlreadyAssigned when another agent has the user, ConcurrentAgentChange when retries
         against concurrent writers run out. Writes nothing when nothing would change.
@@ -50,6 +58,44 @@ class AgentRepository(Protocol):
     def user_ids(self, tenant_id: str) -> list[str]: ...
 
     def count(self, tenant_id: str) -> int: ...
+
+
+class GroupMembers(Protocol):
+    """The part of the Agents table the groups API uses (shared/storage/agent_repository.py)."""
+
+    def count_in_group(self, tenant_id: str, group_id: str) -> int: ...
+
+    def move_group(self, tenant_id: str, from_group_id: str, to_group_id: str, now: datetime) -> int:
+        """Move every agent of one group to another (agent and user rows together); how many moved."""
+        ...
+
+
+class GroupLister(Protocol):
+    def list(self, tenant_id: str) -> list[AgentGroup]: ...
+
+
+class GroupRepository(Protocol):
+    """The stored agent groups (the default group is never stored)."""
+
+    def get(self, tenant_id: str, group_id: str) -> AgentGroup | None: ...
+
+    def list(self, tenant_id: str) -> list[AgentGroup]: ...
+
+    def insert(self, group: AgentGroup) -> AgentGroup:
+        """Create the group; StaleGroup when it exists already."""
+        ...
+
+    def replace(self, group: AgentGroup, etag: str | None) -> AgentGroup:
+        """Replace the group if still at `etag` (None: whatever is stored); StaleGroup otherwise."""
+        ...
+
+    def delete(self, tenant_id: str, group_id: str, etag: str | None) -> bool: ...
+
+
+class GroupCache(Protocol):
+    def invalidate(self, tenant_id: str) -> None:
+        """Forget the tenant's cached groups so the next read in this process loads the stored ones."""
+        ...
 
 
 class TeamsPresenceRecorder(Protocol):

@@ -26,9 +26,9 @@ from shared.agents.commands import (
     UserByPrincipalName,
     UserReference,
     check_page_size,
+    parse_agent_body,
     parse_agent_id,
     parse_import,
-    parse_user_reference,
 )
 from shared.agents.cursors import decode_cursor, encode_cursor
 from shared.agents.exceptions import (
@@ -36,9 +36,11 @@ from shared.agents.exceptions import (
     AgentNotFound,
     ConnectorDeleting,
     InvalidAgentInput,
+    UnknownGroup,
     UserLookupFailed,
     UserNotFound,
 )
+from shared.agents.groups import DEFAULT_GROUP_ID
 from shared.agents.model import (
     AgentListItem,
     AgentPage,
@@ -50,7 +52,13 @@ from shared.agents.model import (
     UserDetails,
     WriteStatus,
 )
-from shared.agents.ports import AgentRepository, RosterListener, SubscriptionCoverage, UserDirectory
+from shared.agents.ports import (
+    AgentRepository,
+    GroupLister,
+    RosterListener,
+    SubscriptionCoverage,
+    UserDirectory,
+)
 from shared.connectors.audit import AdminAudit, audited
 from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import Connector, ConnectorStatus
@@ -94,10 +102,12 @@ class AgentService:
         *,
         lookup_workers: int = IMPORT_LOOKUP_WORKERS,
         audit: AdminAudit | None = None,
+        groups: GroupLister | None = None,
     ) -> None:
         if lookup_workers < 1:
             raise ValueError("lookup_workers must be at least 1")
         self._audit = audit
+        self._groups = groups
         self._repository = repository
         self._graph = graph
         self._connectors = connectors
@@ -114,11 +124,17 @@ class AgentService:
         """Create or replace one agent; the flag says whether it was created."""
         with audited(self._audit, tenant_id, "putAgent", actor) as note:
             agent_id = parse_agent_id(agent_id)
-            reference = parse_user_reference(_object_or_none(body))
+            parsed = parse_agent_body(_object_or_none(body))
             connector = self._writable_connector(tenant_id)
-            user = self._resolve(tenant_id, connector, reference)
-            saved = self._repository.save(tenant_id, agent_id, user.user_id, user.details, self._clock())
-            note.detail = f"agent {agent_id} {saved.status.value} (user {user.user_id})"
+            if parsed.group_id not in self._group_ids(tenant_id):
+                raise UnknownGroup(tenant_id, parsed.group_id)
+            user = self._resolve(tenant_id, connector, parsed.user)
+            saved = self._repository.save(
+                tenant_id, agent_id, user.user_id, user.details, self._clock(), parsed.group_id
+            )
+            note.detail = (
+                f"agent {agent_id} {saved.status.value} (user {user.user_id}, group {parsed.group_id})"
+            )
             note.skip = saved.status is WriteStatus.UNCHANGED
         logger.info(
             "agent %s of tenant %s %s (user %s)", agent_id, tenant_id, saved.status.value, user.user_id
@@ -144,6 +160,7 @@ class AgentService:
                 results[index] = _failed(item.agent_id, InvalidAgentInput.code, item.message)
             else:
                 entries.append(_Entry(index, item))
+        entries = self._in_known_groups(tenant_id, entries, results)
         entries = _without_duplicates(entries, results, _agent_key, _same_agent)
         entries = _without_duplicates(entries, results, _reference_key, _same_user)
         entries = self._resolve_all(tenant_id, connector, entries, results)
@@ -197,6 +214,24 @@ class AgentService:
         return AgentPage(items, next_cursor)
 
     # -- internals ---------------------------------------------------------------------------------
+
+    def _group_ids(self, tenant_id: str) -> frozenset[str]:
+        """The groups agents may be put in; without a group store, only the default one."""
+        stored = () if self._groups is None else self._groups.list(tenant_id)
+        return frozenset({DEFAULT_GROUP_ID, *(group.group_id for group in stored)})
+
+    def _in_known_groups(
+        self, tenant_id: str, entries: Sequence[_Entry], results: builtins.list[ImportResult | None]
+    ) -> builtins.list[_Entry]:
+        known = self._group_ids(tenant_id)
+        kept: list[_Entry] = []
+        for entry in entries:
+            if entry.item.group_id in known:
+                kept.append(entry)
+            else:
+                error = UnknownGroup(tenant_id, entry.item.group_id)
+                results[entry.index] = _failed(entry.item.agent_id, error.code, error.message)
+        return kept
 
     def _existing_connector(self, tenant_id: str) -> Connector:
         connector = self._connectors.get(tenant_id)
@@ -290,7 +325,9 @@ class AgentService:
                 user_id = _resolved_user_id(entry)
                 details = None if entry.user is None else entry.user.details
                 try:
-                    saved = self._repository.save(tenant_id, agent_id, user_id, details, self._clock())
+                    saved = self._repository.save(
+                        tenant_id, agent_id, user_id, details, self._clock(), entry.item.group_id
+                    )
                 except AgentError as exc:
                     results[entry.index] = _failed(agent_id, exc.code, exc.message)
                     continue

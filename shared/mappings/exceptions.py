@@ -35,3 +35,9 @@ class UnreadableMappings(MappingError):
     """
 
     code = "unreadableMappings"
+
+
+class InvalidSimulation(InvalidMapping):
+    """A mapping dry-run request is malformed (its mappings, if sent, are checked as InvalidMapping)."""
+
+    code = "invalidRequest"

@@ -117,12 +117,16 @@ class ReconcileService:
             or connector.contact_center is None
         ):
             return
-        mappings = self._mappings.get(tenant_id)
         stored = self._states.list_tenant(tenant_id)
         report.agents += len(stored)
         presences = self._teams_presences(tenant_id, stored, report)
         client = self._contact_centers.client_for(tenant_id, connector.contact_center)
         for listed in stored:
+            policy = self._mappings.policy(tenant_id, listed.group_id)
+            if not policy.presence_sync:
+                # The agent's group is not synced: nothing is repaired or renewed for him.
+                continue
+            mappings = policy.mappings
             now = self._clock()
             presence = presences.get(listed.user_id)
             status = self._contact_center_status(tenant_id, listed, client, report)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from shared.agents.groups import AgentPolicy
 from shared.connectors.model import Connector, ConnectorStatus
 from shared.contact_center.messages import AgentStateChange
 from shared.mappings.model import PresenceMappings
@@ -36,7 +37,13 @@ class ConnectorLookup(Protocol):
 
 
 class MappingLookup(Protocol):
-    def get(self, tenant_id: str) -> PresenceMappings: ...
+    """The presence policy per agent group (shared.agents.group_policies.CachedGroupPolicies)."""
+
+    def get(self, tenant_id: str) -> PresenceMappings:
+        """The tenant's own mappings (the default group's)."""
+        ...
+
+    def policy(self, tenant_id: str, group_id: str | None) -> AgentPolicy: ...
 
 
 class SyncStates(Protocol):
@@ -87,6 +94,8 @@ class PresenceSyncService:
             lambda state, mappings, now: on_teams_presence(state, change, mappings, now),
             f"Teams {change.availability}/{change.activity}",
             delivery_count,
+            # A group that is not synced still shows its agents' last Teams presence.
+            unsynced=lambda: self._recorder.record_teams_presence(change.tenant_id, change),
         )
 
     def agent_event(self, body: bytes, *, message_id: str | None, delivery_count: int) -> None:
@@ -124,12 +133,12 @@ class PresenceSyncService:
         delivery_count: int,
         *,
         agent_id: str | None = None,
+        unsynced: Callable[[], object] | None = None,
     ) -> None:
         """Decide and apply for the user's agent; `agent_id`: the agent the message is about, when it
-        names one."""
+        names one; `unsynced`: what to do instead when the agent's group is not synced."""
         tenant_id = connector.tenant_id
         assert connector.contact_center is not None  # noqa: S101 - checked by the callers
-        mappings = self._mappings.get(tenant_id)
         for attempt in range(1, MAX_DECISION_ATTEMPTS + 1):
             stored = self._states.load(tenant_id, user_id)
             if stored is None:
@@ -146,8 +155,20 @@ class PresenceSyncService:
                     what,
                 )
                 return
+            policy = self._mappings.policy(tenant_id, stored.group_id)
+            if not policy.presence_sync:
+                logger.info(
+                    "tenant %s agent %s: group %s is not synced; %s not applied",
+                    tenant_id,
+                    stored.agent_id,
+                    policy.group_id,
+                    what,
+                )
+                if unsynced is not None:
+                    unsynced()
+                return
             now = self._clock()
-            decision = decide(stored.state, mappings, now)
+            decision = decide(stored.state, policy.mappings, now)
             if decision.discarded or (
                 decision.outcome is Outcome.UNCHANGED and decision.state == stored.state
             ):

@@ -11,6 +11,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableEntity, UpdateMode
 
+from shared.agents.groups import DEFAULT_GROUP_ID
 from shared.presence.exceptions import AgentSyncStateGone, StaleAgentSyncState
 from shared.presence.sync_state import SYNC_STATE_PROPERTIES, AgentSyncState
 from shared.storage.agent_repository import USER_PREFIX
@@ -21,7 +22,7 @@ from shared.storage.table_store import TableStore, storage_errors
 logger = logging.getLogger(__name__)
 
 _USER_RANGE_END: Final = "user}"
-_SELECT: Final = ["agentId", "userId", *SYNC_STATE_PROPERTIES]
+_SELECT: Final = ["agentId", "userId", "groupId", *SYNC_STATE_PROPERTIES]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class StoredSyncState:
     agent_id: str
     state: AgentSyncState
     etag: str
+    # The agent's group (written with the roster row, shared.agents.groups); its policy applies.
+    group_id: str = DEFAULT_GROUP_ID
 
 
 class TableAgentSyncStates:
@@ -69,7 +72,7 @@ class TableAgentSyncStates:
             except ResourceNotFoundError as exc:
                 raise AgentSyncStateGone(stored.tenant_id, stored.user_id) from exc
         return StoredSyncState(
-            stored.tenant_id, stored.user_id, stored.agent_id, state, str(metadata["etag"])
+            stored.tenant_id, stored.user_id, stored.agent_id, state, str(metadata["etag"]), stored.group_id
         )
 
     def list_tenant(self, tenant_id: str) -> list[StoredSyncState]:
@@ -95,6 +98,7 @@ def _stored(tenant_id: str, entity: TableEntity) -> StoredSyncState:
         agent_id=str(entity.get("agentId") or ""),
         state=AgentSyncState.from_entity(entity),
         etag=str(entity.metadata["etag"]),
+        group_id=str(entity.get("groupId") or DEFAULT_GROUP_ID),
     )
 
 

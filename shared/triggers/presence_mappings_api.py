@@ -15,6 +15,7 @@ from shared.identity.policies import ADMIN
 from shared.identity.principal import Principal
 from shared.mappings.model import PresenceMappings
 from shared.mappings.views import mappings_json
+from shared.presence.dry_run import result_json
 
 logger = logging.getLogger(__name__)
 
@@ -46,3 +47,18 @@ def put_presence_mappings(req: func.HttpRequest, caller: Principal) -> func.Http
     tenant_id = _tenant(req)
     saved = services().presence_mappings.put(tenant_id, json_object(req), if_match(req), caller.actor)
     return _answer(saved)
+
+
+@bp.function_name("simulate_presence_mappings")
+@bp.route(route=MAPPINGS_ROUTE + "/simulate", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@authorized(ADMIN)
+def simulate_presence_mappings(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
+    answer = services().presence_mappings.simulate(_tenant(req), json_object(req))
+    return json_response(
+        {
+            **result_json(answer.result),
+            "groupId": answer.group_id,
+            "mappingsSource": answer.mappings_source,
+            "presenceSync": answer.presence_sync,
+        }
+    )

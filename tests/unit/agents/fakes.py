@@ -7,7 +7,8 @@ import threading
 from dataclasses import replace
 from datetime import datetime
 
-from shared.agents.exceptions import UserAlreadyAssigned
+from shared.agents.exceptions import StaleGroup, UserAlreadyAssigned
+from shared.agents.groups import DEFAULT_GROUP_ID, AgentGroup
 from shared.agents.model import (
     Agent,
     ContinuationToken,
@@ -36,24 +37,32 @@ class FakeAgentRepository:
         return self.agents.get((tenant_id, agent_id))
 
     def save(
-        self, tenant_id: str, agent_id: str, user_id: str, details: UserDetails | None, now: datetime
+        self,
+        tenant_id: str,
+        agent_id: str,
+        user_id: str,
+        details: UserDetails | None,
+        now: datetime,
+        group_id: str = DEFAULT_GROUP_ID,
     ) -> SavedAgent:
         self._saves += 1
         if self.fail_on_save is not None and self.fail_on_save[0] == self._saves:
             raise self.fail_on_save[1]
         current = self.agents.get((tenant_id, agent_id))
         if current is not None and current.user_id == user_id:
-            if details is None or (details.user_principal_name, details.display_name) == (
-                current.user_principal_name,
-                current.display_name,
-            ):
+            if (
+                details is None
+                or (details.user_principal_name, details.display_name)
+                == (current.user_principal_name, current.display_name)
+            ) and group_id == current.group_id:
                 return SavedAgent(current, WriteStatus.UNCHANGED, user_changed=False)
-            updated = replace(
-                current,
-                user_principal_name=details.user_principal_name,
-                display_name=details.display_name,
-                updated_at=now,
-            )
+            updated = replace(current, group_id=group_id, updated_at=now)
+            if details is not None:
+                updated = replace(
+                    updated,
+                    user_principal_name=details.user_principal_name,
+                    display_name=details.display_name,
+                )
             return SavedAgent(self._store(updated), WriteStatus.UPDATED, user_changed=False)
         owner = self._owner_of(tenant_id, user_id)
         if owner is not None:
@@ -68,6 +77,7 @@ class FakeAgentRepository:
             display_name=None if details is None else details.display_name,
             created_at=now if current is None else current.created_at,
             updated_at=now,
+            group_id=group_id,
         )
         status = WriteStatus.CREATED if current is None else WriteStatus.UPDATED
         return SavedAgent(self._store(agent), status, user_changed=True)
@@ -98,6 +108,23 @@ class FakeAgentRepository:
 
     def count(self, tenant_id: str) -> int:
         return sum(1 for tenant, _ in self.agents if tenant == tenant_id)
+
+    def count_in_group(self, tenant_id: str, group_id: str) -> int:
+        return sum(
+            1
+            for (tenant, _), agent in self.agents.items()
+            if tenant == tenant_id and agent.group_id == group_id
+        )
+
+    def move_group(self, tenant_id: str, from_group_id: str, to_group_id: str, now: datetime) -> int:
+        moving = [
+            agent
+            for (tenant, _), agent in self.agents.items()
+            if tenant == tenant_id and agent.group_id == from_group_id
+        ]
+        for agent in moving:
+            self._store(replace(agent, group_id=to_group_id, updated_at=now))
+        return len(moving)
 
     def _owner_of(self, tenant_id: str, user_id: str) -> str | None:
         for (tenant, agent_id), agent in self.agents.items():
@@ -164,3 +191,45 @@ class RecordingListener:
         self.changes.append(tenant_id)
         if self.fail:
             raise RuntimeError("subscriptions are down")
+
+
+class FakeGroupRepository:
+    """The stored agent groups, with the real adapter's conditional writes."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[str, str], AgentGroup] = {}
+        self.writes = 0
+        self._version = 0
+
+    def get(self, tenant_id: str, group_id: str) -> AgentGroup | None:
+        return self.groups.get((tenant_id, group_id))
+
+    def list(self, tenant_id: str) -> list[AgentGroup]:
+        return [group for (tenant, _), group in sorted(self.groups.items()) if tenant == tenant_id]
+
+    def insert(self, group: AgentGroup) -> AgentGroup:
+        if (group.tenant_id, group.group_id) in self.groups:
+            raise StaleGroup(group.tenant_id, group.group_id)
+        return self._store(group)
+
+    def replace(self, group: AgentGroup, etag: str | None) -> AgentGroup:
+        current = self.groups.get((group.tenant_id, group.group_id))
+        if etag is not None and (current is None or current.etag != etag):
+            raise StaleGroup(group.tenant_id, group.group_id)
+        return self._store(group)
+
+    def delete(self, tenant_id: str, group_id: str, etag: str | None) -> bool:
+        current = self.groups.get((tenant_id, group_id))
+        if current is None:
+            return False
+        if etag is not None and current.etag != etag:
+            raise StaleGroup(tenant_id, group_id)
+        del self.groups[(tenant_id, group_id)]
+        return True
+
+    def _store(self, group: AgentGroup) -> AgentGroup:
+        self.writes += 1
+        self._version += 1
+        stored = replace(group, etag=f'W/"g{self._version}"')
+        self.groups[(group.tenant_id, group.group_id)] = stored
+        return stored
