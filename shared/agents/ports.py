@@ -89,7 +89,9 @@ class GroupRepository(Protocol):
         """Replace the group if still at `etag` (None: whatever is stored); StaleGroup otherwise."""
         ...
 
-    def delete(self, tenant_id: str, group_id: str, etag: str | None) -> bool: ...
+    def delete(self, tenant_id: str, group_id: str, etag: str | None) -> None:
+        """Remove the group (only at `etag` when given); StaleGroup when it changed since."""
+        ...
 
 
 class GroupCache(Protocol):

@@ -86,9 +86,9 @@ class TableAgentGroupRepository:
                 raise StaleGroup(group.tenant_id, group.group_id) from exc
         return _with_etag(group, metadata)
 
-    def delete(self, tenant_id: str, group_id: str, etag: str | None) -> bool:
-        """Remove the group (only at `etag` when given); False when there was none. StaleGroup when the
-        group changed since `etag`."""
+    def delete(self, tenant_id: str, group_id: str, etag: str | None) -> None:
+        """Remove the group (only at `etag` when given); StaleGroup when it changed since `etag`. A row
+        that is gone already is no error (the SDK answers a 404 of a delete as a success)."""
         table = self._store.table(PRESENCE_MAPPINGS)
         condition: dict[str, Any] = (
             {} if etag is None else {"etag": etag, "match_condition": MatchConditions.IfNotModified}
@@ -98,9 +98,6 @@ class TableAgentGroupRepository:
                 table.delete_entity(_partition(tenant_id), _row_key(group_id), **condition)
             except ResourceModifiedError as exc:
                 raise StaleGroup(tenant_id, group_id) from exc
-            except ResourceNotFoundError:
-                return False
-        return True
 
 
 def _partition(tenant_id: str) -> str:

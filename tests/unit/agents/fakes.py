@@ -218,14 +218,13 @@ class FakeGroupRepository:
             raise StaleGroup(group.tenant_id, group.group_id)
         return self._store(group)
 
-    def delete(self, tenant_id: str, group_id: str, etag: str | None) -> bool:
+    def delete(self, tenant_id: str, group_id: str, etag: str | None) -> None:
         current = self.groups.get((tenant_id, group_id))
         if current is None:
-            return False
+            return
         if etag is not None and current.etag != etag:
             raise StaleGroup(tenant_id, group_id)
         del self.groups[(tenant_id, group_id)]
-        return True
 
     def _store(self, group: AgentGroup) -> AgentGroup:
         self.writes += 1
