@@ -1,0 +1,147 @@
+"""Issue #16 end to end on the local stack: two agent groups, one synced and one not, through the
+admin API, the Graph and contact-center simulators, the queue and the engine; the dry-run over HTTP;
+deleting a group that still has agents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import HostClient, RunningHost
+from tests.e2e.stack import (
+    SYNC_TIMEOUT,
+    ControlApi,
+    SyncedAgent,
+    SyncedTenant,
+    activate_connector,
+    agent_in_contact_center,
+    change_agent_state,
+    connector_changes,
+    contact_center_simulator,
+    graph_presence_writes,
+    graph_simulator,
+    set_teams_presence,
+    set_up_synced_tenant,
+    wait_for,
+    wait_for_agent,
+    wait_for_applied,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def graph(local_host: RunningHost) -> ControlApi:
+    return graph_simulator(local_host)
+
+
+@pytest.fixture
+def contact_center(local_host: RunningHost) -> ControlApi:
+    return contact_center_simulator(local_host)
+
+
+def put_group(host: HostClient, tenant_id: str, group_id: str, body: dict[str, Any], **headers: str) -> Any:
+    return host.call("PUT", f"/api/tenants/{tenant_id}/agent-groups/{group_id}", body, headers or None)
+
+
+def put_in_group(host: HostClient, tenant: SyncedTenant, agent: SyncedAgent, group_id: str) -> None:
+    reply = host.call(
+        "PUT",
+        f"/api/tenants/{tenant.tenant_id}/agents/{agent.agent_id}",
+        {"userId": agent.user_id, "groupId": group_id},
+    )
+    assert reply.status == 200, reply.body
+    assert reply.json()["groupId"] == group_id
+
+
+def last_presence(host: HostClient, tenant: SyncedTenant, agent: SyncedAgent) -> dict[str, Any] | None:
+    listed = host.call("GET", f"/api/tenants/{tenant.tenant_id}/agents").json()["agents"]
+    item = next(a for a in listed if a["agentId"] == agent.agent_id)
+    presence: dict[str, Any] | None = item["lastPresence"]
+    return presence
+
+
+def test_a_synced_group_and_a_group_that_is_not(
+    host: HostClient, graph: ControlApi, contact_center: ControlApi, tenant_id: str
+) -> None:
+    # GIVEN two available agents, Ann in a synced group and Bob in one that is not
+    tenant = set_up_synced_tenant(host, graph, contact_center, tenant_id, ["ann", "bob"])
+    ann, bob = tenant.agent("ann"), tenant.agent("bob")
+    created = put_group(host, tenant_id, "floor", {"displayName": "Floor", "presenceSync": True})
+    assert created.status == 201, created.body
+    quiet = put_group(host, tenant_id, "back-office", {"displayName": "Back office", "presenceSync": False})
+    assert quiet.status == 201, quiet.body
+    assert quiet.headers.get("ETag")
+    put_in_group(host, tenant, ann, "floor")
+    put_in_group(host, tenant, bob, "back-office")
+    groups = host.call("GET", f"/api/tenants/{tenant_id}/agent-groups").json()["groups"]
+    assert [(g["groupId"], g["presenceSync"], g["isDefault"]) for g in groups] == [
+        ("default", True, True),
+        ("back-office", False, False),
+        ("floor", True, False),
+    ]
+
+    # WHEN both set Do not disturb in Teams
+    set_teams_presence(graph, tenant, ann, "DoNotDisturb", "DoNotDisturb")
+    set_teams_presence(graph, tenant, bob, "DoNotDisturb", "DoNotDisturb")
+
+    # THEN Ann goes idle; Bob's presence is recorded but nothing is sent for him
+    wait_for_agent(contact_center, ann, "idle", "teams-dnd")
+    wait_for(
+        "Bob's recorded Teams presence",
+        lambda: (last_presence(host, tenant, bob) or {}).get("availability") == "DoNotDisturb" or None,
+        SYNC_TIMEOUT,
+    )
+    assert connector_changes(agent_in_contact_center(contact_center, bob)) == []
+    assert agent_in_contact_center(contact_center, bob)["state"] == "available"
+
+    # WHEN Bob takes a customer call THEN his Teams presence is not touched either
+    change_agent_state(contact_center, bob, "onCall")
+    wait_for_applied(host, tenant, bob, lambda body: body.get("state") == "onCall")
+    assert graph_presence_writes(graph, tenant, bob) == []
+
+    # AND the dry-run says so for his group, and what the rules would do
+    dry_run = host.call(
+        "POST",
+        f"/api/tenants/{tenant_id}/presence-mappings/simulate",
+        {"agentState": {"state": "onCall"}, "groupId": "back-office"},
+    )
+    assert dry_run.status == 200, dry_run.body
+    assert dry_run.json()["presenceSync"] is False
+    assert dry_run.json()["teamsCommand"]["action"] == "setPresence"
+    assert dry_run.json()["contactCenterCommand"] is None
+
+    # WHEN the group that still has Bob is deleted: refused, unless his agents move
+    refused = host.call("DELETE", f"/api/tenants/{tenant_id}/agent-groups/back-office")
+    assert refused.status == 409
+    assert refused.json()["error"]["code"] == "agentGroupNotEmpty"
+    moved = host.call("DELETE", f"/api/tenants/{tenant_id}/agent-groups/back-office?moveTo=floor")
+    assert moved.status == 204, moved.body
+
+    # THEN Bob is synced with the floor: his call ends, Teams still shows Do not disturb -> idle
+    change_agent_state(contact_center, bob, "available")
+    wait_for_agent(contact_center, bob, "idle", "teams-dnd")
+
+
+def test_bad_group_requests_are_4xx_and_change_nothing(host: HostClient, tenant_id: str) -> None:
+    activate_connector(host, tenant_id)
+    base = f"/api/tenants/{tenant_id}/agent-groups"
+    for body, status, code in [
+        ({"displayName": "X"}, 400, "invalidRequest"),
+        (
+            {"displayName": "X", "presenceSync": True, "mappings": {"teamsToContactCenter": []}},
+            400,
+            "invalidMapping",
+        ),
+    ]:
+        reply = host.call("PUT", f"{base}/x", body)
+        assert (reply.status, reply.json()["error"]["code"]) == (status, code), reply.body
+    assert host.call("PUT", f"{base}/default", {"displayName": "D", "presenceSync": True}).status == 409
+    assert host.call("GET", f"{base}/x").status == 404
+    assert host.call("PUT", f"{base}/a%2Fb", {"displayName": "X", "presenceSync": True}).status in (400, 404)
+    stale = host.call(
+        "PUT", f"{base}/x", {"displayName": "X", "presenceSync": True}, {"If-Match": 'W/"nope"'}
+    )
+    assert stale.status == 412
+    assert [g["groupId"] for g in host.call("GET", base).json()["groups"]] == ["default"]
