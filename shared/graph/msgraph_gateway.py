@@ -21,9 +21,9 @@ from shared.graph.credentials import AppCredentialFactory
 from shared.graph.delegated_credential import DelegatedTokenCredential
 from shared.graph.error_mapping import graph_error_from
 from shared.graph.event_loop_thread import EventLoopThread
-from shared.graph.exceptions import GraphNotFound, GraphUnavailable
+from shared.graph.exceptions import GraphError, GraphNotFound, GraphUnavailable
 from shared.graph.model import DirectoryUser, GraphSubscription, Presence, SubscriptionRequest, UserQuery
-from shared.graph.odata import unique_chunks
+from shared.graph.odata import MAX_BATCH_REQUESTS, unique_chunks
 from shared.graph.ports import DelegatedTokenProvider
 
 if TYPE_CHECKING:
@@ -80,6 +80,24 @@ class MsGraphGateway:
             )
         except GraphNotFound:
             return None
+
+    def get_users(
+        self, tenant_id: str, ids_or_upns: Sequence[str]
+    ) -> dict[str, DirectoryUser | GraphError | None]:
+        """Many user reads, 20 per `$batch` call: per reference the user, None when the directory has
+        none, or the GraphError of that one read. A failure of a whole batch call raises."""
+        from shared.graph import msgraph_operations
+
+        results: dict[str, DirectoryUser | GraphError | None] = {}
+        for chunk in unique_chunks(ids_or_upns, MAX_BATCH_REQUESTS):
+            results.update(
+                self._app_call(
+                    tenant_id,
+                    "get users ($batch)",
+                    functools.partial(msgraph_operations.get_users_batch, ids_or_upns=chunk),
+                )
+            )
+        return results
 
     def search_users(self, tenant_id: str, query: UserQuery) -> list[DirectoryUser]:
         from shared.graph import msgraph_operations

@@ -6,9 +6,14 @@ on the first Graph call. SDK errors propagate; the gateway maps them.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
 
 from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_abstractions.method import Method
+from kiota_abstractions.request_information import RequestInformation
 from msgraph.generated.communications.get_presences_by_user_id.get_presences_by_user_id_post_request_body import (  # noqa: E501
     GetPresencesByUserIdPostRequestBody,
 )
@@ -26,6 +31,7 @@ from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 from msgraph.graph_service_client import GraphServiceClient
 
 from shared.graph.durations import iso8601_duration
+from shared.graph.error_mapping import graph_error_for_status
 from shared.graph.exceptions import GraphError
 from shared.graph.model import (
     DirectoryUser,
@@ -34,7 +40,7 @@ from shared.graph.model import (
     SubscriptionRequest,
     UserQuery,
 )
-from shared.graph.odata import USER_SELECT, user_search
+from shared.graph.odata import MAX_BATCH_REQUESTS, USER_SELECT, user_search
 
 
 async def get_user(client: GraphServiceClient, id_or_upn: str) -> DirectoryUser:
@@ -48,6 +54,64 @@ async def get_user(client: GraphServiceClient, id_or_upn: str) -> DirectoryUser:
     if user is None:
         raise GraphError("Graph answered a user read without a body")
     return directory_user(user)
+
+
+async def get_users_batch(
+    client: GraphServiceClient, ids_or_upns: list[str]
+) -> dict[str, DirectoryUser | GraphError | None]:
+    """Up to MAX_BATCH_REQUESTS user reads in one `$batch` call: per reference the user, None (404) or
+    the GraphError of that read (a 429 of one read does not fail the others). The batch answer is one
+    JSON document; msgraph-core's batch helpers are not used because they send absolute URLs."""
+    if not 1 <= len(ids_or_upns) <= MAX_BATCH_REQUESTS:
+        raise ValueError(f"a batch holds 1 to {MAX_BATCH_REQUESTS} requests")
+    select = ",".join(USER_SELECT)
+    requests = [
+        {"id": str(index), "method": "GET", "url": f"/users/{quote(ref, safe='@')}?$select={select}"}
+        for index, ref in enumerate(ids_or_upns)
+    ]
+    info = RequestInformation(Method.POST, "{+baseurl}/$batch", {"baseurl": client.request_adapter.base_url})
+    info.headers.try_add("Accept", "application/json")
+    info.set_stream_content(json.dumps({"requests": requests}).encode(), "application/json")
+    raw: Any = await client.request_adapter.send_primitive_async(info, "bytes", None)
+    answer = json.loads(raw or b"{}")
+    results: dict[str, DirectoryUser | GraphError | None] = {}
+    for item in answer.get("responses") or []:
+        index = int(item["id"])
+        status = int(item["status"])
+        body: dict[str, Any] = item["body"] if isinstance(item.get("body"), dict) else {}
+        if status == 200:
+            results[ids_or_upns[index]] = directory_user_from_json(body)
+        elif status == 404:
+            results[ids_or_upns[index]] = None
+        else:
+            error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else {}
+            headers: dict[str, Any] = item["headers"] if isinstance(item.get("headers"), dict) else {}
+            retry_after = next((str(v) for k, v in headers.items() if k.lower() == "retry-after"), None)
+            results[ids_or_upns[index]] = graph_error_for_status(
+                status, error.get("code"), error.get("message"), retry_after_header=retry_after
+            )
+    missing = [ref for ref in ids_or_upns if ref not in results]
+    if missing:
+        raise GraphError(f"Graph's batch answer left out {len(missing)} of its requests")
+    return results
+
+
+def directory_user_from_json(body: dict[str, Any]) -> DirectoryUser:
+    user_id = body.get("id")
+    if not isinstance(user_id, str) or not user_id:
+        raise GraphError("Graph returned a user without an id")
+    return DirectoryUser(
+        id=user_id,
+        display_name=_text(body.get("displayName")),
+        user_principal_name=_text(body.get("userPrincipalName")),
+        department=_text(body.get("department")),
+        job_title=_text(body.get("jobTitle")),
+        business_phones=tuple(str(phone) for phone in (body.get("businessPhones") or []) if phone),
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 async def search_users(client: GraphServiceClient, query: UserQuery) -> list[DirectoryUser]:
