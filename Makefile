@@ -68,6 +68,7 @@ bench: setup
 	$(PY) -m benchmarks.bench_notification_crypto
 	$(PY) -m benchmarks.bench_notification_intake
 	$(PY) -m benchmarks.bench_presence_sync
+	$(PY) -m benchmarks.bench_csv_import
 
 clean:
 	rm -rf $(VENV) .venv-checkov node_modules .azurite .mypy_cache .ruff_cache .pytest_cache

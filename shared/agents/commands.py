@@ -15,6 +15,7 @@ from typing import Any, Final
 from shared.agents.exceptions import InvalidAgentInput, InvalidGroupInput, TooManyAgents
 from shared.agents.group_commands import parse_optional_group_id
 from shared.agents.groups import DEFAULT_GROUP_ID
+from shared.http.exceptions import UnsupportedMediaType
 
 MAX_AGENT_ID_LENGTH: Final = 128
 MAX_UPN_LENGTH: Final = 256
@@ -128,6 +129,29 @@ def parse_page_size(raw: str | None) -> int:
     return int(raw)
 
 
+def parse_list_format(raw: str | None) -> str:
+    """The agents list's `format`: json (the default, paged) or csv (the whole roster)."""
+    if raw is None or raw in {"", "json"}:
+        return "json"
+    if raw == "csv":
+        return "csv"
+    raise InvalidAgentInput("format must be json or csv")
+
+
+def is_csv(content_type: str | None) -> bool:
+    """Whether an import body is CSV: `text/csv`, in UTF-8 (the only charset accepted)."""
+    if not content_type:
+        return False
+    media_type, _, parameters = content_type.partition(";")
+    if media_type.strip().lower() != "text/csv":
+        return False
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise UnsupportedMediaType("a roster CSV must be UTF-8 (charset=utf-8)")
+    return True
+
+
 def check_page_size(limit: int) -> int:
     if isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidAgentInput(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}")
@@ -156,6 +180,24 @@ def parse_user_principal_name(raw: object, name: str = "userPrincipalName") -> s
     ):
         raise InvalidAgentInput(f"{name} must look like alias@domain, without spaces or / \\ ? %")
     return raw
+
+
+def parse_import_fields(
+    agent_id: str,
+    *,
+    user_principal_name: str | None,
+    user_id: str | None,
+    group_id: str | None,
+    prefix: str,
+) -> ImportItem | RejectedItem:
+    """One roster line from already separated fields (a CSV row), checked like a JSON import item."""
+    valid_agent_id: str | None = None
+    try:
+        valid_agent_id = parse_agent_id(agent_id, f"{prefix}agentId")
+        reference = _reference({"userId": user_id, "userPrincipalName": user_principal_name}, prefix)
+        return ImportItem(valid_agent_id, reference, _group(group_id, f"{prefix}groupId"))
+    except InvalidAgentInput as exc:
+        return RejectedItem(valid_agent_id, exc.message)
 
 
 def _import_item(raw: object, prefix: str) -> ImportItem | RejectedItem:

@@ -176,3 +176,9 @@ class UnreadableGroup(AgentError):
     """A stored group row cannot be read back (edited by hand, or written by a newer schema): a 500."""
 
     code = "unreadableAgentGroup"
+
+
+class InvalidRosterCsv(InvalidAgentInput):
+    """A roster CSV that cannot be read as a whole (encoding, header, quoting, size): nothing is written."""
+
+    code = "invalidCsv"

@@ -111,6 +111,8 @@ class ImportResult:
     agent_id: str | None
     status: ImportStatus
     error: ItemError | None = None
+    # The CSV row (record number, the header is 1) of a CSV import; None for a JSON one.
+    row: int | None = None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -14,6 +15,7 @@ from shared.agents.model import (
     SeenPresence,
     UserDetails,
 )
+from shared.graph.exceptions import GraphError
 from shared.graph.model import DirectoryUser
 from shared.presence.messages import PresenceChange
 
@@ -31,12 +33,15 @@ class AgentRepository(Protocol):
         details: UserDetails | None,
         now: datetime,
         group_id: str = DEFAULT_GROUP_ID,
+        *,
+        likely_new: bool = False,
     ) -> SavedAgent:
         """Create the agent, or point it at `user_id` and `group_id`; `details` None means "not known,
         keep what is stored".
 
         Raise UserAlreadyAssigned when another agent has the user, ConcurrentAgentChange when retries
-        against concurrent writers run out. Writes nothing when nothing would change.
+        against concurrent writers run out. Writes nothing when nothing would change. `likely_new`: the
+        caller believes the agent does not exist; a cheaper create is tried first (same outcome).
         """
         ...
 
@@ -109,9 +114,15 @@ class TeamsPresenceRecorder(Protocol):
 
 
 class UserDirectory(Protocol):
-    """The part of shared.graph.ports.GraphGateway the roster uses; any GraphGateway is one."""
+    """The part of the Graph gateway the roster uses (shared.graph.msgraph_gateway.MsGraphGateway)."""
 
     def get_user(self, tenant_id: str, id_or_upn: str) -> DirectoryUser | None: ...
+
+    def get_users(
+        self, tenant_id: str, ids_or_upns: Sequence[str]
+    ) -> Mapping[str, DirectoryUser | GraphError | None]:
+        """Many reads, batched ($batch, 20 per call): the user, None (no such user) or that read's error."""
+        ...
 
 
 class RosterListener(Protocol):

@@ -48,6 +48,8 @@ def import_json(report: ImportReport) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     for result in report.results:
         entry: dict[str, Any] = {"agentId": result.agent_id, "status": result.status.value}
+        if result.row is not None:
+            entry["row"] = result.row
         if result.error is not None:
             entry["error"] = {"code": result.error.code, "message": result.error.message}
         results.append(entry)

@@ -101,9 +101,30 @@ class TableAgentRepository:
         details: UserDetails | None,
         now: datetime,
         group_id: str = DEFAULT_GROUP_ID,
+        *,
+        likely_new: bool = False,
     ) -> SavedAgent:
         partition = _partition(tenant_id)
         user_id = user_id.lower()
+        if likely_new:
+            # One transaction instead of two reads and one: it fails whole (409) when the agent or the
+            # user row exists after all, and the usual path below decides then.
+            created = self._assign(
+                None,
+                Agent(
+                    tenant_id=tenant_id,
+                    agent_id=agent_id,
+                    user_id=user_id,
+                    user_principal_name=None if details is None else details.user_principal_name,
+                    display_name=None if details is None else details.display_name,
+                    created_at=now,
+                    updated_at=now,
+                    group_id=group_id,
+                ),
+                None,
+            )
+            if isinstance(created, SavedAgent):
+                return created
         # The user id whose row the previous attempt found missing (only a foreign writer removes it).
         missing_user_row: str | None = None
         for attempt in range(1, MAX_ATTEMPTS + 1):

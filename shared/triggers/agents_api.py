@@ -6,7 +6,7 @@ import logging
 
 import azure.functions as func
 
-from shared.agents.commands import parse_agent_id, parse_page_size
+from shared.agents.commands import is_csv, parse_agent_id, parse_list_format, parse_page_size
 from shared.agents.views import agent_json, import_json, page_json
 from shared.bootstrap import services
 from shared.connectors.commands import parse_tenant_id
@@ -46,7 +46,10 @@ def put_agent(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
 @authorized(ADMIN)
 def import_agents(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
-    report = services().agents.import_agents(tenant_id, json_object(req), actor=caller.actor)
+    if is_csv(req.headers.get("content-type")):
+        report = services().agents.import_csv(tenant_id, req.get_body() or b"", actor=caller.actor)
+    else:
+        report = services().agents.import_agents(tenant_id, json_object(req), actor=caller.actor)
     return json_response(import_json(report))
 
 
@@ -55,6 +58,18 @@ def import_agents(req: func.HttpRequest, caller: Principal) -> func.HttpResponse
 @authorized(ADMIN)
 def list_agents(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
+    if parse_list_format(req.params.get("format")) == "csv":
+        return func.HttpResponse(
+            services().agents.export_csv(tenant_id),
+            status_code=200,
+            mimetype="text/csv",
+            charset="utf-8",
+            headers={
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+                "Content-Disposition": 'attachment; filename="agents.csv"',
+            },
+        )
     limit = parse_page_size(req.params.get("limit"))
     page = services().agents.list(tenant_id, limit, req.params.get("cursor") or None)
     return json_response(page_json(page))

@@ -15,6 +15,7 @@ from tests.e2e.stack import (
     SyncedAgent,
     SyncedTenant,
     activate_connector,
+    add_user,
     agent_in_contact_center,
     change_agent_state,
     connector_changes,
@@ -145,3 +146,50 @@ def test_bad_group_requests_are_4xx_and_change_nothing(host: HostClient, tenant_
     )
     assert stale.status == 412
     assert [g["groupId"] for g in host.call("GET", base).json()["groups"]] == ["default"]
+
+
+def test_a_csv_roster_is_imported_row_by_row_and_exported(
+    host: HostClient, graph: ControlApi, tenant_id: str
+) -> None:
+    activate_connector(host, tenant_id)
+    prefix = tenant_id[:8]
+    ann = add_user(graph, tenant_id, f"ann@{prefix}.example", "Ann")
+    bob = add_user(graph, tenant_id, f"bob@{prefix}.example", "Bob")
+    assert put_group(host, tenant_id, "sales", {"displayName": "Sales", "presenceSync": True}).status == 201
+    body = (
+        "\ufeffagentId,userPrincipalName,userId,groupId\r\n"
+        f"a1,ann@{prefix}.example,,sales\r\n"
+        f"a2,,{bob},\r\n"
+        f"a3,nobody@{prefix}.example,,\r\n"
+        f"a4,,{ann},nope\r\n"
+    ).encode()
+    headers = {"content-type": "text/csv; charset=utf-8"}
+    reply = host.call("POST", f"/api/tenants/{tenant_id}/agents/import", body, headers)
+    assert reply.status == 200, reply.body
+    assert [
+        (r["row"], r["agentId"], r["status"], (r.get("error") or {}).get("code"))
+        for r in reply.json()["results"]
+    ] == [
+        (2, "a1", "created", None),
+        (3, "a2", "created", None),
+        (4, "a3", "failed", "userNotFound"),
+        (5, "a4", "failed", "unknownAgentGroup"),
+    ]
+    # AND the same file again changes nothing
+    again = host.call("POST", f"/api/tenants/{tenant_id}/agents/import", body, headers).json()
+    assert again["summary"] == {"created": 0, "updated": 0, "unchanged": 2, "failed": 2}
+    # AND the export is the import format
+    exported = host.call("GET", f"/api/tenants/{tenant_id}/agents?format=csv")
+    assert exported.status == 200
+    assert exported.headers["Content-Type"].startswith("text/csv")
+    assert exported.body.decode().splitlines() == [
+        "agentId,userPrincipalName,userId,groupId",
+        f"a1,ann@{prefix}.example,{ann},sales",
+        f"a2,bob@{prefix}.example,{bob},default",
+    ]
+    # AND a file that cannot be read is refused whole
+    broken = host.call(
+        "POST", f"/api/tenants/{tenant_id}/agents/import", b"agentId,userId\r\na9,x\r\n", headers
+    )
+    assert (broken.status, broken.json()["error"]["code"]) == (400, "invalidCsv")
+    assert host.call("GET", f"/api/tenants/{tenant_id}/agents?format=xml").status == 400

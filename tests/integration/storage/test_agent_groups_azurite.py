@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.agents.exceptions import StaleGroup, UnreadableGroup
+from shared.agents.exceptions import StaleGroup, UnreadableGroup, UserAlreadyAssigned
 from shared.agents.groups import DEFAULT_GROUP_ID, AgentGroup
 from shared.agents.model import UserDetails, WriteStatus
 from shared.contact_center.model import AgentState
@@ -114,3 +114,19 @@ def test_groups_are_purged_with_the_tenant(store: TableStore, tenant_id: str) ->
     groups.insert(group(tenant_id))
     TableTenantPurger(store).purge(tenant_id)
     assert groups.list(tenant_id) == []
+
+
+def test_a_likely_new_agent_is_created_in_one_request_and_a_wrong_guess_changes_nothing(
+    store: TableStore, tenant_id: str
+) -> None:
+    agents = TableAgentRepository(store)
+    created = agents.save(tenant_id, "a1", ANN, None, NOW, likely_new=True)
+    assert (created.status, created.agent.etag is not None) == (WriteStatus.CREATED, True)
+    # WHEN the guess is wrong: the agent exists (same user), or the user backs another agent
+    assert agents.save(tenant_id, "a1", ANN, None, NOW, likely_new=True).status is WriteStatus.UNCHANGED
+    with pytest.raises(UserAlreadyAssigned):
+        agents.save(tenant_id, "a2", ANN, None, NOW, likely_new=True)
+    moved = agents.save(tenant_id, "a1", BOB, None, NOW, likely_new=True)
+    assert (moved.status, moved.agent.user_id) == (WriteStatus.UPDATED, BOB)
+    assert agents.count(tenant_id) == 1
+    assert TableAgentSyncStates(store).load(tenant_id, ANN) is None

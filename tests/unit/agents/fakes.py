@@ -4,6 +4,7 @@ agent per user, no write when nothing changes, and paging by an opaque continuat
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from shared.agents.model import (
     WriteStatus,
 )
 from shared.errors import AppError
+from shared.graph.exceptions import GraphError
 from shared.graph.model import DirectoryUser
 
 
@@ -44,6 +46,8 @@ class FakeAgentRepository:
         details: UserDetails | None,
         now: datetime,
         group_id: str = DEFAULT_GROUP_ID,
+        *,
+        likely_new: bool = False,
     ) -> SavedAgent:
         self._saves += 1
         if self.fail_on_save is not None and self.fail_on_save[0] == self._saves:
@@ -146,6 +150,10 @@ class FakeDirectory:
     def __init__(self) -> None:
         self.users: dict[str, DirectoryUser] = {}
         self.calls: list[str] = []
+        # One entry per batched call (get_users): the references it asked for.
+        self.batches: list[list[str]] = []
+        # Per reference, the error its read in a batch answers (a 429 of one read, say).
+        self.item_failures: dict[str, GraphError] = {}
         self.failure: AppError | None = None
         # When set, every call waits here: proves how many lookups run at the same time.
         self.barrier: threading.Barrier | None = None
@@ -156,6 +164,21 @@ class FakeDirectory:
         self.users[user_id] = user
         return user
 
+    def get_users(
+        self, tenant_id: str, ids_or_upns: Sequence[str]
+    ) -> dict[str, DirectoryUser | GraphError | None]:
+        if len(ids_or_upns) > 20:
+            raise AssertionError("Graph's $batch takes at most 20 requests")
+        with self._lock:
+            self.batches.append(list(ids_or_upns))
+        if self.failure is not None:
+            raise self.failure
+        found: dict[str, DirectoryUser | GraphError | None] = {}
+        for ref in ids_or_upns:
+            failure = self.item_failures.get(ref)
+            found[ref] = failure if failure is not None else self._find(ref)
+        return found
+
     def get_user(self, tenant_id: str, id_or_upn: str) -> DirectoryUser | None:
         with self._lock:
             self.calls.append(id_or_upn)
@@ -163,6 +186,9 @@ class FakeDirectory:
             self.barrier.wait()
         if self.failure is not None:
             raise self.failure
+        return self._find(id_or_upn)
+
+    def _find(self, id_or_upn: str) -> DirectoryUser | None:
         for user in self.users.values():
             if (
                 id_or_upn in (user.id, user.user_principal_name)
