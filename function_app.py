@@ -14,6 +14,7 @@ from shared.triggers import (
     contact_center_test_api,
     graph_notifications,
     health_api,
+    openapi_api,
     presence_mappings_api,
     presence_worker,
     reconcile_timer,
@@ -38,5 +39,6 @@ for blueprint in (
     contact_center_test_api.bp,
     presence_mappings_api.bp,
     reconcile_timer.bp,
+    openapi_api.bp,
 ):
     app.register_functions(blueprint)

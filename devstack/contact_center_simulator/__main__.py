@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
-from types import FrameType
 
 from devstack.contact_center_simulator.server import DEFAULT_PORT, ContactCenterSimulator
+from devstack.simulator_http import run_until_signalled
 
 logger = logging.getLogger(__name__)
 
@@ -29,21 +27,14 @@ def main() -> None:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     simulator = ContactCenterSimulator(args.port, args.host, echo_connector_changes=not args.no_echo)
-    stopped = threading.Event()
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopped.set()
+    def start() -> None:
+        simulator.start()
+        logger.info("Webex-like API: %s (token URL %s)", simulator.base_url, simulator.token_url)
+        logger.info("Webhook:        %s", simulator.webhook_url)
+        logger.info("Control API:    %s/_sim", simulator.base_url)
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    simulator.start()
-    logger.info("Webex-like API: %s (token URL %s)", simulator.base_url, simulator.token_url)
-    logger.info("Webhook:        %s", simulator.webhook_url)
-    logger.info("Control API:    %s/_sim", simulator.base_url)
-    try:
-        stopped.wait()
-    finally:
-        simulator.stop()
+    run_until_signalled(start, simulator.stop)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ from typing import Any, Final
 
 from devstack.contact_center_simulator.delivery import EventDispatcher
 from devstack.contact_center_simulator.errors import SimulatorError
-from devstack.contact_center_simulator.faults import FaultInjector
+from devstack.contact_center_simulator.faults import FaultInjector, FaultRule, fault_as_json
 from devstack.contact_center_simulator.http_types import Request, Response, Router
-from devstack.contact_center_simulator.models import AGENT_STATES, FaultRule, IdleCodeEntry
+from devstack.contact_center_simulator.models import AGENT_STATES, IdleCodeEntry
 from devstack.contact_center_simulator.state import SimulatorState
 
 logger = logging.getLogger(__name__)
@@ -154,10 +154,10 @@ class ControlApi:
             retry_after_seconds=_int(body, "retryAfterSeconds", 1, 0, 86_400),
         )
         self._faults.add(rule)
-        return Response.json(201, rule.as_json())
+        return Response.json(201, fault_as_json(rule))
 
     def list_faults(self, request: Request) -> Response:
-        return Response.json(200, {"faults": [rule.as_json() for rule in self._faults.rules()]})
+        return Response.json(200, {"faults": [fault_as_json(rule) for rule in self._faults.rules()]})
 
     def clear_faults(self, request: Request) -> Response:
         self._faults.clear()

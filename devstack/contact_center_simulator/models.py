@@ -172,21 +172,3 @@ class DeliveryRecord:
             "error": self.error,
             "at": iso(self.at),
         }
-
-
-@dataclass
-class FaultRule:
-    path_prefix: str
-    method: str | None
-    remaining: int
-    status: int
-    retry_after_seconds: int
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path_prefix,
-            "method": self.method,
-            "remaining": self.remaining,
-            "status": self.status,
-            "retryAfterSeconds": self.retry_after_seconds,
-        }

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import logging
-import socketserver
-import sys
-import threading
 from collections.abc import Callable
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Final
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from devstack.contact_center_simulator.control_api import ControlApi
 from devstack.contact_center_simulator.delivery import DEFAULT_RETRY_DELAYS, EventDispatcher
@@ -21,14 +17,13 @@ from devstack.contact_center_simulator.http_types import Request, Response, Rout
 from devstack.contact_center_simulator.state import SimulatorState
 from devstack.contact_center_simulator.webex_api import DEFAULT_TOKEN_LIFETIME_SECONDS, WebexApi, webex_error
 from devstack.contact_center_simulator.webhook_api import WEBHOOK_PATH, WebhookApi
+from devstack.simulator_http import MalformedBody, SimulatorServer
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = 7073
 MAX_BODY_BYTES: Final = 1024 * 1024
 _WEBEX_PREFIXES: Final = ("/v1/", "/organization/")
-# How fast stop() returns: serve_forever checks for shutdown this often.
-_POLL_SECONDS: Final = 0.05
 
 
 def _is_webex(path: str) -> bool:
@@ -54,7 +49,7 @@ class SimulatorApp:
                 request.header("x-connector-tenant"),
                 request.header("x-connector-events-url"),
                 response.status,
-                response.signature,
+                response.notes.get("signature"),
             )
         return response
 
@@ -76,82 +71,25 @@ class SimulatorApp:
             if isinstance(matched, bool):
                 raise SimulatorError(405, "methodNotAllowed", f"{request.method} is not allowed here")
             handler, params = matched
-            routed = Request(
-                request.method,
-                request.path,
-                request.raw_path,
-                request.raw_query,
-                request.headers,
-                request.body,
-                {k: unquote(v) for k, v in params.items()},
-            )
-            return handler(routed)
+            return handler(request.with_params({k: unquote(v) for k, v in params.items()}))
+        except MalformedBody as malformed:
+            return self._error(SimulatorError(400, "badRequest", malformed.detail), webex)
         except SimulatorError as error:
-            if webex:
-                response = webex_error(error.status, error.message, error.headers)
-            else:
-                payload = {"error": {"code": error.code, "message": error.message}}
-                response = Response.json(error.status, payload, error.headers)
-            response.signature = error.signature
-            return response
+            return self._error(error, webex)
         except Exception:
             logger.exception("unhandled error on %s %s", request.method, request.path)
             return Response.json(500, {"error": {"code": "internalError", "message": "the simulator failed"}})
 
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that drop connections are not simulator faults.
-        logger.debug("connection from %s failed: %r", client_address, sys.exc_info()[1])
-
-
-def _host_port(server: socketserver.BaseServer) -> tuple[str, int]:
-    address = server.server_address
-    if not isinstance(address, tuple):
-        raise TypeError("the simulator only listens on IP sockets")
-    return str(address[0]), int(address[1])
-
-
-def _handler_class(app: SimulatorApp) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "ContactCenterSimulator/1.0"
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
-                self.send_error(413)
-                return
-            body = self.rfile.read(length) if length else b""
-            split = urlsplit(self.path)
-            request = Request(
-                method=self.command.upper(),
-                path=unquote(split.path),
-                raw_path=split.path,
-                raw_query=split.query,
-                headers={k.lower(): v for k, v in self.headers.items()},
-                body=body,
-            )
-            response = app.handle(request)
-            self.send_response(response.status)
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            self.wfile.write(response.body)
-
-        do_GET = _serve  # noqa: N815 - BaseHTTPRequestHandler's naming
-        do_POST = _serve  # noqa: N815
-        do_PUT = _serve  # noqa: N815
-        do_PATCH = _serve  # noqa: N815
-        do_DELETE = _serve  # noqa: N815
-
-        def log_message(self, format: str, *args: Any) -> None:
-            logger.debug("%s %s", self.address_string(), format % args)
-
-    return Handler
+    @staticmethod
+    def _error(error: SimulatorError, webex: bool) -> Response:
+        if webex:
+            response = webex_error(error.status, error.message, error.headers)
+        else:
+            payload = {"error": {"code": error.code, "message": error.message}}
+            response = Response.json(error.status, payload, error.headers)
+        if error.signature is not None:
+            response.notes["signature"] = error.signature
+        return response
 
 
 class ContactCenterSimulator:
@@ -179,28 +117,27 @@ class ContactCenterSimulator:
         ControlApi(self.state, self.dispatcher, self.faults, self.info).register(router)
         self._app = SimulatorApp(self.state, router, self.faults)
         self._host, self._port = host, port
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: SimulatorServer | None = None
 
     def start(self) -> ContactCenterSimulator:
-        self._server = _Server((self._host, self._port), _handler_class(self._app))
-        self.dispatcher.start()
-        server = self._server
-        self._thread = threading.Thread(
-            target=lambda: server.serve_forever(poll_interval=_POLL_SECONDS), name="cc-sim-http", daemon=True
+        self._server = SimulatorServer(
+            self._app.handle,
+            self._host,
+            self._port,
+            name="cc-sim-http",
+            server_version="ContactCenterSimulator/1.0",
+            max_body_bytes=MAX_BODY_BYTES,
         )
-        self._thread.start()
+        self.dispatcher.start()
+        self._server.start()
         logger.info("contact-center simulator listening on %s", self.base_url)
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
+            self._server.stop()
         self.dispatcher.stop()
-        self._server, self._thread = None, None
+        self._server = None
 
     def __enter__(self) -> ContactCenterSimulator:
         return self.start()
@@ -214,8 +151,7 @@ class ContactCenterSimulator:
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("the simulator is not started")
-        host, port = _host_port(self._server)
-        return f"http://{host}:{port}"
+        return self._server.url
 
     @property
     def webhook_url(self) -> str:

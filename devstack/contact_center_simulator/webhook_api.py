@@ -68,7 +68,7 @@ class WebhookApi:
         if outcome.event is not None and outcome.target is not None:
             self._dispatcher.enqueue(outcome.event, outcome.target)
         response = Response.empty(204)
-        response.signature = signature
+        response.notes["signature"] = signature
         return response
 
     def _connection_test(self, tenant_id: str, body: dict[str, Any], signature: str) -> Response:
@@ -85,7 +85,7 @@ class WebhookApi:
         _require(skew <= MAX_CLOCK_SKEW, "occurredAt is more than 5 minutes off: refused as a replay")
         logger.info("webhook connection test from tenant %s (signature %s)", tenant_id, signature)
         response = Response.empty(204)
-        response.signature = signature
+        response.notes["signature"] = signature
         return response
 
     def get_agent(self, request: Request) -> Response:
@@ -98,7 +98,7 @@ class WebhookApi:
         else:
             view: dict[str, Any] = {k: agent[k] for k in ("agentId", "state", "idleCodeId", "idleCodeName")}
             response = Response.json(200, {**view, "changedAt": agent["changedAt"]})
-        response.signature = signature
+        response.notes["signature"] = signature
         return response
 
     def _tenant(self, request: Request) -> str:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import tempfile
-import threading
 from pathlib import Path
-from types import FrameType
 
 from devstack.graph_simulator.server import GraphSimulator
+from devstack.simulator_http import run_until_signalled
 
 logger = logging.getLogger(__name__)
 
@@ -43,24 +41,17 @@ def main() -> None:
         tls_dir=args.tls_dir,
         api_audience=args.api_audience,
     )
-    stopped = threading.Event()
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopped.set()
+    def start() -> None:
+        simulator.start()
+        logger.info("Graph REST:  %s/v1.0", simulator.base_url)
+        logger.info("Control API: %s/_sim", simulator.base_url)
+        if simulator.tls_base_url:
+            logger.info(
+                "HTTPS (MSAL authority base): %s  trust: %s", simulator.tls_base_url, simulator.tls_ca_path
+            )
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    simulator.start()
-    logger.info("Graph REST:  %s/v1.0", simulator.base_url)
-    logger.info("Control API: %s/_sim", simulator.base_url)
-    if simulator.tls_base_url:
-        logger.info(
-            "HTTPS (MSAL authority base): %s  trust: %s", simulator.tls_base_url, simulator.tls_ca_path
-        )
-    try:
-        stopped.wait()
-    finally:
-        simulator.stop()
+    run_until_signalled(start, simulator.stop)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Any
 
 from devstack.graph_simulator.clock import format_graph_datetime, parse_graph_datetime
 from devstack.graph_simulator.errors import ControlApiError
-from devstack.graph_simulator.faults import FaultInjector, FaultRule
+from devstack.graph_simulator.faults import FaultInjector, FaultRule, fault_as_json
 from devstack.graph_simulator.graph_subscriptions import subscription_to_graph
 from devstack.graph_simulator.graph_users import user_to_graph
 from devstack.graph_simulator.http_types import Request, Response, Router
@@ -487,10 +487,10 @@ class ControlApi:
         method = _optional_str(body, "method")
         rule = FaultRule(prefix, method.upper() if method else None, count, int(status), retry_after)
         self._faults.add(rule)
-        return Response.json(201, rule.as_json())
+        return Response.json(201, fault_as_json(rule))
 
     def list_faults(self, request: Request) -> Response:
-        return Response.json(200, {"value": [r.as_json() for r in self._faults.rules()]})
+        return Response.json(200, {"value": [fault_as_json(r) for r in self._faults.rules()]})
 
     def clear_faults(self, request: Request) -> Response:
         self._faults.clear()

@@ -5,31 +5,34 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from typing import Any
 
 from devstack.graph_simulator.errors import GraphApiError
+from devstack.simulator_http import FaultInjector, FaultRule
+
+__all__ = [
+    "PRESENCE_BULK_LIMIT",
+    "PRESENCE_BULK_WINDOW_SECONDS",
+    "FaultInjector",
+    "FaultRule",
+    "SlidingWindowLimiter",
+    "fault_as_json",
+    "fault_error",
+]
 
 # getPresencesByUserId: about 1,500 requests per 30 seconds, per application per tenant.
 PRESENCE_BULK_LIMIT = 1500
 PRESENCE_BULK_WINDOW_SECONDS = 30.0
 
 
-@dataclass
-class FaultRule:
-    path_prefix: str
-    method: str | None
-    remaining: int
-    status: int
-    retry_after_seconds: int
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "pathPrefix": self.path_prefix,
-            "method": self.method,
-            "remaining": self.remaining,
-            "status": self.status,
-            "retryAfterSeconds": self.retry_after_seconds,
-        }
+def fault_as_json(rule: FaultRule) -> dict[str, Any]:
+    return {
+        "pathPrefix": rule.path_prefix,
+        "method": rule.method,
+        "remaining": rule.remaining,
+        "status": rule.status,
+        "retryAfterSeconds": rule.retry_after_seconds,
+    }
 
 
 def fault_error(status: int, retry_after_seconds: int) -> GraphApiError:
@@ -44,38 +47,6 @@ def fault_error(status: int, retry_after_seconds: int) -> GraphApiError:
     return GraphApiError(
         status, "ServiceUnavailable", "The service is temporarily unavailable. Retry later.", headers
     )
-
-
-class FaultInjector:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rules: list[FaultRule] = []
-
-    def add(self, rule: FaultRule) -> None:
-        with self._lock:
-            self._rules.append(rule)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
-
-    def rules(self) -> list[FaultRule]:
-        with self._lock:
-            return [FaultRule(**vars(r)) for r in self._rules]
-
-    def take(self, method: str, path: str) -> GraphApiError | None:
-        """The injected error for this call, consuming one use of the first matching rule."""
-        with self._lock:
-            for rule in self._rules:
-                if path.lower().startswith(rule.path_prefix.lower()) and rule.method in (
-                    None,
-                    method.upper(),
-                ):
-                    rule.remaining -= 1
-                    if rule.remaining <= 0:
-                        self._rules.remove(rule)
-                    return fault_error(rule.status, rule.retry_after_seconds)
-        return None
 
 
 class SlidingWindowLimiter:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-import socketserver
-import sys
 import tempfile
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import jwt
 
@@ -24,13 +21,20 @@ from devstack.graph_simulator.faults import (
     PRESENCE_BULK_WINDOW_SECONDS,
     FaultInjector,
     SlidingWindowLimiter,
+    fault_error,
 )
 from devstack.graph_simulator.graph_auth import authenticate
 from devstack.graph_simulator.graph_batch import BatchApi
 from devstack.graph_simulator.graph_presence import PresenceApi
 from devstack.graph_simulator.graph_subscriptions import SubscriptionsApi
 from devstack.graph_simulator.graph_users import UsersApi
-from devstack.graph_simulator.http_types import Request, Response, Router, graph_error_response
+from devstack.graph_simulator.http_types import (
+    Request,
+    Response,
+    Router,
+    graph_error_response,
+    malformed_body_error,
+)
 from devstack.graph_simulator.identity_api import IdentityPlatform
 from devstack.graph_simulator.models import Caller, User
 from devstack.graph_simulator.notifications import NotificationService
@@ -39,6 +43,7 @@ from devstack.graph_simulator.state import SimulatorState
 from devstack.graph_simulator.tls import TlsMaterial, ensure_tls_material
 from devstack.graph_simulator.tokens import TokenIssuer
 from devstack.graph_simulator.validation_handshake import VALIDATION_TIMEOUT_SECONDS, validate_endpoint
+from devstack.simulator_http import MalformedBody, SimulatorServer
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +83,7 @@ class SimulatorApp:
             if is_graph:
                 fault = self._faults.take(request.method, request.path)
                 if fault is not None:
-                    raise fault
+                    raise fault_error(fault.status, fault.retry_after_seconds)
             matched = self._router.match(request.method, request.path)
             if matched is None:
                 if is_graph:
@@ -94,17 +99,9 @@ class SimulatorApp:
                     )
                 return Response.json(405, {"error": {"code": "methodNotAllowed", "message": request.method}})
             handler, params = matched
-            return handler(
-                Request(
-                    request.method,
-                    request.path,
-                    request.raw_query,
-                    request.headers,
-                    request.body,
-                    request.base_url,
-                    {k: unquote(v) for k, v in params.items()},
-                )
-            )
+            return handler(request.with_params({k: unquote(v) for k, v in params.items()}))
+        except MalformedBody as error:
+            return graph_error_response(malformed_body_error(error))
         except GraphApiError as error:
             return graph_error_response(error)
         except ControlApiError as error:
@@ -135,63 +132,6 @@ class SimulatorApp:
         return first or None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that drop connections or refuse the self-signed certificate are not simulator faults.
-        logger.debug("connection from %s failed: %r", client_address, sys.exc_info()[1])
-
-
-def _host_port(server: socketserver.BaseServer) -> tuple[str, int]:
-    address = server.server_address
-    if not isinstance(address, tuple):
-        raise TypeError("the simulator only listens on IP sockets")
-    return str(address[0]), int(address[1])
-
-
-def _handler_class(app: SimulatorApp, scheme: str) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "GraphSimulator/1.0"
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
-                self.send_error(413)
-                return
-            body = self.rfile.read(length) if length else b""
-            split = urlsplit(self.path)
-            host = self.headers.get("Host") or "{}:{}".format(*_host_port(self.server))
-            request = Request(
-                method=self.command.upper(),
-                path=unquote(split.path),
-                raw_query=split.query,
-                headers={k.lower(): v for k, v in self.headers.items()},
-                body=body,
-                base_url=f"{scheme}://{host}",
-            )
-            response = app.handle(request)
-            self.send_response(response.status)
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            if self.command.upper() != "HEAD":
-                self.wfile.write(response.body)
-
-        do_GET = _serve  # noqa: N815 - BaseHTTPRequestHandler's naming
-        do_POST = _serve  # noqa: N815
-        do_PATCH = _serve  # noqa: N815
-        do_DELETE = _serve  # noqa: N815
-        do_PUT = _serve  # noqa: N815
-
-        def log_message(self, format: str, *args: Any) -> None:
-            logger.debug("%s %s", self.address_string(), format % args)
-
-    return Handler
-
-
 class GraphSimulator:
     """A local Microsoft Graph + identity platform. Use as a context manager or start()/stop()."""
 
@@ -212,7 +152,7 @@ class GraphSimulator:
         self.state = SimulatorState(clock)
         self.signing_keys = SigningKeys()
         self.issuer = TokenIssuer(self.signing_keys)
-        self.faults = FaultInjector()
+        self.faults = FaultInjector(case_insensitive=True)
         self.dispatcher = DeliveryDispatcher(
             self.state, self._validation_token, retry_delays=delivery_retry_delays
         )
@@ -222,7 +162,7 @@ class GraphSimulator:
         self._tick_interval = tick_interval_seconds
         self._validation_timeout = validation_timeout_seconds
         self._tls: TlsMaterial | None = None
-        self._servers: list[ThreadingHTTPServer] = []
+        self._servers: list[SimulatorServer] = []
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
 
@@ -245,22 +185,15 @@ class GraphSimulator:
     # Lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> GraphSimulator:
-        plain = _Server((self._host, self._port), _handler_class(self._app, "http"))
-        self._servers.append(plain)
+        self._servers.append(self._server(None))
         if self._tls_port is not None:
             directory = self._tls_dir or Path(tempfile.mkdtemp(prefix="graph-simulator-tls-"))
             self._tls = ensure_tls_material(directory)
-            secure = _Server((self._host, self._tls_port), _handler_class(self._app, "https"))
-            secure.socket = self._tls.server_context().wrap_socket(
-                secure.socket, server_side=True, do_handshake_on_connect=False
-            )
-            self._servers.append(secure)
+            self._servers.append(self._server(self._tls))
         self.dispatcher.start()
         self._stop.clear()
         for server in self._servers:
-            thread = threading.Thread(target=server.serve_forever, name="graph-sim-http", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            server.start()
         ticker = threading.Thread(target=self._tick_loop, name="graph-sim-ticker", daemon=True)
         ticker.start()
         self._threads.append(ticker)
@@ -270,13 +203,23 @@ class GraphSimulator:
     def stop(self) -> None:
         self._stop.set()
         for server in self._servers:
-            server.shutdown()
-            server.server_close()
+            server.stop()
         for thread in self._threads:
             thread.join()
         self.dispatcher.stop()
         self._servers.clear()
         self._threads.clear()
+
+    def _server(self, tls: TlsMaterial | None) -> SimulatorServer:
+        return SimulatorServer(
+            self._app.handle,
+            self._host,
+            self._port if tls is None else (self._tls_port or 0),
+            name="graph-sim-http",
+            server_version="GraphSimulator/1.0",
+            max_body_bytes=MAX_BODY_BYTES,
+            tls_context=None if tls is None else tls.server_context(),
+        )
 
     def __enter__(self) -> GraphSimulator:
         return self.start()
@@ -297,15 +240,13 @@ class GraphSimulator:
 
     @property
     def base_url(self) -> str:
-        host, port = _host_port(self._servers[0])
-        return f"http://{host}:{port}"
+        return self._servers[0].url
 
     @property
     def tls_base_url(self) -> str | None:
         if len(self._servers) < 2:
             return None
-        host, port = _host_port(self._servers[1])
-        return f"https://{host}:{port}"
+        return self._servers[1].url
 
     @property
     def tls_ca_path(self) -> Path | None:

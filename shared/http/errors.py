@@ -63,6 +63,7 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     Forbidden: 403,
     # Agents
     agents.InvalidAgentInput: 400,
+    agents.TooManyAgents: 413,
     agents.AgentNotFound: 404,
     agents.UserNotFound: 404,
     agents.UserAlreadyAssigned: 409,

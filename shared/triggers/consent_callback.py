@@ -13,7 +13,9 @@ import azure.functions as func
 from shared.bootstrap import services
 from shared.connectors.consent import ConsentCallback
 from shared.connectors.exceptions import ConsentDenied
+from shared.connectors.schemas import ConsentCallbackQuery, ConsentCompletedView
 from shared.errors import AppError
+from shared.http.contract import HTML, Json, Security, operation
 from shared.http.errors import status_for
 from shared.http.responses import error_response, html_page, json_response
 
@@ -35,6 +37,15 @@ def _wants_json(req: func.HttpRequest) -> bool:
 
 @bp.function_name("consent_callback")
 @bp.route(route="consent/callback", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Where Microsoft sends the admin's browser after the admin consent prompt",
+    description="An HTML page for the browser; JSON when the request accepts application/json.",
+    tags=("connector",),
+    query=ConsentCallbackQuery,
+    security=Security.NONE,
+    responses={200: Json(ConsentCompletedView, "Consent granted: the connector is active", also=(HTML,))},
+    errors={404: "The tenant has no connector", 409: "The connector is not waiting for consent"},
+)
 def consent_callback(req: func.HttpRequest) -> func.HttpResponse:
     callback = ConsentCallback(
         state=_param(req, "state"),

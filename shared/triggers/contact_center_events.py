@@ -11,7 +11,9 @@ import azure.functions as func
 from shared.bootstrap import services
 from shared.connectors.commands import parse_tenant_id
 from shared.contact_center.intake import EventReport
+from shared.contact_center.schemas import EVENTS_BODY, EventReportView
 from shared.contact_center.signatures import SIGNATURE_HEADER
+from shared.http.contract import Json, Security, operation
 from shared.http.errors import http_errors
 from shared.http.responses import json_response
 
@@ -32,6 +34,17 @@ def report_json(report: EventReport) -> dict[str, object]:
 
 @bp.function_name("contact_center_events")
 @bp.route(route=EVENTS_ROUTE, methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Agent events from the tenant's contact center (signed with the tenant's secret)",
+    tags=("contact center",),
+    body=EVENTS_BODY,
+    security=Security.CONTACT_CENTER_SIGNATURE,
+    responses={202: Json(EventReportView, "Taken; events of unknown agents or too old are dropped")},
+    errors={
+        404: "The tenant has no connector",
+        409: "No contact center configured, or the connector is not active",
+    },
+)
 @http_errors
 def contact_center_events(req: func.HttpRequest) -> func.HttpResponse:
     tenant_id = parse_tenant_id(req.route_params.get("tenantId"))

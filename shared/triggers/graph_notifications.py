@@ -12,9 +12,17 @@ import logging
 import azure.functions as func
 
 from shared.bootstrap import services
+from shared.http.contract import TEXT, Json, JsonBody, Security, Text, operation
 from shared.http.errors import http_errors
 from shared.http.exceptions import PayloadTooLarge
 from shared.http.responses import json_response
+from shared.notifications.exceptions import MalformedNotificationError
+from shared.notifications.schemas import (
+    ChangeNotificationCollection,
+    HandshakeQuery,
+    LifecycleHandled,
+    NotificationsAccepted,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +31,10 @@ bp = func.Blueprint()
 # A full batch of rich presence notifications is a few hundred KB; anything far larger is not Graph.
 MAX_NOTIFICATION_BODY_BYTES = 4 * 1024 * 1024
 MAX_VALIDATION_TOKEN_LENGTH = 8192
+TAGS = ("Microsoft Graph callbacks",)
+# Documents Graph's collection; the intake verifies each notification itself (see notifications/intake.py).
+COLLECTION = JsonBody(ChangeNotificationCollection, MalformedNotificationError)
+HANDSHAKE = Text(TEXT, "The validation handshake: validationToken echoed back")
 
 
 def _handshake(req: func.HttpRequest) -> func.HttpResponse | None:
@@ -49,6 +61,14 @@ def _body(req: func.HttpRequest) -> bytes:
 
 @bp.function_name("graph_notifications")
 @bp.route(route="graph/notifications", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Graph change notifications (presence)",
+    tags=TAGS,
+    query=HandshakeQuery,
+    body=COLLECTION,
+    security=Security.NONE,
+    responses={200: HANDSHAKE, 202: Json(NotificationsAccepted, "Verified ones queued, the others dropped")},
+)
 @http_errors
 def graph_notifications(req: func.HttpRequest) -> func.HttpResponse:
     handshake = _handshake(req)
@@ -60,6 +80,14 @@ def graph_notifications(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.function_name("graph_lifecycle")
 @bp.route(route="graph/lifecycle", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Graph lifecycle events (reauthorization, removed subscriptions, missed notifications)",
+    tags=TAGS,
+    query=HandshakeQuery,
+    body=COLLECTION,
+    security=Security.NONE,
+    responses={200: HANDSHAKE, 202: Json(LifecycleHandled, "Handled")},
+)
 @http_errors
 def graph_lifecycle(req: func.HttpRequest) -> func.HttpResponse:
     handshake = _handshake(req)

@@ -9,11 +9,13 @@ import azure.functions as func
 from shared.bootstrap import services
 from shared.connectors.commands import parse_tenant_id
 from shared.http.auth import authorized
-from shared.http.requests import if_match, json_object
+from shared.http.contract import Json, operation
+from shared.http.requests import if_match
 from shared.http.responses import json_response
 from shared.identity.policies import ADMIN
 from shared.identity.principal import Principal
 from shared.mappings.model import PresenceMappings
+from shared.mappings.schemas import PUT_BODY, SIMULATE_BODY, MappingsView, SimulationView
 from shared.mappings.views import mappings_json
 from shared.presence.dry_run import result_json
 
@@ -22,6 +24,7 @@ logger = logging.getLogger(__name__)
 bp = func.Blueprint()
 
 MAPPINGS_ROUTE = "tenants/{tenantId}/presence-mappings"
+TAGS = ("presence mappings",)
 
 
 def _tenant(req: func.HttpRequest) -> str:
@@ -35,6 +38,12 @@ def _answer(mappings: PresenceMappings) -> func.HttpResponse:
 
 @bp.function_name("get_presence_mappings")
 @bp.route(route=MAPPINGS_ROUTE, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="The tenant's presence mappings (the defaults until a PUT)",
+    tags=TAGS,
+    responses={200: Json(MappingsView, "The mappings", headers={"ETag": "Version for If-Match"})},
+    errors={404: "The tenant has no connector"},
+)
 @authorized(ADMIN)
 def get_presence_mappings(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     return _answer(services().presence_mappings.get(_tenant(req)))
@@ -42,18 +51,37 @@ def get_presence_mappings(req: func.HttpRequest, caller: Principal) -> func.Http
 
 @bp.function_name("put_presence_mappings")
 @bp.route(route=MAPPINGS_ROUTE, methods=["PUT"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Replace the tenant's presence mappings",
+    tags=TAGS,
+    body=PUT_BODY,
+    responses={200: Json(MappingsView, "The saved mappings", headers={"ETag": "The new version"})},
+    errors={
+        404: "The tenant has no connector",
+        409: "The connector is being deleted",
+        412: "If-Match names an older version",
+    },
+)
 @authorized(ADMIN)
 def put_presence_mappings(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
-    saved = services().presence_mappings.put(tenant_id, json_object(req), if_match(req), caller.actor)
+    saved = services().presence_mappings.put(tenant_id, PUT_BODY.read(req), if_match(req), caller.actor)
     return _answer(saved)
 
 
 @bp.function_name("simulate_presence_mappings")
 @bp.route(route=MAPPINGS_ROUTE + "/simulate", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Dry-run: what the connector would do for a Teams presence and / or an agent state, and why",
+    description="Decided by the engine's own rules; nothing is sent or stored.",
+    tags=TAGS,
+    body=SIMULATE_BODY,
+    responses={200: Json(SimulationView, "The commands the rules decide and the reason")},
+    errors={404: "The tenant has no connector", 409: "The connector is being deleted"},
+)
 @authorized(ADMIN)
 def simulate_presence_mappings(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
-    answer = services().presence_mappings.simulate(_tenant(req), json_object(req))
+    answer = services().presence_mappings.simulate(_tenant(req), SIMULATE_BODY.read(req))
     return json_response(
         {
             **result_json(answer.result),

@@ -15,13 +15,21 @@ from shared.bootstrap import services
 from shared.connectors.commands import parse_tenant_id
 from shared.errors import AppError
 from shared.http.auth import authorized
+from shared.http.contract import HTML, Json, Security, operation
 from shared.http.errors import status_for
-from shared.http.requests import json_object
 from shared.http.responses import error_response, html_page, json_response
 from shared.identity.policies import ADMIN
 from shared.identity.principal import Principal
 from shared.sync_accounts.commands import parse_account_id
 from shared.sync_accounts.exceptions import SignInDenied
+from shared.sync_accounts.schemas import (
+    START_BODY,
+    SignedInView,
+    SignInCallbackQuery,
+    SignInStartView,
+    SyncAccountListingView,
+    SyncAccountPath,
+)
 from shared.sync_accounts.views import listing_json, sign_in_start_json, sync_account_json
 
 logger = logging.getLogger(__name__)
@@ -30,6 +38,7 @@ bp = func.Blueprint()
 
 SYNC_ACCOUNTS_ROUTE = "tenants/{tenantId}/sync-accounts"
 CALLBACK_PARAMS = ("state", "code", "error", "error_description")
+TAGS = ("sync accounts",)
 
 
 def _tenant(req: func.HttpRequest) -> str:
@@ -42,17 +51,28 @@ def _wants_json(req: func.HttpRequest) -> bool:
 
 @bp.function_name("start_sync_account_sign_in")
 @bp.route(route=SYNC_ACCOUNTS_ROUTE, methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Start signing in a sync account (answers the link to open)",
+    tags=TAGS,
+    body=START_BODY,
+    responses={201: Json(SignInStartView, "Open authorizeUrl and sign in as the sync account")},
+    errors={404: "The tenant has no connector", 409: "The connector is not active"},
+)
 @authorized(ADMIN)
 def start_sync_account_sign_in(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
-    started = services().sync_accounts.start_sign_in(
-        tenant_id, json_object(req, required=False), caller.actor
-    )
+    started = services().sync_accounts.start_sign_in(tenant_id, START_BODY.read(req), caller.actor)
     return json_response(sign_in_start_json(started), 201)
 
 
 @bp.function_name("list_sync_accounts")
 @bp.route(route=SYNC_ACCOUNTS_ROUTE, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="The tenant's sync accounts and their capacity",
+    tags=TAGS,
+    responses={200: Json(SyncAccountListingView, "The sync accounts")},
+    errors={404: "The tenant has no connector"},
+)
 @authorized(ADMIN)
 def list_sync_accounts(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     return json_response(listing_json(services().sync_accounts.listing(_tenant(req))))
@@ -60,6 +80,13 @@ def list_sync_accounts(req: func.HttpRequest, caller: Principal) -> func.HttpRes
 
 @bp.function_name("delete_sync_account")
 @bp.route(route=SYNC_ACCOUNTS_ROUTE + "/{accountId}", methods=["DELETE"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Remove a sync account (its presence subscriptions move to the others)",
+    tags=TAGS,
+    path=SyncAccountPath,
+    responses={204: Json(None, "Removed")},
+    errors={404: "No such sync account (or no connector)"},
+)
 @authorized(ADMIN)
 def delete_sync_account(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
@@ -70,6 +97,22 @@ def delete_sync_account(req: func.HttpRequest, caller: Principal) -> func.HttpRe
 
 @bp.function_name("sync_account_sign_in_callback")
 @bp.route(route="auth/callback", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Where the identity platform sends the browser back after the sync account's sign-in",
+    description="An HTML page for the browser; JSON when the request accepts application/json.",
+    tags=TAGS,
+    query=SignInCallbackQuery,
+    security=Security.NONE,
+    responses={
+        201: Json(SignedInView, "Signed in (new account)", also=(HTML,)),
+        200: Json(SignedInView, "Signed in again", also=(HTML,)),
+    },
+    errors={
+        404: "The tenant has no connector",
+        409: "The connector is not active",
+        502: "The token endpoint failed",
+    },
+)
 def sync_account_sign_in_callback(req: func.HttpRequest) -> func.HttpResponse:
     params = {name: value for name in CALLBACK_PARAMS if (value := req.params.get(name))}
     try:

@@ -249,10 +249,10 @@ def test_import_answers_200_with_a_result_per_item(wired: Wired) -> None:
     assert wired.listener.changes == [TENANT]
 
 
-def test_an_import_of_too_many_agents_is_a_400(wired: Wired) -> None:
+def test_an_import_of_too_many_agents_is_a_413(wired: Wired) -> None:
     body = {"agents": [{"agentId": f"a{i}", "userId": ANN} for i in range(1001)]}
     response = call(agents_api.import_agents, request("POST", body=body))
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert payload(response)["error"]["code"] == "tooManyAgents"
     assert wired.repo.agents == {}
 

@@ -50,6 +50,7 @@ ANONYMOUS_ROUTES: dict[str, str] = {
     "sync_account_sign_in_callback": "the identity platform redirects the browser here; signed state",
     "graph_notifications": "Graph sends no credential; validation tokens and clientState are checked",
     "graph_lifecycle": "Graph sends no credential; clientState is checked",
+    "openapi_document": "the API contract itself; it holds no tenant data",
 }
 
 
