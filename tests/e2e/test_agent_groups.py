@@ -128,16 +128,33 @@ def test_a_synced_group_and_a_group_that_is_not(
 def test_bad_group_requests_are_4xx_and_change_nothing(host: HostClient, tenant_id: str) -> None:
     activate_connector(host, tenant_id)
     base = f"/api/tenants/{tenant_id}/agent-groups"
-    for body, status, code in [
-        ({"displayName": "X"}, 400, "invalidRequest"),
+    for body, status, code, names in [
+        ({"displayName": "X"}, 400, "invalidRequest", "presenceSync"),
         (
             {"displayName": "X", "presenceSync": True, "mappings": {"teamsToContactCenter": []}},
             400,
+            "invalidRequest",
+            "mappings.contactCenterToTeams",
+        ),
+        (
+            {
+                "displayName": "X",
+                "presenceSync": True,
+                "mappings": {
+                    "teamsToContactCenter": [],
+                    "contactCenterToTeams": [
+                        {"agentState": "onCall", "availability": "Busy", "activity": "Away"}
+                    ],
+                },
+            },
+            400,
             "invalidMapping",
+            "mappings: contactCenterToTeams[0]",
         ),
     ]:
         reply = host.call("PUT", f"{base}/x", body)
         assert (reply.status, reply.json()["error"]["code"]) == (status, code), reply.body
+        assert names in reply.json()["error"]["message"]
     assert host.call("PUT", f"{base}/default", {"displayName": "D", "presenceSync": True}).status == 409
     assert host.call("GET", f"{base}/x").status == 404
     assert host.call("PUT", f"{base}/a%2Fb", {"displayName": "X", "presenceSync": True}).status in (400, 404)
