@@ -41,7 +41,7 @@ def presence_to_graph(user: User) -> dict[str, Any]:
         "activity": user.activity,
         "sequenceNumber": user.sequence_number,
         "statusMessage": None,
-        "outOfOfficeSettings": {"message": None, "isOutOfOffice": False},
+        "outOfOfficeSettings": {"message": user.out_of_office_message, "isOutOfOffice": user.out_of_office},
     }
 
 

@@ -61,6 +61,9 @@ class User:
     availability: str = "Offline"
     activity: str = "Offline"
     sequence_number: str = ""
+    # The user's automatic replies (Graph's presence.outOfOfficeSettings).
+    out_of_office: bool = False
+    out_of_office_message: str | None = None
 
 
 @dataclass
@@ -175,3 +178,5 @@ class PresenceChange:
     activity: str
     sequence_number: str
     subscriptions: tuple[Subscription, ...]
+    out_of_office: bool = False
+    out_of_office_message: str | None = None

@@ -39,6 +39,7 @@ from shared.graph.model import (
     Presence,
     SubscriptionRequest,
     UserQuery,
+    shown_activity,
 )
 from shared.graph.odata import MAX_BATCH_REQUESTS, USER_SELECT, user_search
 
@@ -214,10 +215,13 @@ def directory_user(user: User) -> DirectoryUser:
 def presence(item: SdkPresence) -> Presence:
     if not item.id:
         raise GraphError("Graph returned a presence without a user id")
+    settings = item.out_of_office_settings
     return Presence(
         user_id=item.id,
         availability=item.availability or "PresenceUnknown",
-        activity=item.activity or "PresenceUnknown",
+        activity=shown_activity(
+            item.activity or "PresenceUnknown", settings is not None and settings.is_out_of_office is True
+        ),
         sequence_number=item.sequence_number,
     )
 

@@ -35,7 +35,9 @@ IdleCodeName = Annotated[str | None, Field(min_length=1, max_length=MAX_IDLE_COD
 
 
 class TeamsRuleInput(RequestModel):
-    availability: Availability
+    availability: Annotated[str, _one_of(["*", *AVAILABILITIES])] = Field(
+        description='"*" only with activity OutOfOffice: out of office, whatever the availability.'
+    )
     activity: TeamsActivity = Field(description=f'"{ANY_ACTIVITY}" matches every activity.')
     idle_code_id: IdleCodeId
     idle_code_name: IdleCodeName = None
@@ -86,6 +88,7 @@ Text = Annotated[str, Field(min_length=1, max_length=256)]
 class TeamsPresenceInput(RequestModel):
     availability: Availability
     activity: Activity
+    out_of_office: bool = Field(default=False, description="outOfOfficeSettings.isOutOfOffice")
 
 
 class AgentStateInput(RequestModel):

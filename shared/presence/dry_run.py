@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from shared.contact_center.model import AgentState
 from shared.graph.durations import iso8601_duration
+from shared.graph.model import shown_activity
 from shared.mappings.exceptions import InvalidSimulation
 from shared.mappings.model import ACTIVITIES, AVAILABILITIES, PresenceMappings
 from shared.presence.sync_rules import (
@@ -38,7 +39,7 @@ from shared.presence.sync_state import AgentSyncState, ContactCenterView, TeamsV
 
 SCENARIO_AGE: Final = timedelta(hours=1)
 _FIELDS: Final = ("teamsPresence", "agentState", "currentState", "groupId", "mappings")
-_TEAMS_FIELDS: Final = ("availability", "activity")
+_TEAMS_FIELDS: Final = ("availability", "activity", "outOfOffice")
 _STATE_FIELDS: Final = ("state", "idleCodeId", "idleCodeName")
 _CURRENT_FIELDS: Final = (*_STATE_FIELDS, "setByConnector")
 _MAX_TEXT: Final = 256
@@ -212,7 +213,11 @@ def _teams(raw: Any) -> TeamsInput | None:
         raise InvalidSimulation(
             f"teamsPresence.activity must be one of Graph's values (exact case): {', '.join(ACTIVITIES)}"
         )
-    return TeamsInput(str(availability), str(activity))
+    out_of_office = raw.get("outOfOffice", False)
+    if not isinstance(out_of_office, bool):
+        raise InvalidSimulation("teamsPresence.outOfOffice must be true or false")
+    # As the connector reads Graph's presence: out of office shows as the OutOfOffice activity.
+    return TeamsInput(str(availability), shown_activity(str(activity), out_of_office))
 
 
 def _state(raw: Any, name: str, fields: tuple[str, ...]) -> StateInput | None:

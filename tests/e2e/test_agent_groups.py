@@ -210,3 +210,34 @@ def test_a_csv_roster_is_imported_row_by_row_and_exported(
     )
     assert (broken.status, broken.json()["error"]["code"]) == (400, "invalidCsv")
     assert host.call("GET", f"/api/tenants/{tenant_id}/agents?format=xml").status == 400
+
+
+def test_out_of_office_in_teams_puts_the_agent_in_the_mapped_idle_code(
+    host: HostClient, graph: ControlApi, contact_center: ControlApi, tenant_id: str
+) -> None:
+    # GIVEN an available agent, and a mapping of out of office (any availability) to an idle code
+    tenant = set_up_synced_tenant(host, graph, contact_center, tenant_id, ["ann"])
+    ann = tenant.agent("ann")
+    mappings = {
+        "teamsToContactCenter": [
+            {
+                "availability": "*",
+                "activity": "OutOfOffice",
+                "idleCodeId": "ooo",
+                "idleCodeName": "Out of office",
+            }
+        ],
+        "contactCenterToTeams": [],
+    }
+    assert host.call("PUT", f"/api/tenants/{tenant_id}/presence-mappings", mappings).status == 200
+    # WHEN she switches her automatic replies on (Teams shows her out of office)
+    graph.ok(
+        "PUT",
+        f"/_sim/tenants/{tenant_id}/users/{ann.user_id}/out-of-office",
+        {"isOutOfOffice": True, "message": "On leave"},
+    )
+    # THEN the connector puts her in the idle code
+    wait_for_agent(contact_center, ann, "idle", "ooo")
+    # WHEN they are off again, she is made available (the connector's idle code, Teams unmapped again)
+    graph.ok("PUT", f"/_sim/tenants/{tenant_id}/users/{ann.user_id}/out-of-office", {"isOutOfOffice": False})
+    wait_for_agent(contact_center, ann, "available")
