@@ -1,5 +1,5 @@
-"""A local contact center (Webex Contact Center-like REST API + a generic signed webhook) for tests and
-the dev stack."""
+"""A local contact center for tests and the dev stack: Webex Contact Center as its published contract
+describes it, and a generic signed webhook contact center."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description="Local contact center (Webex-like REST API + signed webhook)"
+        description="Local contact center (Webex Contact Center + signed webhook)"
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
@@ -30,7 +30,7 @@ def main() -> None:
 
     def start() -> None:
         simulator.start()
-        logger.info("Webex-like API: %s (token URL %s)", simulator.base_url, simulator.token_url)
+        logger.info("Webex:          %s (authorize %s)", simulator.base_url, simulator.authorize_url)
         logger.info("Webhook:        %s", simulator.webhook_url)
         logger.info("Control API:    %s/_sim", simulator.base_url)
 

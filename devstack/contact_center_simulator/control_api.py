@@ -44,8 +44,14 @@ def _int(body: dict[str, Any], name: str, default: int, low: int, high: int) -> 
 
 class ControlApi:
     def __init__(
-        self, state: SimulatorState, dispatcher: EventDispatcher, faults: FaultInjector, info: InfoProvider
+        self,
+        state: SimulatorState,
+        dispatcher: EventDispatcher,
+        faults: FaultInjector,
+        info: InfoProvider,
+        reset_others: Callable[[], None] = lambda: None,
     ) -> None:
+        self._reset_others = reset_others
         self._state = state
         self._dispatcher = dispatcher
         self._faults = faults
@@ -73,6 +79,7 @@ class ControlApi:
         self._dispatcher.clear()
         self._faults.clear()
         self._state.reset()
+        self._reset_others()
         return Response.empty(204)
 
     def configure_tenant(self, request: Request) -> Response:

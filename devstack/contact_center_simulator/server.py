@@ -1,10 +1,15 @@
-"""The simulator's HTTP server and the ContactCenterSimulator facade used by tests and the dev stack."""
+"""The simulator's request handling and the ContactCenterSimulator facade used by tests and the dev stack.
+
+One port serves both contact centers: the generic signed webhook (`/webhook`) and Webex Contact Center
+(`/v1/...` and `/organization/...`: webexapis.com's OAuth and people routes, and the Contact Center API,
+whose paths do not collide), plus the control API (`/_sim`).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Final
 from urllib.parse import unquote
@@ -13,21 +18,38 @@ from devstack.contact_center_simulator.control_api import ControlApi
 from devstack.contact_center_simulator.delivery import DEFAULT_RETRY_DELAYS, EventDispatcher
 from devstack.contact_center_simulator.errors import SimulatorError
 from devstack.contact_center_simulator.faults import FaultInjector
-from devstack.contact_center_simulator.http_types import Request, Response, Router
 from devstack.contact_center_simulator.state import SimulatorState
-from devstack.contact_center_simulator.webex_api import DEFAULT_TOKEN_LIFETIME_SECONDS, WebexApi, webex_error
+from devstack.contact_center_simulator.webex.api import WebexApi
+from devstack.contact_center_simulator.webex.control import WebexControlApi
+from devstack.contact_center_simulator.webex.deliveries import WebexDeliveries
+from devstack.contact_center_simulator.webex.errors import API, OAUTH, RESULT, WebexError
+from devstack.contact_center_simulator.webex.model import SCOPES, Integration
+from devstack.contact_center_simulator.webex.oauth import (
+    DEFAULT_ACCESS_TOKEN_LIFETIME,
+    DEFAULT_REFRESH_TOKEN_LIFETIME,
+    OAuthServer,
+)
+from devstack.contact_center_simulator.webex.store import WebexStore
 from devstack.contact_center_simulator.webhook_api import WEBHOOK_PATH, WebhookApi
-from devstack.simulator_http import MalformedBody, SimulatorServer
+from devstack.simulator_http import MalformedBody, Request, Response, Router, SimulatorServer
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = 7073
 MAX_BODY_BYTES: Final = 1024 * 1024
 _WEBEX_PREFIXES: Final = ("/v1/", "/organization/")
+_OAUTH_PATHS: Final = ("/v1/access_token", "/v1/authorize")
 
 
-def _is_webex(path: str) -> bool:
-    return path.startswith(_WEBEX_PREFIXES)
+def webex_style(path: str) -> str | None:
+    """The error body of a Webex route (None: not a Webex route)."""
+    if not path.startswith(_WEBEX_PREFIXES):
+        return None
+    if path in _OAUTH_PATHS:
+        return OAUTH
+    if path.startswith(("/v1/subscriptions", "/v1/event-types")):
+        return RESULT
+    return API
 
 
 class SimulatorApp:
@@ -39,7 +61,7 @@ class SimulatorApp:
         self._faults = faults
 
     def handle(self, request: Request) -> Response:
-        is_control = request.path.startswith("/_sim/")
+        is_control = request.path.startswith("/_sim/") or request.path == "/_sim"
         response = self._dispatch(request, is_control)
         if not is_control:
             self._state.record_request(
@@ -54,7 +76,7 @@ class SimulatorApp:
         return response
 
     def _dispatch(self, request: Request, is_control: bool) -> Response:
-        webex = _is_webex(request.path)
+        style = None if is_control else webex_style(request.path)
         try:
             if not is_control:
                 fault = self._faults.take(request.method, request.path)
@@ -73,17 +95,22 @@ class SimulatorApp:
             handler, params = matched
             return handler(request.with_params({k: unquote(v) for k, v in params.items()}))
         except MalformedBody as malformed:
-            return self._error(SimulatorError(400, "badRequest", malformed.detail), webex)
+            return self._error(SimulatorError(400, "badRequest", malformed.detail), style)
+        except WebexError as error:
+            return error.response(request.header("trackingid"))
         except SimulatorError as error:
-            return self._error(error, webex)
+            return self._error(error, style)
         except Exception:
             logger.exception("unhandled error on %s %s", request.method, request.path)
             return Response.json(500, {"error": {"code": "internalError", "message": "the simulator failed"}})
 
     @staticmethod
-    def _error(error: SimulatorError, webex: bool) -> Response:
-        if webex:
-            response = webex_error(error.status, error.message, error.headers)
+    def _error(error: SimulatorError, style: str | None) -> Response:
+        if style is not None:
+            oauth = error.code if style == OAUTH else None
+            response = WebexError(
+                error.status, error.message, style=style, oauth_error=oauth, headers=error.headers
+            ).response()
         else:
             payload = {"error": {"code": error.code, "message": error.message}}
             response = Response.json(error.status, payload, error.headers)
@@ -103,18 +130,38 @@ class ContactCenterSimulator:
         clock: Callable[[], datetime] | None = None,
         echo_connector_changes: bool = True,
         delivery_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
-        token_lifetime_seconds: int = DEFAULT_TOKEN_LIFETIME_SECONDS,
         sequence_base: int = 0,
+        webex_access_token_lifetime: timedelta = DEFAULT_ACCESS_TOKEN_LIFETIME,
+        webex_refresh_token_lifetime: timedelta = DEFAULT_REFRESH_TOKEN_LIFETIME,
+        allow_loopback_destinations: bool = True,
     ) -> None:
         self.state = SimulatorState(
             clock, echo_connector_changes=echo_connector_changes, sequence_base=sequence_base
         )
         self.faults = FaultInjector()
         self.dispatcher = EventDispatcher(self.state, retry_delays=delivery_retry_delays)
+        self.webex = WebexStore(self.state.now)
+        self.webex_oauth = OAuthServer(
+            self.state.now,
+            self.webex.user,
+            access_lifetime=webex_access_token_lifetime,
+            refresh_lifetime=webex_refresh_token_lifetime,
+        )
+        self.webex_deliveries = WebexDeliveries(
+            self.state.now, self.webex.live_subscription, retry_delays=delivery_retry_delays
+        )
+        self.allow_loopback_destinations = allow_loopback_destinations
         router = Router()
-        WebexApi(self.state, self.dispatcher, token_lifetime_seconds).register(router)
+        WebexApi(
+            self.state.now,
+            self.webex,
+            self.webex_oauth,
+            self.webex_deliveries,
+            allow_loopback_destinations=lambda: self.allow_loopback_destinations,
+        ).register(router)
+        WebexControlApi(self.state.now, self.webex, self.webex_oauth, self.webex_deliveries).register(router)
         WebhookApi(self.state, self.dispatcher).register(router)
-        ControlApi(self.state, self.dispatcher, self.faults, self.info).register(router)
+        ControlApi(self.state, self.dispatcher, self.faults, self.info, self._reset_webex).register(router)
         self._app = SimulatorApp(self.state, router, self.faults)
         self._host, self._port = host, port
         self._server: SimulatorServer | None = None
@@ -129,6 +176,7 @@ class ContactCenterSimulator:
             max_body_bytes=MAX_BODY_BYTES,
         )
         self.dispatcher.start()
+        self.webex_deliveries.start()
         self._server.start()
         logger.info("contact-center simulator listening on %s", self.base_url)
         return self
@@ -137,6 +185,7 @@ class ContactCenterSimulator:
         if self._server is not None:
             self._server.stop()
         self.dispatcher.stop()
+        self.webex_deliveries.stop()
         self._server = None
 
     def __enter__(self) -> ContactCenterSimulator:
@@ -146,6 +195,11 @@ class ContactCenterSimulator:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.stop()
+
+    def _reset_webex(self) -> None:
+        self.webex_deliveries.reset()
+        self.webex_oauth.reset()
+        self.webex.reset()
 
     @property
     def base_url(self) -> str:
@@ -159,7 +213,23 @@ class ContactCenterSimulator:
 
     @property
     def token_url(self) -> str:
+        """Webex's OAuth token endpoint (WEBEX_TOKEN_URL)."""
         return self.base_url + "/v1/access_token"
+
+    @property
+    def authorize_url(self) -> str:
+        """Webex's OAuth authorize endpoint (WEBEX_AUTHORIZE_URL)."""
+        return self.base_url + "/v1/authorize"
+
+    def register_webex_integration(
+        self,
+        client_id: str,
+        client_secret: str,
+        redirect_uris: list[str],
+        scopes: frozenset[str] = SCOPES,
+    ) -> None:
+        """A Webex integration, as its developer registered it on developer.webex.com."""
+        self.webex_oauth.register(Integration(client_id, client_secret, tuple(redirect_uris), scopes))
 
     def info(self) -> dict[str, Any]:
         return {
@@ -167,9 +237,10 @@ class ContactCenterSimulator:
             "baseUrl": self.base_url,
             "webexBaseUrl": self.base_url,
             "webexTokenUrl": self.token_url,
+            "webexAuthorizeUrl": self.authorize_url,
             "webhookUrl": self.webhook_url,
         }
 
     def wait_for_deliveries(self, timeout: float = 30.0) -> bool:
-        """True once every agent event has been delivered or given up."""
-        return self.dispatcher.wait_idle(timeout)
+        """True once every event (webhook and Webex) has been delivered or given up."""
+        return self.dispatcher.wait_idle(timeout) and self.webex_deliveries.wait_idle(timeout)

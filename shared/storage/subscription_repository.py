@@ -34,8 +34,10 @@ SCHEMA_VERSION: Final = 1
 MAX_STRING_PROPERTY_CHARS: Final = 32 * 1024
 MAX_LAST_ERROR_CHARS: Final = 1024
 USER_ID_SEPARATOR: Final = ","
-# ETag retries on the roster row: each one is a read and a conditional write.
-MAX_ROSTER_ATTEMPTS: Final = 8
+# ETag retries on the roster row: each one is a read and a conditional write. An attempt is lost only
+# when another writer's write to the row succeeded in between, so a writer gives up only after 15 others
+# won inside its window: far beyond the handful of timers and intakes that touch one tenant's row.
+MAX_ROSTER_ATTEMPTS: Final = 16
 _NO_OWNER: Final = ""
 
 

@@ -46,3 +46,9 @@ def clients(
         yield factory
     finally:
         factory.close()
+
+
+@pytest.fixture
+def receiver_url(receiver: EventsReceiver) -> str:
+    """A destinationUrl on the stand-in receiver (loopback, allowed by default)."""
+    return receiver.url + "/api/contact-center/webex/events"

@@ -82,6 +82,8 @@ class ReceivedPost:
     path: str
     headers: dict[str, str]
     body: bytes
+    # The sender's (host, port): one port for many posts means one kept-alive connection.
+    peer: tuple[str, int] = ("", 0)
 
 
 @dataclass
@@ -98,12 +100,19 @@ class EventsReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 with receiver._lock:
                     receiver.received.append(
-                        ReceivedPost(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                        ReceivedPost(
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                            (str(self.client_address[0]), int(self.client_address[1])),
+                        )
                     )
                     failing = receiver.fail_next > 0
                     if failing:

@@ -13,10 +13,9 @@ from shared.connectors.model import (
     Connector,
     ConnectorSettings,
     ConnectorStatus,
-    WebexContactCenter,
     WebhookContactCenter,
 )
-from shared.contact_center.clients import HttpContactCenterClients, events_url
+from shared.contact_center.clients import HttpContactCenterClients
 from shared.contact_center.events import AgentEventType, parse_agent_events, verify_signature
 from shared.contact_center.intake import ContactCenterEventIntake
 from shared.contact_center.messages import AgentStateChange
@@ -141,28 +140,6 @@ def test_without_a_connector_url_the_change_happens_but_nothing_is_sent(
     assert control.agent("agent-1")["state"] == "onCall"
     assert simulator.wait_for_deliveries(10)
     assert receiver.posts() == []
-
-
-def test_webex_tenants_events_are_signed_with_the_client_secret(
-    simulator: ContactCenterSimulator,
-    clients: HttpContactCenterClients,
-    control: Control,
-    receiver: EventsReceiver,
-    tenant_id: str,
-) -> None:
-    # GIVEN the connector's Webex adapter called the simulator once (no control-API setup at all)
-    config = WebexContactCenter(simulator.base_url, "org-1", "client-1", "webex-client-secret")
-    clients.client_for(tenant_id, config).get_status("agent-1")
-    clients.client_for(tenant_id, config).set_available("agent-1", "r")
-    assert simulator.wait_for_deliveries(10)
-    receiver.received.clear()
-    # WHEN the agent changes state himself
-    control.set_state("agent-1", "ringing")
-    assert simulator.wait_for_deliveries(10)
-    # THEN the event goes to the events URL the adapter announced, signed with the client secret
-    post = only_post(receiver)
-    assert receiver.url + post.path == events_url(receiver.url, tenant_id)
-    assert verify_signature(post.body, post.headers["x-connector-signature"], "webex-client-secret")
 
 
 @pytest.mark.usefixtures("configured")

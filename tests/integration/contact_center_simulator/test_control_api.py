@@ -1,4 +1,4 @@
-"""The simulator's control API and Webex-side validation: bad input is a 4xx, reset forgets everything."""
+"""The simulator's control API: bad input is a 4xx, reset forgets everything."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from devstack.contact_center_simulator import ContactCenterSimulator
 from tests.integration.contact_center_simulator.helpers import Control, http
 
 pytestmark = pytest.mark.integration
@@ -91,41 +90,3 @@ def test_reset_forgets_tenants_agents_faults_and_records(control: Control, tenan
     assert control("GET", "/agents").json() == {"agents": []}
     assert control("GET", "/faults").json() == {"faults": []}
     assert control.requests() == []
-
-
-def test_webex_calls_need_a_token_and_answer_in_webex_error_format(simulator: ContactCenterSimulator) -> None:
-    result = http(
-        "PUT", simulator.base_url + "/v1/agents/session/state", {"state": "Available", "auxCodeId": "0"}
-    )
-    assert result.status == 401
-    assert result.json()["error"]["key"] == 401
-    assert result.json()["error"]["message"][0]["description"]
-
-
-def test_the_token_endpoint_speaks_oauth(simulator: ContactCenterSimulator) -> None:
-    form = {"Content-Type": "application/x-www-form-urlencoded"}
-    assert http("POST", simulator.token_url, headers=form, raw=b"grant_type=password").status == 400
-    missing_secret = http("POST", simulator.token_url, headers=form, raw=b"grant_type=client_credentials")
-    assert missing_secret.status == 401
-    assert missing_secret.json()["error"] == "invalid_client"
-
-
-def test_webex_refuses_activity_windows_of_a_day_or_more(
-    simulator: ContactCenterSimulator, tenant_id: str
-) -> None:
-    # GIVEN a token for a tenant
-    token = http(
-        "POST",
-        simulator.token_url,
-        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Connector-Tenant": tenant_id},
-        raw=b"grant_type=client_credentials&client_id=c&client_secret=s",
-    )
-    assert token.status == 200
-    bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    # WHEN activities are asked for a 24-hour window
-    result = http(
-        "GET", f"{simulator.base_url}/v1/agents/activities?agentIds=a&from=0&to=86400000", headers=bearer
-    )
-    # THEN Webex's limit applies
-    assert result.status == 400
-    assert "24 hours" in result.json()["error"]["message"][0]["description"]

@@ -158,7 +158,9 @@ def test_delete_is_idempotent(repo: TableSubscriptionRepository, tenant_id: str)
 
 
 def test_concurrent_roster_bumps_are_never_lost(repo: TableSubscriptionRepository, tenant_id: str) -> None:
-    # GIVEN four threads bumping the version three times each
+    # GIVEN four threads bumping the version three times each: a thread loses an attempt only to one of
+    # the other threads' 9 successful bumps, fewer than MAX_ROSTER_ATTEMPTS, so no bump may be given up
+    # however the threads are scheduled
     errors: list[BaseException] = []
 
     def bump() -> None:
