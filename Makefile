@@ -68,6 +68,8 @@ bench: setup
 	$(PY) -m benchmarks.bench_notification_crypto
 	$(PY) -m benchmarks.bench_notification_intake
 	$(PY) -m benchmarks.bench_presence_sync
+	$(PY) -m benchmarks.bench_directory
+	$(PY) -m benchmarks.bench_webex_deliveries
 	$(PY) -m benchmarks.bench_csv_import
 
 clean:

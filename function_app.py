@@ -12,6 +12,7 @@ from shared.triggers import (
     consent_callback,
     contact_center_events,
     contact_center_test_api,
+    directory_api,
     graph_notifications,
     health_api,
     openapi_api,
@@ -39,6 +40,7 @@ for blueprint in (
     contact_center_test_api.bp,
     presence_mappings_api.bp,
     reconcile_timer.bp,
+    directory_api.bp,
     openapi_api.bp,
 ):
     app.register_functions(blueprint)

@@ -52,11 +52,19 @@ NOTIFICATION_CERTIFICATE = "NOTIFICATION_CERTIFICATE"
 ENTRA_AUTHORITY_HOST = "ENTRA_AUTHORITY_HOST"
 ENTRA_APP_CLIENT_ID = "ENTRA_APP_CLIENT_ID"
 WEBEX_TOKEN_URL = "WEBEX_TOKEN_URL"  # noqa: S105 - a setting name, not a secret
+WEBEX_AUTHORIZE_URL = "WEBEX_AUTHORIZE_URL"
+WEBEX_CLIENT_ID = "WEBEX_CLIENT_ID"
+WEBEX_CLIENT_SECRET = "WEBEX_CLIENT_SECRET"  # noqa: S105 - a setting name, not a secret
+# Where Webex sends the admin back after sign-in (the connector's Webex OAuth callback route).
+WEBEX_CALLBACK_PATH = "/api/contact-center/webex/callback"
 DEFAULT_GRAPH_SIMULATOR_PORT = 7072
 DEFAULT_GRAPH_SIMULATOR_TLS_PORT = 7074
 GRAPH_SIMULATOR_TLS_DIR = REPO_ROOT / ".devstack" / "graph-simulator-tls"
 _DEVELOPMENT_STORAGE = "usedevelopmentstorage=true"
 FULL_LOG_FLAG = "--full-log"
+DEBUG_LOG_FLAG = "--debug-log"
+# The SDK loggers --debug-log opens up too (each also inherits the root level; named so none is missed).
+SDK_LOGGERS = ("azure", "msal", "httpx", "httpcore", "urllib3", "aiohttp", "kiota_http", "kiota_abstractions")
 FULL_LOG_HINT = f"{FULL_LOG_FLAG}: every log line, no live view"
 
 # Built for every run and started with the host, in this order; stopped in reverse.
@@ -85,6 +93,8 @@ class DevStackConfig:
     live_view: bool = True
     # Only the two simulators, for the Functions Core Tools (`func start`) to use instead of this host.
     simulators_only: bool = False
+    # Every logger at DEBUG, the SDKs' included (what tests/e2e/test_secrets_in_logs.py searches).
+    debug_log: bool = False
 
 
 class DevStack:
@@ -207,9 +217,18 @@ def point_settings_at_simulator(environ: MutableMapping[str, str], graph: GraphS
 def point_settings_at_contact_center_simulator(
     environ: MutableMapping[str, str], simulator: ContactCenterSimulator
 ) -> None:
-    """The Webex token URL follows the simulator's port unless it names a real (non-loopback) host."""
-    if _is_loopback_or_unset(environ.get(WEBEX_TOKEN_URL, "")):
-        environ[WEBEX_TOKEN_URL] = simulator.token_url
+    """The Webex authorize and token URLs follow the simulator's port unless they name a real
+    (non-loopback) host; then the connector's Webex integration (WEBEX_CLIENT_ID / _SECRET, when set) is
+    registered at the simulator with this host's callback, as its developer would on developer.webex.com."""
+    endpoints = {WEBEX_TOKEN_URL: simulator.token_url, WEBEX_AUTHORIZE_URL: simulator.authorize_url}
+    for name, value in endpoints.items():
+        if _is_loopback_or_unset(environ.get(name, "")):
+            environ[name] = value
+    client_id, client_secret = environ.get(WEBEX_CLIENT_ID, ""), environ.get(WEBEX_CLIENT_SECRET, "")
+    public_base_url = environ.get(PUBLIC_BASE_URL, "").rstrip("/")
+    if client_id and client_secret and public_base_url and _is_loopback_or_unset(environ[WEBEX_TOKEN_URL]):
+        callback = public_base_url + WEBEX_CALLBACK_PATH
+        simulator.register_webex_integration(client_id, client_secret, [callback])
 
 
 def _is_loopback_or_unset(value: str) -> bool:
@@ -325,6 +344,11 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
         action="store_true",
         help="keep every INFO log line on screen instead of the live view of the demo tenant",
     )
+    parser.add_argument(
+        DEBUG_LOG_FLAG,
+        action="store_true",
+        help="every logger at DEBUG, the SDKs' too (azure, msal, httpx, urllib3); implies --full-log",
+    )
     # The flag's old name, which said the opposite of what it does; kept so older scripts still run.
     parser.add_argument("--quiet", dest="full_log", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
@@ -339,16 +363,15 @@ def parse_arguments(argv: Sequence[str] | None) -> DevStackConfig:
         if arguments.no_contact_center_simulator
         else arguments.contact_center_simulator_port,
         demo=not arguments.no_demo,
-        live_view=not arguments.full_log,
+        live_view=not (arguments.full_log or arguments.debug_log),
         simulators_only=arguments.simulators_only,
+        debug_log=arguments.debug_log,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The SDK logs every storage request and its headers at INFO.
-    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     config = parse_arguments(argv)
+    configure_logging(debug=config.debug_log)
     stack = DevStack(config)
     stopping = threading.Event()
     _install_signal_handlers(stopping)
@@ -442,6 +465,17 @@ def _show_demo(stack: DevStack, *, live_view: bool) -> None:
         stack.start_live_view(demo)
 
 
+def configure_logging(*, debug: bool) -> None:
+    level = logging.DEBUG if debug else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if debug:
+        for name in SDK_LOGGERS:
+            logging.getLogger(name).setLevel(logging.DEBUG)
+        return
+    # The SDK logs every storage request and its headers at INFO.
+    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
+
+
 def admin_exports(demo: DemoTenant) -> str:
     """Ready-to-paste shell lines for calling the admin API as the demo tenant's Global Administrator."""
     fresh = json.dumps({"tenantId": demo.tenant_id})
@@ -452,6 +486,9 @@ def admin_exports(demo: DemoTenant) -> str:
             f"export BASE={demo.host_url}/api TENANT={demo.tenant_id}",
             f"export TOKEN={demo.admin_token}",
             'curl -s -H "Authorization: Bearer $TOKEN" $BASE/tenants/$TENANT/connector',
+            "# find an expert (any signed-in user of the tenant may; README: Expert directory)",
+            'curl -s -G -H "Authorization: Bearer $TOKEN" $BASE/tenants/$TENANT/directory/users '
+            '--data-urlencode "department=Billing"',
             f"(A fresh token: curl -s -X POST {demo.graph_url}/_sim/token -d '{fresh}')",
         ]
     )

@@ -117,6 +117,65 @@ DEMO_SYNC_ACCOUNT: Final = _user(900, "presence-sync", "Presence Sync", "IT", "S
 DEMO_ADMIN: Final = _user(800, "admin", "Megan Admin", "IT", "Global Administrator")
 
 
+def _expert(
+    number: int, alias: str, name: str, department: str, job_title: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "id": f"dec0de00-0000-4000-8000-{number:012d}",
+        "userPrincipalName": f"{alias}@{DEMO_DOMAIN}",
+        "displayName": name,
+        "department": department,
+        "jobTitle": job_title,
+        "businessPhones": [],
+        "presence": {"availability": "Available", "activity": "Available", "clientId": DEMO_TEAMS_CLIENT},
+        **extra,
+    }
+
+
+# Subject-matter experts (no agents) the expert directory finds, in two departments, with what real
+# directories hold: accents and apostrophes, a local-format number, no phone, out of office, disabled.
+DEMO_EXPERTS: Final = (
+    _expert(
+        201,
+        "noor.hassan",
+        "Noor Al-Hassan",
+        "Technical Support",
+        "Network Specialist",
+        businessPhones=["+1 425 555 0201"],
+        statusMessage="Ask me about VPN and Wi-Fi",
+    ),
+    _expert(
+        202,
+        "sean.obrien",
+        "Seán O'Brien",
+        "Technical Support",
+        "Escalation Engineer",
+        businessPhones=["(425) 555-0202"],
+        presence={"availability": "Busy", "activity": "InACall", "clientId": DEMO_TEAMS_CLIENT},
+    ),
+    _expert(
+        203,
+        "chloe.martin",
+        "Chloé Martin",
+        "Billing",
+        "Billing Expert",
+        businessPhones=["+44 20 7946 0203"],
+        outOfOffice=True,
+        outOfOfficeMessage="Back on Monday",
+    ),
+    _expert(204, "raj.patel", "Raj Patel", "Billing", "Refunds Specialist"),
+    _expert(
+        205,
+        "old.account",
+        "Olga Former",
+        "Billing",
+        "Billing Expert",
+        businessPhones=["+1 425 555 0205"],
+        accountEnabled=False,
+    ),
+)
+
+
 @dataclass(frozen=True)
 class HttpReply:
     status: int
@@ -251,6 +310,7 @@ class _DemoSeeder:
         self.create_graph_users()
         self.sign_in_admin()
         consented_now = self.ensure_active_connector()
+        self.open_expert_directory()
         pending_authorize_url: str | None = None
         graph_restarted = not consented_now and not self.simulator_has_consent()
         if graph_restarted:
@@ -287,18 +347,23 @@ class _DemoSeeder:
             f"{self.graph}/_sim/tenants/{self.tenant}",
             {"displayName": DEMO_TENANT_NAME, "domains": [DEMO_DOMAIN]},
         )
-        for user in (*(agent.user for agent in DEMO_AGENTS), DEMO_SYNC_ACCOUNT, DEMO_ADMIN):
+        people = [
+            u.as_simulator_user() for u in (*(a.user for a in DEMO_AGENTS), DEMO_SYNC_ACCOUNT, DEMO_ADMIN)
+        ]
+        for user in (*people, *DEMO_EXPERTS):
             users_url = f"{self.graph}/_sim/tenants/{self.tenant}/users"
-            reply = self.http.call("POST", users_url, user.as_simulator_user())
+            reply = self.http.call("POST", users_url, user)
             if reply.status == 201:
                 continue
-            existing = self.http.call("GET", f"{users_url}/{user.user_id}")
+            existing = self.http.call("GET", f"{users_url}/{user['id']}")
             if reply.status != 409 or existing.status != 200:
                 raise DemoTenantError(
-                    f"cannot create the demo user {user.user_principal_name} in the Graph simulator: "
+                    f"cannot create the demo user {user['userPrincipalName']} in the Graph simulator: "
                     f"{reply.status} {reply.excerpt()}"
                 )
-        logger.info("demo tenant %s: %s users in the Graph simulator", self.tenant, len(DEMO_AGENTS) + 2)
+        logger.info(
+            "demo tenant %s: %s users in the Graph simulator", self.tenant, len(people) + len(DEMO_EXPERTS)
+        )
 
     def simulator_has_consent(self) -> bool:
         tenant = self.http.expect("GET", f"{self.graph}/_sim/tenants/{self.tenant}").json()
@@ -348,6 +413,13 @@ class _DemoSeeder:
             logger.info("demo tenant %s: connector reactivated", self.tenant)
         self.ensure_contact_center(connector.get("contactCenter"))
         return consented
+
+    def open_expert_directory(self) -> None:
+        """ "Show user details" on, so agents can search the demo experts (GET .../directory/users)."""
+        connector = self.admin("GET", self.connector_url).json()
+        if not connector["settings"]["showUserDetails"]:
+            self.admin("PATCH", self.connector_url, {"settings": {"showUserDetails": True}})
+            logger.info("demo tenant %s: showUserDetails on (expert directory open)", self.tenant)
 
     def create_connector(self) -> bool:
         created = self.admin(

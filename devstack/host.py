@@ -15,6 +15,7 @@ import inspect
 import io
 import json
 import logging
+import re
 import socket
 import sys
 import threading
@@ -301,10 +302,27 @@ class _Handler(BaseHTTPRequestHandler):
     def do_OPTIONS(self) -> None:
         self._dispatch()
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's own refusals, before any function runs, in the error envelope like every other
+        answer: a request line over 64 KB (414), a header line over 64 KB or over 100 headers (431), a
+        malformed request line (400). Anything else keeps the stdlib's page."""
+        self.close_connection = True
+        if code == 414:
+            reply = error_reply(414, "uriTooLong", "the URL is longer than the host takes (64 KB here)")
+        elif code == 431:
+            reply = error_reply(431, "headersTooLarge", "a header line is too long, or there are too many")
+        elif code == 400:
+            reply = error_reply(400, "badRequest", message or "the request is malformed")
+        else:
+            super().send_error(code, message, explain)
+            return
+        self._write(reply)
+
     def log_message(self, format: str, *args: Any) -> None:
         # The stdlib writes these to stderr; one request line is logged by _dispatch instead.
+        # Without the query: it carries authorization codes, consent and sign-in states.
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s %s", self.address_string(), format % args)
+            logger.debug("%s %s", self.address_string(), _without_query(format % args))
 
     def _dispatch(self) -> None:
         started = time.perf_counter()
@@ -364,6 +382,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if has_body and self.command != "HEAD":
             self.wfile.write(reply.body)
+
+
+def _without_query(line: str) -> str:
+    """A logged request line (`"GET /path?query HTTP/1.1" 200 -`) without its query string."""
+    return re.sub(r"\?[^\s\"]*", "", line, count=1)
 
 
 def _read_chunked(stream: io.BufferedIOBase) -> bytes:

@@ -32,6 +32,11 @@ param deployerPrincipalType string = 'User'
 @maxValue(86400)
 param consentStateTtlSeconds int = 900
 
+@description('Region (ISO 3166 alpha-2) assumed for directory phone numbers written without a country code.')
+@minLength(2)
+@maxLength(2)
+param directoryDefaultPhoneRegion string = 'US'
+
 @description('HTTP instances kept warm so Graph validation and notifications never wait for a cold start.')
 @minValue(1)
 @maxValue(10)
@@ -169,6 +174,7 @@ module functionApp 'modules/function-app.bicep' = {
     serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
     presenceQueueName: serviceBus.outputs.presenceQueueName
     consentStateTtlSeconds: consentStateTtlSeconds
+    directoryDefaultPhoneRegion: directoryDefaultPhoneRegion
     alwaysReadyHttpInstances: alwaysReadyHttpInstances
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB

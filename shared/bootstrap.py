@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -27,6 +27,11 @@ from shared.contact_center.connection_test import ContactCenterConnectionTest
 from shared.contact_center.health_reports import RecordedHealthReports
 from shared.contact_center.intake import ContactCenterEventIntake
 from shared.contact_center.messages import SCHEMA as AGENT_STATE_CHANGE
+from shared.contact_center.signature_source import ContactCenterSignatureSource
+from shared.directory.cache import DirectoryPageCache
+from shared.directory.service import DirectoryService
+from shared.directory.service_accounts import SyncAccountIds
+from shared.directory.skip_tokens import SkipTokenSigner
 from shared.graph.credentials import app_credential_factory
 from shared.graph.msgraph_gateway import MsGraphGateway
 from shared.health import HealthService
@@ -46,6 +51,7 @@ from shared.presence.sync_service import PresenceSyncService
 from shared.presence.worker import PresenceWorker
 from shared.queueing.unconfigured_queue import UnconfiguredPresenceQueue
 from shared.security.key_derivation import derive_key
+from shared.security.log_redaction import install_log_redaction
 from shared.security.secret_box import SecretBox
 from shared.security.signed_state import StateSigner
 from shared.security.signing_keys import JwksKeySource
@@ -69,7 +75,11 @@ from shared.sync_accounts.service import SyncAccountService
 
 logger = logging.getLogger(__name__)
 
+# Process-wide, before any library logs: secrets MSAL writes at DEBUG are masked (log_redaction.py).
+install_log_redaction()
+
 CLIENT_STATE_KEY_PURPOSE = "graph-subscription-client-state-v1"
+DIRECTORY_SKIP_TOKEN_KEY_PURPOSE = "directory-skip-token-v1"  # noqa: S105 - a key purpose, not a key
 
 
 def utc_now() -> datetime:
@@ -91,6 +101,7 @@ class Services:
     agent_groups: AgentGroupService
     reconcile: ReconcileService
     contact_center_test: ContactCenterConnectionTest
+    directory: DirectoryService
     # Who is calling: the credential sources every protected route authenticates with.
     authenticator: Authenticator
     # Connections to release when the process stops (Graph clients, HTTP pools, the queue sender).
@@ -157,12 +168,32 @@ def real_presence_queue(settings: Settings) -> PresenceQueue:
 def signing_key_sources(settings: Settings) -> dict[str, JwksKeySource]:
     """One cached JWKS per URL: in Azure the admins' tokens and Graph's validation tokens are both signed
     with Microsoft's keys, fetched once for both."""
-    return {url: JwksKeySource(url) for url in {settings.notification_jwks_url, settings.token_jwks_url}}
+    return {
+        url: JwksKeySource(url, min_refresh_interval=settings.signing_keys_min_refresh)
+        for url in {settings.notification_jwks_url, settings.token_jwks_url}
+    }
 
 
 def authenticator(settings: Settings, key_sources: dict[str, JwksKeySource]) -> Authenticator:
     verifier = AccessTokenVerifier(settings.api_audiences, key_sources[settings.token_jwks_url])
     return Authenticator([BearerTokenSource(verifier)])
+
+
+def directory_service(
+    settings: Settings,
+    connectors: TableConnectorRepository,
+    graph: MsGraphGateway,
+    sync_accounts: TableSyncAccountRepository,
+    clock: Callable[[], datetime],
+) -> DirectoryService:
+    return DirectoryService(
+        connectors,
+        graph,
+        SyncAccountIds(sync_accounts),
+        SkipTokenSigner(derive_key(settings.state_signing_key, DIRECTORY_SKIP_TOKEN_KEY_PURPOSE), clock),
+        DirectoryPageCache(clock, timedelta(seconds=settings.directory_cache_seconds)),
+        settings.directory_default_phone_region,
+    )
 
 
 def build_services(
@@ -209,8 +240,9 @@ def build_services(
         settings.authority_ca_bundle,
         timeout_seconds=settings.graph_timeout_seconds,
     )
+    sync_account_repository = TableSyncAccountRepository(store, secrets)
     sync_accounts = SyncAccountService(
-        TableSyncAccountRepository(store, secrets),
+        sync_account_repository,
         TableSignInRepository(store, secrets),
         connector_repository,
         oauth,
@@ -337,8 +369,12 @@ def build_services(
         contact_center_test=ContactCenterConnectionTest(
             connector_repository, contact_centers, contact_center_health, audit, clock
         ),
+        directory=directory_service(settings, connector_repository, graph, sync_account_repository, clock),
         closers=_closers(graph.close, contact_centers.close, getattr(queue, "close", None)),
-        authenticator=authenticator(settings, key_sources),
+        # The contact center reads the expert directory with a signed GET, beside the users' tokens.
+        authenticator=authenticator(settings, key_sources).with_source(
+            ContactCenterSignatureSource(connector_repository, clock)
+        ),
     )
 
 

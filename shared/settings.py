@@ -24,7 +24,11 @@ DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
 DEFAULT_CONSENT_STATE_TTL_SECONDS = 900
 DEFAULT_GRAPH_TIMEOUT_SECONDS = 10
+# An unknown `kid` refetches the issuer's keys at most this often (shared/security/signing_keys.py).
+DEFAULT_SIGNING_KEYS_MIN_REFRESH_SECONDS = 300
 DEFAULT_PRESENCE_QUEUE_NAME = "presence-changes"
+DEFAULT_DIRECTORY_PHONE_REGION = "US"
+DEFAULT_DIRECTORY_CACHE_SECONDS = 60
 DEFAULT_WEBEX_TOKEN_URL = "https://webexapis.com/v1/access_token"  # noqa: S105 - a URL, not a password
 MICROSOFT_JWKS_URL = "https://login.microsoftonline.com/common/discovery/v2.0/keys"
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,259}")
@@ -135,6 +139,12 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         default=str(DEFAULT_GRAPH_TIMEOUT_SECONDS),
     ),
     SettingSpec(
+        "SIGNING_KEYS_MIN_REFRESH_SECONDS",
+        "How often at most a token with an unknown `kid` makes the app refetch a JWKS (admins' tokens, "
+        "Graph's validation tokens), in seconds: a flood of forged kids cannot hammer the issuer.",
+        default=str(DEFAULT_SIGNING_KEYS_MIN_REFRESH_SECONDS),
+    ),
+    SettingSpec(
         "GRAPH_NOTIFICATION_JWKS_URL",
         "Where the signing keys of rich notifications' validation tokens are fetched.",
         default=MICROSOFT_JWKS_URL,
@@ -161,6 +171,18 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "WEBEX_TOKEN_URL",
         "OAuth token endpoint of Webex (for tenants whose contact center is Webex Contact Center).",
         default=DEFAULT_WEBEX_TOKEN_URL,
+    ),
+    SettingSpec(
+        "DIRECTORY_DEFAULT_PHONE_REGION",
+        "Region (ISO 3166 alpha-2, e.g. US, GB) assumed for directory phone numbers written without a "
+        "country code when they are normalised to E.164.",
+        default=DEFAULT_DIRECTORY_PHONE_REGION,
+    ),
+    SettingSpec(
+        "DIRECTORY_CACHE_SECONDS",
+        "How long a page of directory users is reused per tenant and query, 0 to 60 seconds (presence "
+        "is never cached).",
+        default=str(DEFAULT_DIRECTORY_CACHE_SECONDS),
     ),
     SettingSpec(
         "PRESENCE_QUEUE_NAME",
@@ -206,12 +228,15 @@ class Settings:
     authority_ca_bundle: str | None = None
     graph_base_url: str = DEFAULT_GRAPH_BASE_URL
     graph_timeout_seconds: float = DEFAULT_GRAPH_TIMEOUT_SECONDS
+    signing_keys_min_refresh: timedelta = timedelta(seconds=DEFAULT_SIGNING_KEYS_MIN_REFRESH_SECONDS)
     notification_jwks_url: str = MICROSOFT_JWKS_URL
     notification_certificate: bytes = field(default=b"", repr=False)
     notification_previous_certificate: bytes | None = field(default=None, repr=False)
     service_bus_namespace: str | None = None
     presence_queue_name: str = DEFAULT_PRESENCE_QUEUE_NAME
     webex_token_url: str = DEFAULT_WEBEX_TOKEN_URL
+    directory_default_phone_region: str = DEFAULT_DIRECTORY_PHONE_REGION
+    directory_cache_seconds: int = DEFAULT_DIRECTORY_CACHE_SECONDS
 
     @property
     def api_audiences(self) -> tuple[str, ...]:
@@ -260,7 +285,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         problems.append("missing required setting(s): " + ", ".join(missing))
 
     values: dict[str, Any] = {}
-    for section in (_core_settings, _identity_settings, _graph_settings, _queue_settings):
+    for section in (
+        _core_settings,
+        _identity_settings,
+        _graph_settings,
+        _queue_settings,
+        _directory_settings,
+    ):
         values.update(section(get, problems))
     if problems:
         raise ConfigurationError("invalid app settings: " + "; ".join(problems))
@@ -371,6 +402,12 @@ def _graph_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
             graph_timeout = -1.0
         if not 1 <= graph_timeout <= 120:
             problems.append("GRAPH_TIMEOUT_SECONDS must be a number from 1 to 120")
+    min_refresh = DEFAULT_SIGNING_KEYS_MIN_REFRESH_SECONDS
+    raw_min_refresh = get("SIGNING_KEYS_MIN_REFRESH_SECONDS")
+    if raw_min_refresh is not None:
+        min_refresh = int(raw_min_refresh) if raw_min_refresh.strip().isdigit() else -1
+        if not 1 <= min_refresh <= 3600:
+            problems.append("SIGNING_KEYS_MIN_REFRESH_SECONDS must be a whole number from 1 to 3600")
 
     raw_certificate = get("NOTIFICATION_CERTIFICATE")
     certificate = (
@@ -385,6 +422,7 @@ def _graph_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
     return {
         "graph_base_url": graph_base_url,
         "graph_timeout_seconds": graph_timeout,
+        "signing_keys_min_refresh": timedelta(seconds=max(min_refresh, 1)),
         "notification_jwks_url": jwks_url,
         "notification_certificate": certificate or b"",
         "notification_previous_certificate": previous,
@@ -409,6 +447,19 @@ def _queue_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
         "presence_queue_name": queue_name,
         "webex_token_url": webex_token_url,
     }
+
+
+def _directory_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
+    from shared.directory.phones import is_region
+
+    region = (get("DIRECTORY_DEFAULT_PHONE_REGION") or DEFAULT_DIRECTORY_PHONE_REGION).strip().upper()
+    if not is_region(region):
+        problems.append("DIRECTORY_DEFAULT_PHONE_REGION must be a region code such as US, GB or DE")
+    raw_seconds = (get("DIRECTORY_CACHE_SECONDS") or str(DEFAULT_DIRECTORY_CACHE_SECONDS)).strip()
+    seconds = int(raw_seconds) if raw_seconds.isascii() and raw_seconds.isdigit() else -1
+    if not 0 <= seconds <= 60:
+        problems.append("DIRECTORY_CACHE_SECONDS must be a whole number from 0 to 60")
+    return {"directory_default_phone_region": region, "directory_cache_seconds": max(0, min(seconds, 60))}
 
 
 def _certificate_pem(value: str, name: str, problems: list[str]) -> bytes | None:

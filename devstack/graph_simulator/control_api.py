@@ -80,6 +80,13 @@ def _optional_str(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
+def _optional_bool(body: dict[str, Any], name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise _bad(f"{name} must be true or false")
+    return value
+
+
 def _str_list(body: dict[str, Any], name: str) -> list[str] | None:
     value = body.get(name)
     if value is None:
@@ -381,6 +388,10 @@ class ControlApi:
             surname=_optional_str(body, "surname"),
             mobile_phone=_optional_str(body, "mobilePhone"),
             office_location=_optional_str(body, "officeLocation"),
+            account_enabled=_optional_bool(body, "accountEnabled", True),
+            out_of_office=_optional_bool(body, "outOfOffice", False),
+            out_of_office_message=_optional_str(body, "outOfOfficeMessage"),
+            status_message=_optional_str(body, "statusMessage"),
             sessions=sessions,
         )
         try:

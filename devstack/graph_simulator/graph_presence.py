@@ -40,7 +40,13 @@ def presence_to_graph(user: User) -> dict[str, Any]:
         "availability": user.availability,
         "activity": user.activity,
         "sequenceNumber": user.sequence_number,
-        "statusMessage": None,
+        "statusMessage": None
+        if user.status_message is None
+        else {
+            "message": {"content": user.status_message, "contentType": "text"},
+            "expiryDateTime": None,
+            "publishedDateTime": None,
+        },
         "outOfOfficeSettings": {"message": user.out_of_office_message, "isOutOfOffice": user.out_of_office},
     }
 

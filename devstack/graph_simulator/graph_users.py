@@ -32,7 +32,8 @@ DEFAULT_PROPERTIES = (
     "userPrincipalName",
     "id",
 )
-ALL_PROPERTIES = {*DEFAULT_PROPERTIES, "department"}
+# Returned only on $select, like in Graph.
+ALL_PROPERTIES = {*DEFAULT_PROPERTIES, "department", "accountEnabled"}
 _SUPPORTED_OPTIONS = {"$select", "$filter", "$search", "$top", "$count", "$skiptoken", "$orderby"}
 
 Authenticator = Callable[[Request], Caller]
@@ -52,6 +53,7 @@ def user_to_graph(user: User) -> dict[str, Any]:
         "surname": user.surname,
         "userPrincipalName": user.user_principal_name,
         "department": user.department,
+        "accountEnabled": user.account_enabled,
     }
 
 
@@ -144,7 +146,8 @@ class UsersApi:
 
         users = [user_to_graph(u) for u in self._state.list_users(caller.tenant_id)]
         if "$filter" in query:
-            predicate = parse_filter(query["$filter"])
+            # Advanced query parameters: ConsistencyLevel: eventual with $count=true.
+            predicate = parse_filter(query["$filter"], advanced=eventual and count_requested)
             users = [u for u in users if predicate(u)]
         if "$search" in query:
             search = parse_search(query["$search"])

@@ -56,14 +56,17 @@ class User:
     mobile_phone: str | None = None
     office_location: str | None = None
     preferred_language: str | None = None
+    # A disabled account is still listed by Graph; the directory filters on accountEnabled.
+    account_enabled: bool = True
+    # The user's automatic replies (presence outOfOfficeSettings) and Teams status note.
+    out_of_office: bool = False
+    out_of_office_message: str | None = None
+    status_message: str | None = None
     preferred: PreferredState | None = None
     sessions: dict[str, SessionState] = field(default_factory=dict)
     availability: str = "Offline"
     activity: str = "Offline"
     sequence_number: str = ""
-    # The user's automatic replies (Graph's presence.outOfOfficeSettings).
-    out_of_office: bool = False
-    out_of_office_message: str | None = None
 
 
 @dataclass

@@ -10,21 +10,32 @@ from devstack.graph_simulator.errors import GraphApiError
 
 Predicate = Callable[[dict[str, object]], bool]
 
-FILTERABLE = {
-    "id",
-    "displayName",
-    "userPrincipalName",
-    "mail",
-    "department",
-    "jobTitle",
-    "givenName",
-    "surname",
-    "officeLocation",
+# The $filter operators Graph supports per user property (docs: "filter-directory-objects", the user
+# resource's property table): "default" works on any request, "advanced" only with advanced query
+# parameters (ConsistencyLevel: eventual and $count=true). A property or operator not listed is
+# refused with Request_UnsupportedQuery, as Graph does.
+_D, _A = "default", "advanced"
+FILTER_OPERATORS: dict[str, dict[str, str]] = {
+    "id": {"eq": _D, "ne": _A, "not": _A, "in": _D},
+    "accountEnabled": {"eq": _D, "ne": _A, "not": _A, "in": _D},
+    "department": {"eq": _D, "ne": _A, "not": _A, "ge": _D, "le": _D, "in": _D, "startswith": _D, "null": _A},
+    # The property table of the user resource lists startsWith for jobTitle (the shared table omits it).
+    "jobTitle": {"eq": _D, "ne": _A, "ge": _D, "le": _D, "in": _D, "startswith": _D, "null": _A},
+    "displayName": {"eq": _D, "ne": _A, "not": _A, "in": _D, "startswith": _D, "null": _A},
+    "mail": {"eq": _D, "ne": _A, "ge": _D, "le": _D, "in": _D, "startswith": _D},
+    "userPrincipalName": {"eq": _D, "ne": _A, "le": _D, "in": _D, "startswith": _D},
+    "givenName": {"eq": _D, "ne": _A, "ge": _D, "le": _D, "in": _D, "startswith": _D, "null": _A},
+    "surname": {"eq": _D, "ne": _A, "ge": _D, "le": _D, "in": _D, "startswith": _D, "null": _A},
+    "officeLocation": {op: _A for op in ("eq", "ne", "ge", "le", "in", "startswith", "null")},
+    "mobilePhone": {op: _A for op in ("eq", "ne", "ge", "le", "in", "startswith", "null")},
 }
+FILTERABLE = set(FILTER_OPERATORS)
 SEARCHABLE = {"displayName", "givenName", "surname", "mail", "userPrincipalName"}
 ORDERABLE = {"displayName", "userPrincipalName"}
 
-_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<punct>[(),])|(?P<word>[A-Za-z_][A-Za-z0-9_/]*))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<punct>[(),])|(?P<word>[A-Za-z_][A-Za-z0-9_/]*)|(?P<bad>\S))"
+)
 _SEARCH_CLAUSE = re.compile(r'\s*"(?P<prop>[A-Za-z]+):(?P<term>[^"]*)"\s*')
 _WORD_SPLIT = re.compile(r"[^0-9A-Za-z\u00C0-\uFFFF]+")
 
@@ -55,8 +66,32 @@ def _text(user: dict[str, object], prop: str) -> str:
     return value.lower() if isinstance(value, str) else ""
 
 
+# A literal as the filter compares it: lower-case text, a boolean, or None for `null`.
+Literal = str | bool | None
+
+
+def _value(user: dict[str, object], prop: str) -> Literal:
+    value = user.get(prop)
+    if isinstance(value, bool) or value is None:
+        return value
+    return str(value).lower()
+
+
+def _ordered(left: Literal, right: Literal, operator: str) -> bool:
+    if not isinstance(left, str) or not isinstance(right, str):
+        return False
+    return left >= right if operator == "ge" else left <= right
+
+
+def _unsupported_clause(prop: str) -> GraphApiError:
+    return _unsupported(
+        f"Unsupported or invalid query filter clause specified for property '{prop}' of resource 'User'."
+    )
+
+
 class _FilterParser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, advanced: bool) -> None:
+        self._advanced = advanced
         self._tokens: list[tuple[str, str]] = []
         position = 0
         while position < len(text):
@@ -68,6 +103,10 @@ class _FilterParser:
                     400, "BadRequest", f"Invalid filter clause: syntax error at position {position}."
                 )
             kind = match.lastgroup or ""
+            if kind == "bad":
+                raise GraphApiError(
+                    400, "BadRequest", f"Invalid filter clause: syntax error at position {position}."
+                )
             self._tokens.append((kind, match.group(kind)))
             position = match.end()
         self._index = 0
@@ -104,6 +143,11 @@ class _FilterParser:
             left = _both(left, right)
         return left
 
+    def _allow(self, prop: str, operator: str) -> None:
+        support = FILTER_OPERATORS[prop].get(operator)
+        if support is None or (support == _A and not self._advanced):
+            raise _unsupported_clause(prop)
+
     def _clause(self) -> Predicate:
         token = self._peek()
         if token is None:
@@ -114,29 +158,62 @@ class _FilterParser:
             self._take("punct", ")")
             return inner
         word = self._take("word")
+        if word.lower() == "not":
+            self._take("punct", "(")
+            start = self._index
+            inner = self._or()
+            self._take("punct", ")")
+            for kind, text in self._tokens[start : self._index]:
+                if kind == "word" and any(text.lower() == p.lower() for p in FILTERABLE):
+                    self._allow(_prop(text), "not")
+            return lambda u: not inner(u)
         if word.lower() == "startswith":
             self._take("punct", "(")
             prop = _prop(self._take("word"))
+            self._allow(prop, "startswith")
             self._take("punct", ",")
             prefix = self._literal()
             self._take("punct", ")")
+            if not isinstance(prefix, str):
+                raise GraphApiError(400, "BadRequest", "Invalid filter clause: startswith takes a string.")
             return lambda u: _text(u, prop).startswith(prefix)
         prop = _prop(word)
         operator = self._take("word").lower()
-        if operator not in {"eq", "ne"}:
+        if operator not in {"eq", "ne", "ge", "le", "in"}:
             raise _unsupported(f"Unsupported operator '{operator}' in the filter clause.")
+        if operator == "in":
+            self._allow(prop, "in")
+            values = self._list()
+            return lambda u: _value(u, prop) in values
         value = self._literal()
+        self._allow(prop, "null" if value is None else operator)
         if operator == "eq":
-            return lambda u: _text(u, prop) == value
-        return lambda u: _text(u, prop) != value
+            return lambda u: _value(u, prop) == value
+        if operator == "ne":
+            return lambda u: _value(u, prop) != value
+        return lambda u: _ordered(_value(u, prop), value, operator)
 
-    def _literal(self) -> str:
+    def _list(self) -> list[Literal]:
+        self._take("punct", "(")
+        values = [self._literal()]
+        while self._peek() == ("punct", ","):
+            self._index += 1
+            values.append(self._literal())
+        self._take("punct", ")")
+        return values
+
+    def _literal(self) -> Literal:
+        token = self._peek()
+        if token is not None and token[0] == "word" and token[1].lower() in {"true", "false", "null"}:
+            self._index += 1
+            return None if token[1].lower() == "null" else token[1].lower() == "true"
         raw = self._take("str")
         return raw[1:-1].replace("''", "'").lower()
 
 
-def parse_filter(text: str) -> Predicate:
-    return _FilterParser(text).parse()
+def parse_filter(text: str, advanced: bool = False) -> Predicate:
+    """`advanced`: the request carries ConsistencyLevel: eventual and $count=true."""
+    return _FilterParser(text, advanced).parse()
 
 
 def _search_clause(prop: str, term: str) -> Predicate:

@@ -57,6 +57,9 @@ param serviceBusFullyQualifiedNamespace string
 @description('The sessions-enabled queue that carries presence changes and agent events.')
 param presenceQueueName string
 
+@description('Region (ISO 3166 alpha-2) assumed for directory phone numbers written without a country code.')
+param directoryDefaultPhoneRegion string
+
 @description('How long an admin consent link stays valid, in seconds.')
 @minValue(60)
 @maxValue(86400)
@@ -205,6 +208,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     STATE_SIGNING_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultSecretsBase}/${stateSigningKeySecretName})'
     SECRETS_ENCRYPTION_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultSecretsBase}/${secretsEncryptionKeySecretName})'
     CONSENT_STATE_TTL_SECONDS: string(consentStateTtlSeconds)
+    DIRECTORY_DEFAULT_PHONE_REGION: directoryDefaultPhoneRegion
     // A certificate's secret is its PKCS#12 (private key included), which is what the app loads.
     ENTRA_APP_CERTIFICATE: '@Microsoft.KeyVault(SecretUri=${keyVaultSecretsBase}/${entraAppCertificateName})'
     NOTIFICATION_CERTIFICATE: '@Microsoft.KeyVault(SecretUri=${keyVaultSecretsBase}/${notificationCertificateName})'

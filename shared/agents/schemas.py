@@ -17,6 +17,7 @@ from shared.agents.commands import (
     MAX_PAGE_SIZE,
     MAX_UPN_LENGTH,
 )
+from shared.agents.cursors import MAX_CURSOR_LENGTH
 from shared.agents.exceptions import InvalidAgentInput, InvalidGroupInput
 from shared.agents.group_commands import MAX_DISPLAY_NAME_LENGTH, MAX_GROUP_ID_LENGTH
 from shared.http.contract import JsonBody
@@ -51,8 +52,6 @@ OptionalGroupId = Annotated[
         examples=["sales"],
     ),
 ]
-# Listing cursors are opaque tokens of this API; anything far longer was not issued by it.
-MAX_CURSOR_LENGTH = 2048
 
 
 class AgentPath(TenantPath):

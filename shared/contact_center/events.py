@@ -69,7 +69,7 @@ class AgentEvent:
 def parse_agent_events(raw_body: bytes) -> list[AgentEvent]:
     """The events of a batch in the order sent, duplicates (same eventId) removed.
 
-    Raise AgentEventsTooLarge past 64 KB and InvalidAgentEvents for anything else that is wrong.
+    Raise AgentEventsTooLarge past 64 KB or 100 events, InvalidAgentEvents for anything else wrong.
     """
     if len(raw_body) > MAX_BODY_BYTES:
         raise AgentEventsTooLarge(f"an agent event batch must be at most {MAX_BODY_BYTES} bytes")
@@ -81,7 +81,10 @@ def parse_agent_events(raw_body: bytes) -> list[AgentEvent]:
         if unknown:
             raise InvalidAgentEvents(f"unknown properties next to events: {', '.join(unknown)}")
         items = document["events"]
-        if not isinstance(items, list) or not 1 <= len(items) <= MAX_EVENTS:
+        if isinstance(items, list) and len(items) > MAX_EVENTS:
+            # A batch cap, like the body's: 413, so a sender knows to split rather than fix the events.
+            raise AgentEventsTooLarge(f"events has {len(items)} events; send at most {MAX_EVENTS} per batch")
+        if not isinstance(items, list) or not items:
             raise InvalidAgentEvents(f"events must be an array of 1 to {MAX_EVENTS} events")
         labelled = [(f"events[{index}]", item) for index, item in enumerate(items)]
     else:

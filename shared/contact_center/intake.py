@@ -18,7 +18,6 @@ from typing import Final, Protocol
 from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import Connector, ConnectorStatus
 from shared.connectors.ports import ConnectorRepository
-from shared.connectors.state_machine import secret_of
 from shared.contact_center.events import MAX_BODY_BYTES, AgentEvent, parse_agent_events
 from shared.contact_center.exceptions import (
     AgentEventsTooLarge,
@@ -26,7 +25,7 @@ from shared.contact_center.exceptions import (
     InvalidEventSignature,
 )
 from shared.contact_center.messages import AgentStateChange
-from shared.contact_center.signatures import verify_signature
+from shared.contact_center.signature_source import signed_by_tenant
 from shared.presence.ports import PresenceQueue
 
 logger = logging.getLogger(__name__)
@@ -131,16 +130,7 @@ class ContactCenterEventIntake:
         return EventReport(received=len(events), accepted=len(changes), dropped=tuple(dropped))
 
     def _signed_by_tenant(self, connector: Connector, raw_body: bytes, header: str | None) -> bool:
-        """The current secret, or the one it replaced while the rotation overlap lasts."""
-        if verify_signature(raw_body, header, secret_of(connector.contact_center) or ""):
-            return True
-        previous = connector.previous_secret
-        if previous is None or not previous.still_accepted(self._clock()):
-            return False
-        if not verify_signature(raw_body, header, previous.secret):
-            return False
-        logger.info("agent events for tenant %s signed with the previous secret", connector.tenant_id)
-        return True
+        return signed_by_tenant(connector, raw_body, header, self._clock())
 
 
 def _timing_problem(event: AgentEvent, now: datetime) -> str | None:

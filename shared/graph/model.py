@@ -18,6 +18,8 @@ class DirectoryUser:
     department: str | None
     job_title: str | None
     business_phones: tuple[str, ...]
+    mail: str | None = None
+    mobile_phone: str | None = None
 
 
 # Graph's activity of a user whose automatic replies are on; presence.outOfOfficeSettings.isOutOfOffice
@@ -38,6 +40,10 @@ class Presence:
     activity: str
     # Lexicographically sortable; Graph leaves it out on some reads.
     sequence_number: str | None
+    # From outOfOfficeSettings.isOutOfOffice (the user's automatic replies are on).
+    out_of_office: bool = False
+    # statusMessage.message.content, the note the user set in Teams; None when none is set.
+    status_message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,34 @@ class UserQuery:
     def __post_init__(self) -> None:
         if not 1 <= self.top <= MAX_TOP:
             raise ValueError(f"top must be between 1 and {MAX_TOP}, not {self.top}")
+
+
+@dataclass(frozen=True)
+class UserPageRequest:
+    """One page of `GET /users` as the caller shaped it (advanced query: ConsistencyLevel + $count).
+
+    `skip_token` is the value of Graph's own `$skiptoken` from a previous page's nextLink: the gateway
+    rebuilds the URL from its configured base URL, so no caller ever makes it follow a URL.
+    """
+
+    select: tuple[str, ...]
+    top: int
+    search: str | None = None
+    filter: str | None = None
+    skip_token: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.top <= MAX_TOP:
+            raise ValueError(f"top must be between 1 and {MAX_TOP}, not {self.top}")
+        if not self.select:
+            raise ValueError("select at least one property")
+
+
+@dataclass(frozen=True)
+class UserPage:
+    users: tuple[DirectoryUser, ...]
+    # Graph's $skiptoken for the next page; None on the last page.
+    next_skip_token: str | None
 
 
 @dataclass(frozen=True)

@@ -8,22 +8,36 @@ HTTP client, the per-tenant clients and their credentials (with their cached tok
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, urlsplit
 
 from shared.errors import AppError
 from shared.graph.credentials import AppCredentialFactory
 from shared.graph.delegated_credential import DelegatedTokenCredential
-from shared.graph.error_mapping import graph_error_from
+from shared.graph.error_mapping import graph_error_for_status, graph_error_from
 from shared.graph.event_loop_thread import EventLoopThread
 from shared.graph.exceptions import GraphError, GraphNotFound, GraphUnavailable
-from shared.graph.model import DirectoryUser, GraphSubscription, Presence, SubscriptionRequest, UserQuery
-from shared.graph.odata import MAX_BATCH_REQUESTS, unique_chunks
+from shared.graph.json_reads import (
+    batch_users_from_json,
+    odata_error_of,
+    presences_from_json,
+    user_page_from_json,
+)
+from shared.graph.model import (
+    DirectoryUser,
+    GraphSubscription,
+    Presence,
+    SubscriptionRequest,
+    UserPage,
+    UserPageRequest,
+    UserQuery,
+)
+from shared.graph.odata import MAX_BATCH_REQUESTS, USER_SELECT, unique_chunks
 from shared.graph.ports import DelegatedTokenProvider
 
 if TYPE_CHECKING:
@@ -36,6 +50,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+# Bearer tokens may travel over plain http only to this machine (the local Graph simulator).
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class MsGraphGateway:
@@ -67,7 +84,9 @@ class MsGraphGateway:
         # Touched only on the loop thread, so they need no lock.
         self._http_client: httpx.AsyncClient | None = None
         self._app_clients: dict[str, GraphServiceClient] = {}
-        self._app_credentials: list[AsyncTokenCredential] = []
+        self._app_credentials: dict[str, AsyncTokenCredential] = {}
+        # Plain httpx for the JSON reads that skip msgraph-sdk (shared.graph.json_reads).
+        self._json_client: httpx.AsyncClient | None = None
 
     # App-only -------------------------------------------------------------------------------
 
@@ -84,19 +103,20 @@ class MsGraphGateway:
     def get_users(
         self, tenant_id: str, ids_or_upns: Sequence[str]
     ) -> dict[str, DirectoryUser | GraphError | None]:
-        """Many user reads, 20 per `$batch` call: per reference the user, None when the directory has
-        none, or the GraphError of that one read. A failure of a whole batch call raises."""
-        from shared.graph import msgraph_operations
-
+        """Many user reads, 20 per `$batch` call (JSON batching, relative URLs): per reference the user,
+        None when the directory has none, or the GraphError of that one read (a 429 of one read does
+        not fail the others). A failure of a whole batch call raises."""
+        select = ",".join(USER_SELECT)
         results: dict[str, DirectoryUser | GraphError | None] = {}
         for chunk in unique_chunks(ids_or_upns, MAX_BATCH_REQUESTS):
-            results.update(
-                self._app_call(
-                    tenant_id,
-                    "get users ($batch)",
-                    functools.partial(msgraph_operations.get_users_batch, ids_or_upns=chunk),
-                )
+            requests = [
+                {"id": str(index), "method": "GET", "url": f"/users/{quote(ref, safe='@')}?$select={select}"}
+                for index, ref in enumerate(chunk)
+            ]
+            body = self._json_call(
+                tenant_id, "get users ($batch)", "POST", "/$batch", body={"requests": requests}
             )
+            results.update(batch_users_from_json(body, chunk))
         return results
 
     def search_users(self, tenant_id: str, query: UserQuery) -> list[DirectoryUser]:
@@ -106,18 +126,31 @@ class MsGraphGateway:
             tenant_id, "search users", lambda client: msgraph_operations.search_users(client, query)
         )
 
-    def get_presences(self, tenant_id: str, user_ids: Sequence[str]) -> list[Presence]:
-        from shared.graph import msgraph_operations
+    def list_users_page(self, tenant_id: str, request: UserPageRequest) -> UserPage:
+        params = {"$select": ",".join(request.select), "$top": str(request.top), "$count": "true"}
+        if request.search is not None:
+            params["$search"] = request.search
+        if request.filter is not None:
+            params["$filter"] = request.filter
+        if request.skip_token is not None:
+            params["$skiptoken"] = request.skip_token
+        # $search, $count, ne/not and startswith on department are advanced queries: they need this.
+        body = self._json_call(
+            tenant_id, "list users", "GET", "/users", params=params, headers={"ConsistencyLevel": "eventual"}
+        )
+        return user_page_from_json(body)
 
+    def get_presences(self, tenant_id: str, user_ids: Sequence[str]) -> list[Presence]:
         presences: list[Presence] = []
         for chunk in unique_chunks(user_ids):
-            presences.extend(
-                self._app_call(
-                    tenant_id,
-                    "get presences",
-                    functools.partial(msgraph_operations.get_presences, user_ids=chunk),
-                )
+            body = self._json_call(
+                tenant_id,
+                "get presences",
+                "POST",
+                "/communications/getPresencesByUserId",
+                body={"ids": chunk},
             )
+            presences.extend(presences_from_json(body))
         return presences
 
     def set_presence(
@@ -255,6 +288,51 @@ class MsGraphGateway:
 
         return self._run(tenant_id, action, call)
 
+    def _json_call(
+        self,
+        tenant_id: str,
+        action: str,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        body: object = None,
+    ) -> Any:
+        """One app-only Graph request without msgraph-sdk; the JSON body, or the mapped GraphError."""
+
+        async def call() -> Any:
+            client = self._plain_http_client()
+            token = await self._app_credential(tenant_id).get_token(GRAPH_SCOPE)
+            response = await client.request(
+                method,
+                self._base_url + path,
+                params=params,
+                json=body,
+                headers={
+                    "Authorization": f"Bearer {token.token}",
+                    "Accept": "application/json",
+                    **(headers or {}),
+                },
+            )
+            try:
+                payload = response.json() if response.content else None
+            except ValueError:
+                payload = None
+            if response.status_code >= 400:
+                code, message = odata_error_of(payload)
+                raise graph_error_for_status(
+                    response.status_code,
+                    code,
+                    message,
+                    retry_after_header=response.headers.get("retry-after"),
+                )
+            if payload is None:
+                raise GraphError(f"Graph answered {action} with a body that is not JSON")
+            return payload
+
+        return self._run(tenant_id, action, call)
+
     def _delegated_call(
         self,
         tenant_id: str,
@@ -307,19 +385,43 @@ class MsGraphGateway:
             self._http_client = build_http_client(self._base_url, self._timeout_seconds, self._max_retries)
         return self._http_client
 
+    def _plain_http_client(self) -> httpx.AsyncClient:
+        if self._json_client is None:
+            import httpx
+
+            split = urlsplit(self._base_url)
+            if split.scheme != "https" and split.hostname not in _LOOPBACK_HOSTS:
+                raise GraphError(f"refusing to send Graph tokens over plain http to {split.hostname}")
+            self._json_client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._timeout_seconds, connect=min(10.0, self._timeout_seconds)),
+                http2=True,
+                follow_redirects=False,
+            )
+        return self._json_client
+
+    def _app_credential(self, tenant_id: str) -> AsyncTokenCredential:
+        credential = self._app_credentials.get(tenant_id)
+        if credential is None:
+            credential = self._credential_factory(tenant_id)
+            self._app_credentials[tenant_id] = credential
+        return credential
+
     def _app_client(self, tenant_id: str) -> GraphServiceClient:
         client = self._app_clients.get(tenant_id)
         if client is None:
             from shared.graph.msgraph_client import build_graph_client
 
-            credential = self._credential_factory(tenant_id)
-            self._app_credentials.append(credential)
-            client = build_graph_client(credential, self._shared_http_client(), self._base_url)
+            client = build_graph_client(
+                self._app_credential(tenant_id), self._shared_http_client(), self._base_url
+            )
             self._app_clients[tenant_id] = client
         return client
 
     async def _aclose(self) -> None:
-        credentials, self._app_credentials, self._app_clients = self._app_credentials, [], {}
+        credentials, self._app_credentials, self._app_clients = list(self._app_credentials.values()), {}, {}
+        if self._json_client is not None:
+            json_client, self._json_client = self._json_client, None
+            await json_client.aclose()
         for credential in credentials:
             try:
                 await credential.close()

@@ -6,7 +6,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from shared.graph.model import DirectoryUser, GraphSubscription, Presence, SubscriptionRequest, UserQuery
+from shared.graph.model import (
+    DirectoryUser,
+    GraphSubscription,
+    Presence,
+    SubscriptionRequest,
+    UserPage,
+    UserPageRequest,
+    UserQuery,
+)
 
 # Returns a bearer access token for Graph, already bound to one (tenant, sync account); it owns
 # caching and refreshing (MSAL). It may raise an AppError of its own, which reaches the caller as is.
@@ -24,6 +32,10 @@ class GraphGateway(Protocol):
 
     def search_users(self, tenant_id: str, query: UserQuery) -> list[DirectoryUser]:
         """At most `query.top` users matching every given criterion."""
+        ...
+
+    def list_users_page(self, tenant_id: str, request: UserPageRequest) -> UserPage:
+        """One page of an advanced `/users` query (ConsistencyLevel: eventual, $count=true)."""
         ...
 
     def get_presences(self, tenant_id: str, user_ids: Sequence[str]) -> list[Presence]:

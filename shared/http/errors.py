@@ -25,13 +25,14 @@ from shared.connectors.exceptions import (
     StaleConnector,
 )
 from shared.contact_center import exceptions as contact_center
+from shared.directory import exceptions as directory
 from shared.errors import AppError, ConfigurationError
 from shared.graph import exceptions as graph
 from shared.http.exceptions import HttpInputError, MalformedJson, PayloadTooLarge, UnsupportedMediaType
 from shared.http.responses import error_response
 from shared.identity.exceptions import Forbidden, NotAuthenticated
 from shared.mappings import exceptions as mappings
-from shared.notifications.exceptions import MalformedNotificationError
+from shared.notifications.exceptions import MalformedNotificationError, NotificationBatchTooLarge
 from shared.presence.exceptions import PresenceQueueUnavailable
 from shared.security.exceptions import SigningKeysUnavailable
 from shared.storage.exceptions import InvalidTableKey, StorageUnavailable
@@ -91,6 +92,7 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     sync_accounts.SyncAccountTokenUnavailable: 503,
     # Graph notifications and subscriptions
     MalformedNotificationError: 400,
+    NotificationBatchTooLarge: 413,
     SigningKeysUnavailable: 503,
     PresenceQueueUnavailable: 503,
     SubscriptionError: 503,
@@ -108,6 +110,9 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     contact_center.ContactCenterThrottled: 503,
     contact_center.ContactCenterUnavailable: 503,
     contact_center.ContactCenterError: 502,
+    directory.InvalidDirectoryQuery: 400,
+    directory.InvalidSkipToken: 400,
+    directory.ShowUserDetailsDisabled: 403,
 }
 
 

@@ -9,7 +9,7 @@ route cannot ship undescribed.
 
 Every operation answers its declared responses plus the error statuses its kind implies, each with the
 error envelope: 500 and 503 always; 400 when it takes any input; 401/403 for a policy (401 only for a
-signature); 413/415 with a body.
+signature); 413/415 with a body; 414 with path or query parameters.
 """
 
 from __future__ import annotations
@@ -56,8 +56,9 @@ SECURITY_SCHEMES: dict[AuthMethod, tuple[str, dict[str, Any]]] = {
             "type": "apiKey",
             "in": "header",
             "name": SIGNATURE_HEADER,
-            "description": "sha256=<hex HMAC-SHA256 of the raw body, keyed with the tenant's "
-            "contact-center secret>.",
+            "description": "sha256=<hex HMAC-SHA256 keyed with the tenant's contact-center secret> of the "
+            "raw body (POST), or of 'GET {path}?{query}\\n{X-Connector-Timestamp}' with the path and query "
+            "as sent and the unix time in X-Connector-Timestamp (GET; 5 minutes either way).",
         },
     ),
 }
@@ -67,6 +68,7 @@ _ERROR_TEXT: Final = {
     401: "No valid credential",
     403: "The credential is valid but may not call this route in this tenant",
     413: "The body or a list in it is larger than allowed",
+    414: "The URL is longer than the host takes",
     415: "The body is not application/json",
     500: "A bug: nothing was changed",
     503: "A dependency is unavailable; retry after Retry-After seconds",
@@ -250,6 +252,8 @@ def _errors(
     statuses = {500: _ERROR_TEXT[500], 503: _ERROR_TEXT[503]}
     if parameters or op.body is not None:
         statuses[400] = _ERROR_TEXT[400]
+    if parameters:
+        statuses[414] = _ERROR_TEXT[414]
     if security:
         statuses[401] = _ERROR_TEXT[401]
     if any(name == SECURITY_SCHEMES[AuthMethod.BEARER][0] for name in security):

@@ -7,10 +7,12 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.http.exceptions import MalformedJson, PayloadTooLarge, UnsupportedMediaType
+from shared.http.exceptions import HttpInputError, MalformedJson, PayloadTooLarge, UnsupportedMediaType
 from shared.json_limits import TOO_DEEP
 
 MAX_BODY_BYTES = 256 * 1024
+# Table Storage ETags are about 40 characters; anything far longer is not one of ours.
+MAX_IF_MATCH_LENGTH = 256
 
 
 def json_object(req: func.HttpRequest, *, required: bool = True) -> dict[str, Any] | None:
@@ -39,4 +41,6 @@ def json_object(req: func.HttpRequest, *, required: bool = True) -> dict[str, An
 
 def if_match(req: func.HttpRequest) -> str | None:
     value = req.headers.get("if-match")
+    if value is not None and len(value) > MAX_IF_MATCH_LENGTH:
+        raise HttpInputError(f"If-Match must be at most {MAX_IF_MATCH_LENGTH} characters (an ETag)")
     return value.strip() if value and value.strip() else None

@@ -7,7 +7,9 @@ token, a console session, a contact center's signature) and what the caller must
 - `ADMIN`: the tenant's Global Administrator or Privileged Role Administrator (directory role template
   ids in `wids`), or a holder of the connector's `Connector.Admin` app role (`roles`), which a tenant
   assigns to delegate connector administration without a directory role.
-- `TENANT_MEMBER`: any signed-in user (or app) of the tenant, no role needed (the expert directory).
+- `TENANT_MEMBER`: any signed-in user (or app) of the tenant, no role needed.
+- `DIRECTORY_READER`: a tenant member, or the tenant's contact center server to server (a GET signed
+  with the tenant's secret): who may search the expert directory.
 """
 
 from __future__ import annotations
@@ -70,5 +72,13 @@ TENANT_MEMBER = Policy(
     name="tenantMember",
     description="Any signed-in user or app of the route's tenant.",
     methods=SIGNED_IN,
+    requirement=_anyone,
+)
+
+DIRECTORY_READER = Policy(
+    name="directoryReader",
+    description="Any signed-in user or app of the route's tenant (agents and supervisors, no role needed), "
+    "or the tenant's contact center with a request signed with the tenant's secret.",
+    methods=SIGNED_IN | {AuthMethod.SIGNATURE},
     requirement=_anyone,
 )

@@ -20,6 +20,12 @@ class MalformedNotificationError(NotificationError):
     code = "malformedNotification"
 
 
+class NotificationBatchTooLarge(MalformedNotificationError):
+    """More notifications or validation tokens in one body than Graph ever sends together."""
+
+    code = "payloadTooLarge"
+
+
 class EncryptionCertificateError(NotificationError):
     """A notification encryption certificate cannot be loaded or is unfit for a subscription."""
 

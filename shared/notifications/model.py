@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from shared.json_limits import TOO_DEEP
-from shared.notifications.exceptions import MalformedNotificationError
+from shared.notifications.exceptions import MalformedNotificationError, NotificationBatchTooLarge
 
 MAX_NOTIFICATIONS_PER_COLLECTION = 1000
 MAX_VALIDATION_TOKENS = 1000
@@ -123,7 +123,7 @@ def parse_notification_collection(body: bytes | Mapping[str, Any]) -> Notificati
     if not isinstance(raw_value, list):
         raise MalformedNotificationError("value: required, must be an array of changeNotification")
     if len(raw_value) > MAX_NOTIFICATIONS_PER_COLLECTION:
-        raise MalformedNotificationError(
+        raise NotificationBatchTooLarge(
             f"value: at most {MAX_NOTIFICATIONS_PER_COLLECTION} notifications are accepted in one body"
         )
     tokens = _parse_validation_tokens(document.get("validationTokens"))
@@ -185,7 +185,7 @@ def _parse_validation_tokens(raw: Any) -> tuple[str, ...]:
     if not isinstance(raw, list) or not all(isinstance(token, str) and token for token in raw):
         raise MalformedNotificationError("validationTokens: must be an array of non-empty strings")
     if len(raw) > MAX_VALIDATION_TOKENS:
-        raise MalformedNotificationError(f"validationTokens: at most {MAX_VALIDATION_TOKENS} are accepted")
+        raise NotificationBatchTooLarge(f"validationTokens: at most {MAX_VALIDATION_TOKENS} are accepted")
     return tuple(raw)
 
 

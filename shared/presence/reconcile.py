@@ -22,7 +22,7 @@ from shared.contact_center.model import AgentStatus
 from shared.contact_center.ports import ContactCenterClient, ContactCenterClients
 from shared.errors import AppError
 from shared.graph.exceptions import GraphError
-from shared.graph.model import Presence
+from shared.graph.model import Presence, shown_activity
 from shared.graph.ports import GraphGateway
 from shared.mappings.model import PresenceMappings
 from shared.presence.commands import CommandRunner, Target
@@ -178,7 +178,13 @@ class ReconcileService:
             logger.warning("reconcile of tenant %s: presence read failed: %s", tenant_id, exc.message)
             return {}
         report.graph_reads += -(-len(user_ids) // 650)
-        return {presence.user_id.lower(): presence for presence in presences}
+        # Read like a notification: automatic replies on show as the OutOfOffice activity.
+        return {
+            presence.user_id.lower(): replace(
+                presence, activity=shown_activity(presence.activity, presence.out_of_office)
+            )
+            for presence in presences
+        }
 
     def _contact_center_status(
         self, tenant_id: str, agent: StoredSyncState, client: ContactCenterClient, report: ReconcileReport

@@ -16,7 +16,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -95,6 +96,31 @@ def activate_connector(
     callback = host.call("GET", location.removeprefix(host.base_url), headers={"accept": "application/json"})
     assert callback.status == 200, callback.body
     assert host.call("GET", f"/api/tenants/{tenant_id}/connector").json()["status"] == "active"
+
+
+@dataclass(frozen=True)
+class AdminTenant:
+    """A fresh tenant with an active connector on the contact-center simulator's webhook and one agent."""
+
+    tenant_id: str
+    secret: str
+    agent_id: str
+
+
+def set_up_admin_tenant(local_host: RunningHost) -> AdminTenant:
+    host = local_host.client
+    tenant_id = str(uuid.uuid4())
+    secret = "tenant-secret-" + secrets.token_hex(8)
+    contact_center = contact_center_simulator(local_host)
+    activate_connector(
+        host,
+        tenant_id,
+        contact_center={"type": "webhook", "url": contact_center.base_url + "/webhook", "secret": secret},
+    )
+    user_id = add_user(graph_simulator(local_host), tenant_id, f"ann@{tenant_id[:8]}.example", "Ann")
+    put = host.call("PUT", f"/api/tenants/{tenant_id}/agents/agent-1", {"userId": user_id})
+    assert put.status == 201, put.body
+    return AdminTenant(tenant_id, secret, "agent-1")
 
 
 def add_user(graph: ControlApi, tenant_id: str, upn: str, name: str, **extra: Any) -> str:
@@ -493,18 +519,26 @@ HOST_ARGUMENTS: tuple[str, ...] = (
 
 
 @contextmanager
-def running_local_host(connection_string: str, log_path: Path) -> Iterator[RunningHost]:
-    """`python -m devstack` on a free port against `connection_string`, stopped (Ctrl-C) on exit."""
+def running_local_host(
+    connection_string: str,
+    log_path: Path,
+    *,
+    settings: Mapping[str, str] | None = None,
+    arguments: Sequence[str] = (),
+) -> Iterator[RunningHost]:
+    """`python -m devstack` on a free port against `connection_string`, stopped (Ctrl-C) on exit;
+    `settings` are app settings of this host only, `arguments` extra devstack flags."""
     port = free_port()
     env = {
         **os.environ,
+        **(settings or {}),
         "PORT": str(port),
         "TABLES_CONNECTION_STRING": connection_string,
         "PYTHONUNBUFFERED": "1",
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "devstack", "--port", str(port), *HOST_ARGUMENTS],
+            [sys.executable, "-m", "devstack", "--port", str(port), *HOST_ARGUMENTS, *arguments],
             cwd=ROOT,
             env=env,
             stdout=log,

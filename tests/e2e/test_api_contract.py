@@ -15,8 +15,6 @@ import hashlib
 import hmac
 import json
 import os
-import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -35,7 +33,7 @@ from devstack.dev_certificate import example_settings
 from shared.contact_center.signatures import SIGNATURE_HEADER
 from shared.http.openapi import openapi_document
 from tests.e2e.conftest import HostClient, RunningHost
-from tests.e2e.stack import activate_connector, add_user, contact_center_simulator, graph_simulator
+from tests.e2e.stack import AdminTenant, set_up_admin_tenant
 
 pytestmark = pytest.mark.e2e
 
@@ -61,26 +59,15 @@ OPERATIONS = sorted(
 ) + [("HEAD", path) for path, item in DOCUMENT["paths"].items() if "head" in item]
 
 
-@dataclass(frozen=True)
-class Tenant:
-    tenant_id: str
-    secret: str
-
-
 @pytest.fixture
-def tenant(local_host: RunningHost) -> Tenant:
-    host = local_host.client
-    tenant_id = str(uuid.uuid4())
-    secret = "contract-secret-" + tenant_id[:8]
-    contact_center = contact_center_simulator(local_host)
-    activate_connector(
-        host,
-        tenant_id,
-        contact_center={"type": "webhook", "url": contact_center.base_url + "/webhook", "secret": secret},
+def tenant(local_host: RunningHost) -> AdminTenant:
+    tenant = set_up_admin_tenant(local_host)
+    # The expert directory is open only with showUserDetails on.
+    settings = {"settings": {"showUserDetails": True}}
+    assert (
+        local_host.client.call("PATCH", f"/api/tenants/{tenant.tenant_id}/connector", settings).status == 200
     )
-    user_id = add_user(graph_simulator(local_host), tenant_id, f"ann@{tenant_id[:8]}.example", "Ann")
-    assert host.call("PUT", f"/api/tenants/{tenant_id}/agents/agent-1", {"userId": user_id}).status == 201
-    return Tenant(tenant_id, secret)
+    return tenant
 
 
 def test_the_document_is_served_anonymously(host: HostClient) -> None:
@@ -92,7 +79,7 @@ def test_the_document_is_served_anonymously(host: HostClient) -> None:
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_the_operation_keeps_its_contract(
-    host: HostClient, local_host: RunningHost, tenant: Tenant, method: str, path: str
+    host: HostClient, tenant: AdminTenant, method: str, path: str
 ) -> None:
     schema = schemathesis.openapi.from_dict(DOCUMENT, config=schemathesis.Config())
     found = schema[path][method]

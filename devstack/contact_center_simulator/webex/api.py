@@ -29,7 +29,7 @@ from devstack.contact_center_simulator.webex.model import (
 )
 from devstack.contact_center_simulator.webex.oauth import OAuthPageError, OAuthServer, hydra_id
 from devstack.contact_center_simulator.webex.store import WebexStore
-from devstack.simulator_http import Request, Response, Router
+from devstack.simulator_http import MalformedBody, Request, Response, Router
 
 logger = logging.getLogger(__name__)
 
@@ -278,7 +278,7 @@ class WebexApi:
             raise rules.bad("Body is required", style)
         try:
             body = request.json_body()
-        except Exception:
+        except MalformedBody:
             raise rules.bad("Body is invalid JSON.", style) from None
         if not isinstance(body, dict):
             raise rules.bad("Body must be a JSON object.", style)

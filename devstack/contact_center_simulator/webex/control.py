@@ -29,7 +29,7 @@ from devstack.contact_center_simulator.webex.store import (
     Emission,
     WebexStore,
 )
-from devstack.simulator_http import Request, Response, Router
+from devstack.simulator_http import MalformedBody, Request, Response, Router
 
 _P: Final = "/_sim/webex"
 _AGENT: Final = "(?P<agent>[^/]+)"
@@ -74,8 +74,8 @@ def _count(body: dict[str, Any], name: str) -> int | None:
 def _json(request: Request) -> dict[str, Any]:
     try:
         return request.json_object(required=False)
-    except Exception as error:
-        raise _bad(str(error)) from None
+    except MalformedBody as error:
+        raise _bad(error.detail) from None
 
 
 class WebexControlApi:

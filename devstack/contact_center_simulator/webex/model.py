@@ -168,6 +168,7 @@ class Activity:
     reason: str
     start: datetime
     is_login: bool
+    session_id: str = ""
     task_id: str = ""
     end: datetime | None = None
 

@@ -24,7 +24,6 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from devstack.contact_center_simulator.webex.errors import WebexError, oauth_error
 from devstack.contact_center_simulator.webex.model import (
-    SCOPES,
     AccessToken,
     AuthCode,
     Grant,
@@ -323,7 +322,3 @@ class OAuthServer:
                 }
                 for g in self._grants.values()
             ]
-
-
-def default_scopes() -> frozenset[str]:
-    return SCOPES

@@ -198,6 +198,8 @@ class WebexStore:
             for c in self._codes.values()
             if c.org_id == org_id and c.work_type_code == IDLE_CODE and c.active
         ]
+        if not codes:
+            raise WebexError(400, f"organization {org_id} has no active idle code")
         return next((c for c in codes if c.default), codes[0])
 
     # Agents -----------------------------------------------------------------------------------
@@ -394,6 +396,7 @@ class WebexStore:
             reason=session.reason,
             start=now,
             is_login=is_login,
+            session_id=session.session_id,
             task_id=task_id,
         )
         agent.open_activities[channel] = activity
@@ -455,13 +458,12 @@ class WebexStore:
 
     def _activity_json(self, agent: WebexAgent, activity: Activity) -> dict[str, Any]:
         org = self._orgs[agent.org_id]
-        session_id = self._session_of(agent, activity)
         return {
             "active": activity.end is None,
             "agentId": agent.agent_id,
             "agentDn": "",
             "agentLogin": agent.email,
-            "agentSessionId": session_id,
+            "agentSessionId": activity.session_id,
             "agentName": agent.name,
             "currentState": activity.state,
             "siteId": "sim-site",
@@ -483,13 +485,6 @@ class WebexStore:
             "endTime": -1 if activity.end is None else millis(activity.end),
             "mmProfileType": "blended",
         }
-
-    @staticmethod
-    def _session_of(agent: WebexAgent, activity: Activity) -> str:
-        # Sessions are numbered by their login activities; stable for a given history.
-        logins = [a for a in agent.activities if a.is_login and a.channel_type == activity.channel_type]
-        index = max((i for i, a in enumerate(logins) if a.start <= activity.start), default=0)
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{agent.agent_id}/session/{index}"))
 
     # Subscriptions ----------------------------------------------------------------------------
 

@@ -249,3 +249,25 @@ def test_another_orgs_id_is_forbidden(webex: ContactCenterSimulator) -> None:
         webex, "GET", "/organization/00000000-0000-4000-8000-000000000000/v2/auxiliary-code", tokens
     )
     assert missing.status == 404
+
+
+def test_injected_faults_answer_in_the_webex_routes_own_body(webex: ContactCenterSimulator) -> None:
+    from tests.integration.contact_center_simulator.helpers import http
+
+    tokens = sign_in(webex)
+    faults = webex.base_url + "/_sim/faults"
+    throttle = {"path": "/v1/agents/session/state", "status": 429, "retryAfterSeconds": 7}
+    assert http("POST", faults, throttle).status == 201
+    assert http("POST", faults, {"path": "/v1/access_token", "status": 503}).status == 201
+    available = {"state": "Available", "auxCodeId": "0"}
+    throttled = api(webex, "PUT", "/v1/agents/session/state", tokens, available)
+    assert throttled.status == 429
+    assert throttled.json()["error"]["key"] == "429"
+    unavailable = token(webex, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    assert unavailable.status == 503
+    assert unavailable.json()["error"] == "serviceUnavailable"
+    # AND the faults are used up: the refresh token was not spent by the refused call
+    assert token(webex, grant_type="refresh_token", refresh_token=tokens["refresh_token"]).status == 200
+    unknown = api(webex, "GET", "/v1/no-such-thing", tokens)
+    assert unknown.status == 404
+    assert unknown.json()["error"]["key"] == "404"

@@ -18,7 +18,14 @@ from typing import Any, TypeVar
 import pytest
 
 from devstack.azurite import free_port
-from devstack.demo_tenant import DEMO_AGENTS, DEMO_SYNC_ACCOUNT, DEMO_TENANT_ID, JsonHttp, seed_demo_tenant
+from devstack.demo_tenant import (
+    DEMO_AGENTS,
+    DEMO_EXPERTS,
+    DEMO_SYNC_ACCOUNT,
+    DEMO_TENANT_ID,
+    JsonHttp,
+    seed_demo_tenant,
+)
 from tests.integration.devstack.test_devstack_main import azurite_pids
 
 pytestmark = pytest.mark.integration
@@ -252,6 +259,21 @@ def test_a_customer_call_in_the_contact_center_shows_in_teams(demo_stack: DemoSt
     assert [(s["availability"], s["activity"]) for s in user["sessions"]] == [("Busy", "InACall")]
 
 
+def test_the_demo_experts_are_in_the_directory(demo_stack: DemoStack) -> None:
+    # GIVEN the demo tenant, WHEN its admin (any signed-in user may) searches the Billing department
+    url = f"{demo_stack.host_url}/api/tenants/{DEMO_TENANT_ID}/directory/users?department=Billing"
+    found = demo_stack.admin_get(url)["value"]
+    # THEN the Billing experts and agent come back with E.164 phones, the disabled account does not
+    by_name = {e["displayName"]: e for e in found}
+    assert set(by_name) == {"Chloé Martin", "Raj Patel", "David Okafor"}
+    assert by_name["Chloé Martin"]["presence"]["outOfOffice"] is True
+    assert by_name["Chloé Martin"]["transferTarget"] == {"type": "pstn", "number": "+442079460203"}
+    assert by_name["Raj Patel"]["transferable"] is False
+    named = demo_stack.admin_get(f"{url.split('?', maxsplit=1)[0]}?search=o%27brien")["value"]
+    assert [(e["displayName"], e["businessPhone"]) for e in named] == [("Seán O'Brien", "+14255550202")]
+    assert len(DEMO_EXPERTS) == 5
+
+
 def test_seeding_again_reuses_what_exists(demo_stack: DemoStack) -> None:
     # GIVEN the demo tenant the stack set up
     before = demo_stack.graph_subscriptions()
@@ -269,7 +291,7 @@ def test_seeding_again_reuses_what_exists(demo_stack: DemoStack) -> None:
         connector_before["activatedAt"],
     )
     users = demo_stack.get(f"{demo_stack.graph_url}/_sim/tenants/{DEMO_TENANT_ID}/users")["value"]
-    assert len(users) == len(DEMO_AGENTS) + 2
+    assert len(users) == len(DEMO_AGENTS) + 2 + len(DEMO_EXPERTS)
 
 
 def test_a_restart_with_persisted_data_brings_the_demo_tenant_back(tmp_path: Path) -> None:

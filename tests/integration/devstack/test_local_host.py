@@ -118,6 +118,32 @@ def test_a_body_over_the_hosts_limit_gets_the_apps_payload_too_large_envelope(lo
     }
 
 
+@pytest.mark.parametrize(
+    ("request_head", "status", "code"),
+    [
+        # Found by schemathesis: a sign-in callback with a long query got the stdlib's HTML 414 page.
+        (b"GET /api/items?q=" + b"%F2%B7%98%99" * 6000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uriTooLong"),
+        (
+            b"GET /api/items HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n",
+            431,
+            "headersTooLarge",
+        ),
+        (b"GET /api/items extra HTTP/1.1\r\nHost: x\r\n\r\n", 400, "badRequest"),
+    ],
+    ids=["uri-too-long", "header-too-long", "bad-request-line"],
+)
+def test_what_the_host_refuses_before_any_function_is_the_error_envelope(
+    local_host: LocalHost, request_head: bytes, status: int, code: str
+) -> None:
+    with socket.create_connection(("127.0.0.1", local_host.port), timeout=30) as raw:
+        raw.sendall(request_head)
+        reply = b"".join(iter(lambda: raw.recv(65536), b""))
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0].split(b" ")[1] == str(status).encode()
+    assert b"application/json" in head
+    assert json.loads(body)["error"]["code"] == code
+
+
 def test_head_reaches_only_functions_that_list_it_like_in_azure(local_host: LocalHost) -> None:
     # The Functions host does not serve HEAD from a GET-only function; a function must list HEAD
     refused = call("HEAD", local_host.base_url + "/api/items")

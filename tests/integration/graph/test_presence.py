@@ -178,9 +178,14 @@ def test_automatic_replies_show_as_out_of_office_in_presence_reads(
         {"isOutOfOffice": True, "message": "Back Monday"},
     )
     assert status == 200
-    # THEN Graph's presence carries outOfOfficeSettings, and the gateway reads him as OutOfOffice
+    # THEN Graph's presence carries outOfOfficeSettings, the gateway reads it (the engine then treats
+    # him as OutOfOffice, shared.graph.model.shown_activity), with a new sequence number
     [presence] = gateway.get_presences(tenant.tenant_id, [user_id])
-    assert (presence.availability, presence.activity) == ("Available", "OutOfOffice")
+    assert (presence.availability, presence.activity, presence.out_of_office) == (
+        "Available",
+        "Available",
+        True,
+    )
     assert presence.sequence_number
     assert presence.sequence_number > str(before.get("sequenceNumber") or "")
     # AND back off, back to what the sessions say
@@ -191,7 +196,7 @@ def test_automatic_replies_show_as_out_of_office_in_presence_reads(
         {"isOutOfOffice": False},
     )
     [presence] = gateway.get_presences(tenant.tenant_id, [user_id])
-    assert presence.activity == "Available"
+    assert presence.out_of_office is False
     # AND the control API refuses a malformed body
     status, _ = control(
         simulator.base_url,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -75,14 +76,31 @@ def test_secrets_do_not_show_in_the_settings_repr() -> None:
         ("GRAPH_BASE_URL", "graph.microsoft.com", "GRAPH_BASE_URL"),
         ("GRAPH_TIMEOUT_SECONDS", "0", "1 to 120"),
         ("GRAPH_TIMEOUT_SECONDS", "soon", "1 to 120"),
+        ("SIGNING_KEYS_MIN_REFRESH_SECONDS", "0", "1 to 3600"),
+        ("SIGNING_KEYS_MIN_REFRESH_SECONDS", "5m", "1 to 3600"),
+        ("SIGNING_KEYS_MIN_REFRESH_SECONDS", "3601", "1 to 3600"),
         ("ServiceBusConnection__fullyQualifiedNamespace", "sb://ns.servicebus.windows.net/", "host name"),
         ("PRESENCE_QUEUE_NAME", "bad queue", "queue name"),
+        ("DIRECTORY_DEFAULT_PHONE_REGION", "XX", "region code"),
+        ("DIRECTORY_DEFAULT_PHONE_REGION", "USA", "region code"),
+        ("DIRECTORY_CACHE_SECONDS", "61", "0 to 60"),
+        ("DIRECTORY_CACHE_SECONDS", "-1", "0 to 60"),
+        ("DIRECTORY_CACHE_SECONDS", "half a minute", "0 to 60"),
     ],
 )
 def test_invalid_graph_and_queue_settings_are_refused(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message) as error:
         load_settings({**EXAMPLE, name: value})
     assert name in error.value.message
+
+
+def test_directory_settings_have_defaults_and_take_lower_case_regions() -> None:
+    defaults = load_settings({k: v for k, v in EXAMPLE.items() if not k.startswith("DIRECTORY_")})
+    assert (defaults.directory_default_phone_region, defaults.directory_cache_seconds) == ("US", 60)
+    chosen = load_settings(
+        {**EXAMPLE, "DIRECTORY_DEFAULT_PHONE_REGION": " gb ", "DIRECTORY_CACHE_SECONDS": "0"}
+    )
+    assert (chosen.directory_default_phone_region, chosen.directory_cache_seconds) == ("GB", 0)
 
 
 def test_the_app_needs_exactly_one_credential() -> None:
@@ -140,3 +158,9 @@ def test_graph_and_queue_urls_follow_the_public_base_url() -> None:
     assert settings.lifecycle_notification_url == "http://127.0.0.1:7071/api/graph/lifecycle"
     assert settings.sign_in_redirect_uri == "http://127.0.0.1:7071/api/auth/callback"
     assert settings.presence_queue_name == "presence-changes"
+
+
+def test_the_signing_keys_refresh_interval_defaults_to_five_minutes_and_can_be_set() -> None:
+    assert load_settings(EXAMPLE).signing_keys_min_refresh == timedelta(minutes=5)
+    faster = load_settings({**EXAMPLE, "SIGNING_KEYS_MIN_REFRESH_SECONDS": "2"})
+    assert faster.signing_keys_min_refresh == timedelta(seconds=2)

@@ -151,3 +151,17 @@ def test_an_agent_may_change_his_own_state_without_being_a_supervisor() -> None:
     assert me is not None
     emission = store.supervisor_change(me, None, "available", "0", "back")
     assert emission.event["data"]["lastStateChangeReason"] == "back"
+
+
+def test_an_org_without_an_active_idle_code_refuses_an_idle_login() -> None:
+    store = WebexStore(lambda: datetime(2026, 11, 2, tzinfo=UTC))
+    for code in store.aux_codes(DEFAULT_ORG_ID):
+        retired = AuxCode(code.code_id, DEFAULT_ORG_ID, code.name, code.work_type_code, active=False)
+        store.add_aux_code(retired)
+    store.add_agent("a", DEFAULT_ORG_ID, None, "A", "a@x", ("telephony",))
+    with pytest.raises(WebexError) as raised:
+        store.login("a", "idle", None, "")
+    assert raised.value.status == 400
+    view = store.agent_view("a")
+    assert view is not None
+    assert view["loggedIn"] is False

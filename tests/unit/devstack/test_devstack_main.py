@@ -171,6 +171,13 @@ def test_every_simulator_port_can_be_moved_off_the_defaults() -> None:
 
 class _RunningContactCenter:
     token_url = "http://127.0.0.1:50003/v1/access_token"
+    authorize_url = "http://127.0.0.1:50003/v1/authorize"
+
+    def __init__(self) -> None:
+        self.integrations: list[tuple[str, str, list[str]]] = []
+
+    def register_webex_integration(self, client_id: str, secret: str, redirect_uris: list[str]) -> None:
+        self.integrations.append((client_id, secret, redirect_uris))
 
 
 @pytest.mark.parametrize(
@@ -181,11 +188,68 @@ def test_a_loopback_or_missing_webex_token_url_follows_the_contact_center_simula
     environ = {"WEBEX_TOKEN_URL": configured} if configured else {}
     # WHEN the stack points it at the simulator
     point_settings_at_contact_center_simulator(environ, _RunningContactCenter())  # type: ignore[arg-type]
-    # THEN it names the running simulator's token endpoint
-    assert environ == {"WEBEX_TOKEN_URL": "http://127.0.0.1:50003/v1/access_token"}
+    # THEN it names the running simulator's token and authorize endpoints
+    assert environ == {
+        "WEBEX_TOKEN_URL": "http://127.0.0.1:50003/v1/access_token",
+        "WEBEX_AUTHORIZE_URL": "http://127.0.0.1:50003/v1/authorize",
+    }
 
 
-def test_a_real_webex_token_url_is_left_alone() -> None:
-    environ = {"WEBEX_TOKEN_URL": "https://webexapis.com/v1/access_token"}
-    point_settings_at_contact_center_simulator(environ, _RunningContactCenter())  # type: ignore[arg-type]
-    assert environ == {"WEBEX_TOKEN_URL": "https://webexapis.com/v1/access_token"}
+def test_a_real_webex_is_left_alone_and_gets_no_integration() -> None:
+    environ = {
+        "WEBEX_TOKEN_URL": "https://webexapis.com/v1/access_token",
+        "WEBEX_AUTHORIZE_URL": "https://webexapis.com/v1/authorize",
+        "WEBEX_CLIENT_ID": "real-client",
+        "WEBEX_CLIENT_SECRET": "real-secret",
+        "PUBLIC_BASE_URL": "http://127.0.0.1:7071",
+    }
+    before = dict(environ)
+    simulator = _RunningContactCenter()
+    point_settings_at_contact_center_simulator(environ, simulator)  # type: ignore[arg-type]
+    assert environ == before
+    assert simulator.integrations == []
+
+
+def test_the_connectors_webex_integration_is_registered_with_this_hosts_callback() -> None:
+    environ = {
+        "WEBEX_CLIENT_ID": "local-client",
+        "WEBEX_CLIENT_SECRET": "local-secret",
+        "PUBLIC_BASE_URL": "http://127.0.0.1:21071/",
+    }
+    simulator = _RunningContactCenter()
+    point_settings_at_contact_center_simulator(environ, simulator)  # type: ignore[arg-type]
+    assert simulator.integrations == [
+        ("local-client", "local-secret", ["http://127.0.0.1:21071/api/contact-center/webex/callback"])
+    ]
+
+
+def test_without_client_credentials_no_integration_is_registered() -> None:
+    simulator = _RunningContactCenter()
+    point_settings_at_contact_center_simulator({"PUBLIC_BASE_URL": "http://127.0.0.1:7071"}, simulator)  # type: ignore[arg-type]
+    assert simulator.integrations == []
+
+
+def test_debug_log_opens_every_logger_and_implies_the_full_log() -> None:
+    import logging
+
+    from devstack.__main__ import SDK_LOGGERS, configure_logging
+
+    config = parse_arguments(["--debug-log"])
+    assert (config.debug_log, config.live_view) == (True, False)
+    assert parse_arguments([]).debug_log is False
+    saved = {name: logging.getLogger(name).level for name in ("", *SDK_LOGGERS)}
+    try:
+        configure_logging(debug=True)
+        assert {"azure", "msal", "httpx", "urllib3"} <= set(SDK_LOGGERS)
+        assert all(logging.getLogger(name).getEffectiveLevel() == logging.DEBUG for name in SDK_LOGGERS)
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def test_the_hosts_debug_request_lines_leave_the_query_out() -> None:
+    from devstack.host import _without_query
+
+    line = '"GET /api/auth/callback?code=secret-code&state=s HTTP/1.1" 201 -'
+    assert _without_query(line) == '"GET /api/auth/callback HTTP/1.1" 201 -'
+    assert _without_query('"GET /api/health HTTP/1.1" 200 -') == '"GET /api/health HTTP/1.1" 200 -'

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from shared.graph.exceptions import GraphUnavailable
-from shared.graph.model import UserQuery
+from shared.graph.exceptions import GraphError, GraphUnavailable
+from shared.graph.model import UserPageRequest, UserQuery
 from shared.graph.msgraph_gateway import MsGraphGateway
 
 
@@ -62,3 +62,14 @@ def test_arguments_are_checked() -> None:
         MsGraphGateway(_no_credential, max_retries=-1)
     with MsGraphGateway(_no_credential) as gateway, pytest.raises(ValueError, match="timezone"):
         gateway.renew_subscription("t", lambda: "token", "sub", datetime(2030, 1, 1))
+
+
+def test_the_sdk_free_reads_never_send_a_token_over_plain_http_off_this_machine() -> None:
+    gateway = MsGraphGateway(_no_credential, "http://graph.example/v1.0", timeout_seconds=5)
+    try:
+        with pytest.raises(GraphError, match="plain http"):
+            gateway.list_users_page("tenant-a", UserPageRequest(select=("id",), top=1))
+        with pytest.raises(GraphError, match="plain http"):
+            gateway.get_presences("tenant-a", ["8f0d9c1e-0000-4000-8000-000000000001"])
+    finally:
+        gateway.close()

@@ -38,6 +38,8 @@ from shared.graph.model import (
     GraphSubscription,
     Presence,
     SubscriptionRequest,
+    UserPage,
+    UserPageRequest,
     UserQuery,
 )
 from shared.graph.ports import DelegatedTokenProvider
@@ -274,6 +276,9 @@ class FakeGraph:
 
     def get_user(self, tenant_id: str, id_or_upn: str) -> DirectoryUser | None:
         raise AssertionError("the sync engine does not read users")
+
+    def list_users_page(self, tenant_id: str, request: UserPageRequest) -> UserPage:
+        raise AssertionError("the sync engine does not list users")
 
     def search_users(self, tenant_id: str, query: UserQuery) -> list[DirectoryUser]:
         raise AssertionError("the sync engine does not search users")

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from shared.agents.groups import AgentGroup
 from shared.contact_center.model import AgentState
+from shared.graph.model import Presence
 from shared.mappings.model import ContactCenterToTeamsRule, MappingRules, TeamsToContactCenterRule
 from shared.presence.sync_state import AgentSyncState
 from tests.unit.presence.engine_fakes import (
@@ -105,3 +106,21 @@ def test_the_reconcile_timer_leaves_agents_of_an_unsynced_group_alone() -> None:
     assert engine.contact_centers.calls == []
     assert engine.states.count("save") == 0
     assert report.repaired == 0
+
+
+def test_the_reconcile_read_of_automatic_replies_maps_out_of_office() -> None:
+    engine = build_engine()
+    rules = MappingRules(
+        teams_to_contact_center=(TeamsToContactCenterRule("*", "OutOfOffice", "ooo", "Out of office"),),
+        contact_center_to_teams=(),
+    )
+    with_group(engine, "sales", presence_sync=True, mappings=rules)
+    engine.subscriptions.subscribed[TENANT] = frozenset({USER})
+    engine.states.add_agent(state=AVAILABLE_AGENT, group_id="sales")
+    # WHEN Graph's read says his automatic replies are on (the activity still Available)
+    engine.graph.presences[(TENANT, USER)] = Presence(
+        USER, "Available", "Available", "0003", out_of_office=True
+    )
+    engine.reconciler.run()
+    # THEN he is read as out of office, which the group maps
+    assert engine.contact_centers.commands == [("set_idle", TENANT, AGENT, "ooo")]

@@ -171,3 +171,38 @@ def test_the_simulator_server_serves_an_app_and_post_reads_its_answer() -> None:
     assert b'"path": "/a b"' in result.body
     assert b'"raw": "/a%20b"' in result.body
     assert too_big.status == 413
+
+
+class _Closer(BaseHTTPRequestHandler):
+    """Speaks HTTP/1.1 but drops the connection after each answer without saying so."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def test_a_connection_the_receiver_dropped_is_reopened_once() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Closer)
+    thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05), daemon=True)
+    thread.start()
+    sender = KeepAliveSender(timeout=5)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/x"
+        first = sender.post(url, b"{}", {})
+        time.sleep(0.1)
+        second = sender.post(url, b"{}", {})
+    finally:
+        sender.close()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert (first.status, second.status) == (204, 204)
+    assert sender.connections_opened == 2

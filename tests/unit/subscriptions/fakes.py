@@ -12,7 +12,15 @@ from datetime import datetime, timedelta
 
 from shared.errors import AppError
 from shared.graph.exceptions import GraphNotFound, GraphUnavailable
-from shared.graph.model import DirectoryUser, GraphSubscription, Presence, SubscriptionRequest, UserQuery
+from shared.graph.model import (
+    DirectoryUser,
+    GraphSubscription,
+    Presence,
+    SubscriptionRequest,
+    UserPage,
+    UserPageRequest,
+    UserQuery,
+)
 from shared.graph.ports import DelegatedTokenProvider
 from shared.presence.ports import SyncMessage
 from shared.storage.exceptions import StorageUnavailable
@@ -181,6 +189,9 @@ class FakeGraph:
     # -- GraphGateway ------------------------------------------------------------------------------
 
     def get_user(self, tenant_id: str, id_or_upn: str) -> DirectoryUser | None:
+        raise AssertionError("not used by the subscriptions service")
+
+    def list_users_page(self, tenant_id: str, request: UserPageRequest) -> UserPage:
         raise AssertionError("not used by the subscriptions service")
 
     def search_users(self, tenant_id: str, query: UserQuery) -> list[DirectoryUser]:

@@ -70,6 +70,7 @@ class Wired:
                 agent_groups=unused,
                 reconcile=unused,
                 contact_center_test=unused,
+                directory=unused,
                 authenticator=TOKENS.authenticator(),
             )
         )

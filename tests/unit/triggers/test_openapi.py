@@ -23,7 +23,7 @@ from shared.connectors.schemas import CREATE_BODY, UPDATE_BODY
 from shared.http.auth import policy_of
 from shared.http.contract import Json, JsonBody, Security, operation, operation_of
 from shared.http.exceptions import PayloadTooLarge
-from shared.http.openapi import ContractError, openapi_document
+from shared.http.openapi import SECURITY_SCHEMES, ContractError, openapi_document
 from shared.http.schemas import RequestModel
 from shared.mappings.exceptions import InvalidMapping
 from shared.mappings.schemas import PUT_BODY as MAPPINGS_BODY
@@ -79,8 +79,13 @@ def test_security_follows_the_routes_policy(route: Route) -> None:
     for method in route.methods:
         operation = DOCUMENT["paths"][_path_of(route)][method.lower()]
         schemes = {name for requirement in operation["security"] for name in requirement}
-        if policy_of(route.function) is not None:
-            assert schemes == {"entraBearer"}
+        policy = policy_of(route.function)
+        if policy is not None:
+            # Each credential kind the policy accepts is one alternative (the directory also takes the
+            # contact center's signed GET); every policy takes the Entra bearer token.
+            assert schemes == {SECURITY_SCHEMES[m][0] for m in policy.methods if m in SECURITY_SCHEMES}
+            assert "entraBearer" in schemes
+            assert len(operation["security"]) == len(schemes)
             assert {"401", "403"} <= set(operation["responses"])
         elif route.name == "contact_center_events":
             assert schemes == {"contactCenterSignature"}

@@ -1,0 +1,1 @@
+"""The subject-matter-expert directory: find Teams users by name, department and role."""
