@@ -131,6 +131,18 @@ class RosterListener(Protocol):
         ...
 
 
+class FirstSyncRequests(Protocol):
+    def agents_added(self, tenant_id: str, agents: Sequence[tuple[str, str]]) -> None:
+        """New agents (or agents given another user), as (agent id, user id): read their contact-center
+        status once now, not at the next reconcile. Never raises."""
+        ...
+
+
+class NoFirstSync:
+    def agents_added(self, tenant_id: str, agents: Sequence[tuple[str, str]]) -> None:
+        return None
+
+
 class SubscriptionCoverage(Protocol):
     def subscribed_user_ids(self, tenant_id: str) -> frozenset[str]:
         """The users whose presence an active Graph subscription currently covers."""

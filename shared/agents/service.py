@@ -57,7 +57,9 @@ from shared.agents.model import (
 )
 from shared.agents.ports import (
     AgentRepository,
+    FirstSyncRequests,
     GroupLister,
+    NoFirstSync,
     RosterListener,
     SubscriptionCoverage,
     UserDirectory,
@@ -115,7 +117,9 @@ class AgentService:
         audit: AdminAudit | None = None,
         groups: GroupLister | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        first_sync: FirstSyncRequests | None = None,
     ) -> None:
+        self._first_sync: FirstSyncRequests = first_sync if first_sync is not None else NoFirstSync()
         if lookup_workers < 1:
             raise ValueError("lookup_workers must be at least 1")
         self._audit = audit
@@ -154,6 +158,7 @@ class AgentService:
         )
         if saved.user_changed:
             self._notify(tenant_id)
+            self._first_sync.agents_added(tenant_id, [(agent_id, user.user_id)])
         return self._item(tenant_id, saved), saved.status is WriteStatus.CREATED
 
     def import_agents(self, tenant_id: str, body: Any, *, actor: Actor | None = None) -> ImportReport:
@@ -442,9 +447,11 @@ class AgentService:
         gives up; such a row, refused while the other still held the user, is written once more after
         the others, so its outcome does not depend on timing."""
         changed: list[bool] = []
+        # The agents whose user is new to them, for the contact center's first sync.
+        added: builtins.list[tuple[str, str]] = []
         try:
             if not parallel:
-                changed.extend(self._write(tenant_id, entry, results)[0] for entry in entries)
+                changed.extend(self._write(tenant_id, entry, results, added)[0] for entry in entries)
                 return
             # One range query tells which rows are new (a one-request create) and which change nothing.
             existing = {agent.agent_id: agent for agent in self._roster(tenant_id)}
@@ -454,7 +461,7 @@ class AgentService:
                 if current is not None and _unchanged(current, entry):
                     results[entry.index] = ImportResult(entry.item.agent_id, ImportStatus.UNCHANGED)
                     return False, None
-                return self._write(tenant_id, entry, results, current is None)
+                return self._write(tenant_id, entry, results, added, current is None)
 
             with ThreadPoolExecutor(self._lookup_workers, thread_name_prefix="agent-write") as pool:
                 outcomes = list(pool.map(write, entries))
@@ -462,17 +469,19 @@ class AgentService:
             moving = {entry.item.agent_id for entry in entries}
             for entry, (_, held_by) in zip(entries, outcomes, strict=True):
                 if held_by is not None and held_by in moving:
-                    changed.append(self._write(tenant_id, entry, results)[0])
+                    changed.append(self._write(tenant_id, entry, results, added)[0])
         finally:
             # Also when storage fails half-way: what was written must reach the subscriptions.
             if any(changed):
                 self._notify(tenant_id)
+            self._first_sync.agents_added(tenant_id, added)
 
     def _write(
         self,
         tenant_id: str,
         entry: _Entry,
         results: builtins.list[ImportResult | None],
+        added: builtins.list[tuple[str, str]],
         likely_new: bool = False,
     ) -> tuple[bool, str | None]:
         """Store one entry and record its outcome: whether the roster's users changed, and the agent
@@ -494,6 +503,8 @@ class AgentService:
             results[entry.index] = _failed(agent_id, exc.code, exc.message)
             return False, exc.agent_id if isinstance(exc, UserAlreadyAssigned) else None
         results[entry.index] = ImportResult(agent_id, ImportStatus(saved.status.value))
+        if saved.user_changed:
+            added.append((agent_id, user_id))  # list.append is atomic: the pool's threads share it
         return saved.user_changed, None
 
     def _item(self, tenant_id: str, saved: SavedAgent) -> AgentListItem:

@@ -79,6 +79,13 @@ class MappingsView(RulesView):
     is_default: bool = Field(description="True while the tenant uses the built-in defaults.")
 
 
+class MappingsSaved(MappingsView):
+    idle_codes_checked: bool = Field(
+        description="True when every idleCodeId was checked against the contact center's idle codes."
+    )
+    idle_codes_note: str | None = Field(description="Why the idle codes could not be checked, when not.")
+
+
 # -- the dry-run -----------------------------------------------------------------------------------
 
 AgentStateName = Annotated[str, _one_of([state.value for state in AgentState])]

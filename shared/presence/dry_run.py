@@ -95,6 +95,8 @@ class _Event:
     occurred_at: datetime
     event_id: str
     sequence_number: int | None
+    # The scenario's agent state is never one the contact center reports as the connector's change.
+    by_connector: bool = False
 
 
 def simulate(run: DryRun, mappings: PresenceMappings, now: datetime) -> DryRunResult:
