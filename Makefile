@@ -81,6 +81,7 @@ bench: setup
 	$(PY) -m benchmarks.bench_directory
 	$(PY) -m benchmarks.bench_webex_deliveries
 	$(PY) -m benchmarks.bench_cold_start
+	$(PY) -m benchmarks.bench_csv_import
 
 bench-scale: setup
 	$(PY) -m benchmarks.bench_scale_subscriptions

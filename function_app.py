@@ -6,6 +6,7 @@ import azure.functions as func
 
 from shared.bootstrap import check_settings
 from shared.triggers import (
+    agent_groups_api,
     agents_api,
     connector_api,
     consent_callback,
@@ -35,6 +36,7 @@ for blueprint in (
     console_api.bp,
     health_api.bp,
     agents_api.bp,
+    agent_groups_api.bp,
     sync_accounts_api.bp,
     graph_notifications.bp,
     subscription_timer.bp,

@@ -16,6 +16,8 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from shared.agents.group_policies import CachedGroupPolicies
+from shared.agents.group_service import AgentGroupService
 from shared.agents.service import AgentService
 from shared.agents.user_cache import CachedAgentUsers
 from shared.connectors.audit import AdminAudit
@@ -72,6 +74,7 @@ from shared.security.secret_box import SecretBox
 from shared.security.signed_state import StateSigner
 from shared.security.signing_keys import JwksKeySource
 from shared.settings import Settings, load_settings
+from shared.storage.agent_group_repository import TableAgentGroupRepository
 from shared.storage.agent_repository import TableAgentRepository
 from shared.storage.agent_sync_state_repository import TableAgentSyncStates
 from shared.storage.audit_log import TableAuditLog
@@ -117,6 +120,7 @@ class Services:
     presence_worker: PresenceWorker
     contact_center_events: ContactCenterEventIntake
     presence_mappings: PresenceMappingService
+    agent_groups: AgentGroupService
     reconcile: ReconcileService
     contact_center_test: ContactCenterConnectionTest
     # Sync health (GET sync-status / sync-health) and the reporter every area reports to.
@@ -396,12 +400,14 @@ def build_services(
     )
     mapping_repository = TableMappingRepository(store)
     mappings = CachedMappings(mapping_repository, clock)
+    group_repository = TableAgentGroupRepository(store)
+    policies = CachedGroupPolicies(group_repository, mappings, clock)
     connector_cache = CachedConnectors(connector_repository, clock)
     contact_centers = HttpContactCenterClients(settings.public_base_url, webex_tokens=webex, clock=clock)
     sync_states = TableAgentSyncStates(store)
     sync = PresenceSyncService(
         connector_cache,
-        mappings,
+        policies,
         sync_states,
         CommandRunner(
             contact_centers,
@@ -420,7 +426,7 @@ def build_services(
     reconcile = ReconcileService(
         connector_repository,
         connector_cache,
-        mappings,
+        policies,
         sync_states,
         graph,
         contact_centers,
@@ -453,6 +459,7 @@ def build_services(
             subscriptions,
             clock,
             audit=admin_audit,
+            groups=group_repository,
             first_sync=QueuedFirstSync(queue),
         ),
         sync_accounts=sync_accounts,
@@ -470,7 +477,16 @@ def build_services(
         webex=webex,
         webex_events=WebexEventReceiver(connector_repository, webex_authorizations, intake),
         presence_mappings=PresenceMappingService(
-            mapping_repository, connector_repository, mappings, audit, clock, idle_codes=idle_codes
+            mapping_repository,
+            connector_repository,
+            mappings,
+            audit,
+            clock,
+            idle_codes=idle_codes,
+            policies=policies,
+        ),
+        agent_groups=AgentGroupService(
+            group_repository, agent_repository, connector_repository, policies, audit, clock
         ),
         idle_codes=idle_codes,
         reconcile=reconcile,

@@ -178,6 +178,7 @@ class ControlApi:
         add("GET", f"/_sim/tenants/{_T}/users/{_U}", self.get_user)
         add("POST", f"/_sim/tenants/{_T}/users/{_U}/presence", self.set_user_presence)
         add("DELETE", f"/_sim/tenants/{_T}/users/{_U}/presence", self.clear_user_presence)
+        add("PUT", f"/_sim/tenants/{_T}/users/{_U}/out-of-office", self.set_out_of_office)
         add("POST", f"/_sim/tenants/{_T}/users/{_U}/revoke-sessions", self.revoke_sessions)
         add("GET", f"/_sim/tenants/{_T}/subscriptions", self.list_subscriptions)
         add("POST", f"/_sim/tenants/{_T}/consent/next-error", self.fail_next_consent)
@@ -400,6 +401,21 @@ class ControlApi:
         except ValueError as error:
             raise ControlApiError(409, "conflict", str(error)) from error
         return Response.json(201, user_to_json(created))
+
+    def set_out_of_office(self, request: Request) -> Response:
+        """The user's automatic replies: {isOutOfOffice, message?} (Graph shows them as
+        presence.outOfOfficeSettings and notifies the change)."""
+        tenant = self._existing_tenant(request.params["tenant"])
+        user = self._state.get_user(tenant.id, request.params["user"])
+        if user is None:
+            raise ControlApiError(404, "notFound", "no such user")
+        body = _body(request)
+        on = body.get("isOutOfOffice")
+        if not isinstance(on, bool) or set(body) - {"isOutOfOffice", "message"}:
+            raise _bad("the body is {isOutOfOffice: true | false, message?: string}")
+        message = _optional_str(body, "message")
+        updated = self._state.set_out_of_office(tenant.id, user.id, on, message)
+        return Response.json(200, user_to_json(updated))
 
     def list_users(self, request: Request) -> Response:
         tenant = self._existing_tenant(request.params["tenant"])

@@ -185,3 +185,5 @@ class PresenceChange:
     activity: str
     sequence_number: str
     subscriptions: tuple[Subscription, ...]
+    out_of_office: bool = False
+    out_of_office_message: str | None = None

@@ -86,6 +86,10 @@ def presence_notification(change: PresenceChange, subscription: Subscription) ->
                 "activity": change.activity,
                 "sequenceNumber": change.sequence_number,
                 "statusMessage": None,
+                "outOfOfficeSettings": {
+                    "message": change.out_of_office_message,
+                    "isOutOfOffice": change.out_of_office,
+                },
             },
             subscription.encryption_certificate,
             subscription.encryption_certificate_id or "",

@@ -24,6 +24,7 @@ from devstack.graph_simulator.faults import (
     fault_error,
 )
 from devstack.graph_simulator.graph_auth import authenticate
+from devstack.graph_simulator.graph_batch import BatchApi
 from devstack.graph_simulator.graph_presence import PresenceApi
 from devstack.graph_simulator.graph_subscriptions import SubscriptionsApi
 from devstack.graph_simulator.graph_users import UsersApi
@@ -72,6 +73,10 @@ class SimulatorApp:
                 status=response.status,
             )
         return response
+
+    def dispatch_graph(self, request: Request) -> Response:
+        """One Graph request, unrecorded: a request inside a `$batch` (the batch itself is recorded)."""
+        return self._dispatch(request, is_graph=True)
 
     def _dispatch(self, request: Request, is_graph: bool) -> Response:
         try:
@@ -174,6 +179,8 @@ class GraphSimulator:
             self.state, self.issuer, self.notifications, self.faults, self.info, api_audience
         ).register(router)
         self._app = SimulatorApp(self.state, router, self.faults)
+        # JSON batching runs each request of a batch through the same Graph routes (and faults).
+        BatchApi(self._app.dispatch_graph, self._authenticate).register(router)
 
     # Lifecycle -------------------------------------------------------------------------------
 

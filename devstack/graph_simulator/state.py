@@ -244,6 +244,18 @@ class SimulatorState:
         self._publish(changes)
         return snapshot
 
+    def set_out_of_office(self, tenant_id: str, user_id: str, on: bool, message: str | None) -> User:
+        """The user's automatic replies switched on or off: a presence change (new sequence number)
+        whatever the availability, as presence.outOfOfficeSettings changes."""
+        with self._lock:
+            user = self._users[tenant_id][user_id]
+            changed = (user.out_of_office, user.out_of_office_message) != (on, message)
+            user.out_of_office, user.out_of_office_message = on, message if on else None
+            changes = self._recompute_locked(user, self.now(), force=changed)
+            snapshot = dataclasses.replace(user, sessions=dict(user.sessions))
+        self._publish(changes)
+        return snapshot
+
     def clear_presence_session(
         self, tenant_id: str, user_id: str, session_id: str, kind: SessionKind = SessionKind.APPLICATION
     ) -> bool:
@@ -282,7 +294,14 @@ class SimulatorState:
         )
         return [
             PresenceChange(
-                user.tenant_id, user.id, availability, activity, user.sequence_number, subscriptions
+                user.tenant_id,
+                user.id,
+                availability,
+                activity,
+                user.sequence_number,
+                subscriptions,
+                user.out_of_office,
+                user.out_of_office_message,
             )
         ]
 

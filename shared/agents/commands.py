@@ -12,7 +12,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
-from shared.agents.exceptions import InvalidAgentInput, TooManyAgents
+from shared.agents.exceptions import InvalidAgentInput, InvalidGroupInput, TooManyAgents
+from shared.agents.group_commands import parse_optional_group_id
+from shared.agents.groups import DEFAULT_GROUP_ID
+from shared.http.exceptions import UnsupportedMediaType
 
 MAX_AGENT_ID_LENGTH: Final = 128
 MAX_UPN_LENGTH: Final = 256
@@ -25,7 +28,8 @@ _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 # Characters that have no place in a UPN and would change the meaning of a Graph URL path.
 _UPN_FORBIDDEN = frozenset('/\\?%"<>,;')
 _REFERENCE_FIELDS = ("userId", "userPrincipalName")
-_ITEM_FIELDS = frozenset({"agentId", *_REFERENCE_FIELDS})
+_GROUP_FIELD = "groupId"
+_ITEM_FIELDS = frozenset({"agentId", _GROUP_FIELD, *_REFERENCE_FIELDS})
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,15 @@ UserReference = UserById | UserByPrincipalName
 class ImportItem:
     agent_id: str
     user: UserReference
+    group_id: str = DEFAULT_GROUP_ID
+
+
+@dataclass(frozen=True)
+class AgentBody:
+    """The body of `PUT .../agents/{agentId}`."""
+
+    user: UserReference
+    group_id: str = DEFAULT_GROUP_ID
 
 
 @dataclass(frozen=True)
@@ -74,11 +87,20 @@ def parse_agent_id(raw: object, name: str = "agentId") -> str:
 
 
 def parse_user_reference(body: dict[str, Any] | None) -> UserReference:
-    """The body of `PUT .../agents/{agentId}`: exactly one of userId and userPrincipalName."""
+    """Exactly one of userId and userPrincipalName (and nothing else)."""
     if body is None:
         raise InvalidAgentInput("a JSON object body with userId or userPrincipalName is required")
     _reject_unknown(body, frozenset(_REFERENCE_FIELDS), "")
     return _reference(body, "")
+
+
+def parse_agent_body(body: dict[str, Any] | None) -> AgentBody:
+    """The body of `PUT .../agents/{agentId}`: exactly one of userId and userPrincipalName, and the
+    agent's groupId (absent or null: the default group; a PUT replaces the agent, group included)."""
+    if body is None:
+        raise InvalidAgentInput("a JSON object body with userId or userPrincipalName is required")
+    _reject_unknown(body, frozenset({*_REFERENCE_FIELDS, _GROUP_FIELD}), "")
+    return AgentBody(_reference(body, ""), _group(body.get(_GROUP_FIELD), _GROUP_FIELD))
 
 
 def parse_import(body: dict[str, Any] | None) -> list[ImportItem | RejectedItem]:
@@ -88,7 +110,9 @@ def parse_import(body: dict[str, Any] | None) -> list[ImportItem | RejectedItem]
     _reject_unknown(body, frozenset({"agents"}), "")
     agents = body.get("agents")
     if not isinstance(agents, list):
-        raise InvalidAgentInput("agents must be a list of {agentId, userId | userPrincipalName} objects")
+        raise InvalidAgentInput(
+            "agents must be a list of {agentId, userId | userPrincipalName, groupId?} objects"
+        )
     if len(agents) > MAX_IMPORT_ITEMS:
         raise TooManyAgents(len(agents), MAX_IMPORT_ITEMS)
     if not agents:
@@ -103,6 +127,29 @@ def parse_page_size(raw: str | None) -> int:
     if len(raw) > 4 or not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise InvalidAgentInput(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}")
     return int(raw)
+
+
+def parse_list_format(raw: str | None) -> str:
+    """The agents list's `format`: json (the default, paged) or csv (the whole roster)."""
+    if raw is None or raw in {"", "json"}:
+        return "json"
+    if raw == "csv":
+        return "csv"
+    raise InvalidAgentInput("format must be json or csv")
+
+
+def is_csv(content_type: str | None) -> bool:
+    """Whether an import body is CSV: `text/csv`, in UTF-8 (the only charset accepted)."""
+    if not content_type:
+        return False
+    media_type, _, parameters = content_type.partition(";")
+    if media_type.strip().lower() != "text/csv":
+        return False
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise UnsupportedMediaType("a roster CSV must be UTF-8 (charset=utf-8)")
+    return True
 
 
 def check_page_size(limit: int) -> int:
@@ -135,6 +182,24 @@ def parse_user_principal_name(raw: object, name: str = "userPrincipalName") -> s
     return raw
 
 
+def parse_import_fields(
+    agent_id: str,
+    *,
+    user_principal_name: str | None,
+    user_id: str | None,
+    group_id: str | None,
+    prefix: str,
+) -> ImportItem | RejectedItem:
+    """One roster line from already separated fields (a CSV row), checked like a JSON import item."""
+    valid_agent_id: str | None = None
+    try:
+        valid_agent_id = parse_agent_id(agent_id, f"{prefix}agentId")
+        reference = _reference({"userId": user_id, "userPrincipalName": user_principal_name}, prefix)
+        return ImportItem(valid_agent_id, reference, _group(group_id, f"{prefix}groupId"))
+    except InvalidAgentInput as exc:
+        return RejectedItem(valid_agent_id, exc.message)
+
+
 def _import_item(raw: object, prefix: str) -> ImportItem | RejectedItem:
     if not isinstance(raw, dict):
         return RejectedItem(None, f"{prefix.rstrip('.')} must be an object")
@@ -142,9 +207,18 @@ def _import_item(raw: object, prefix: str) -> ImportItem | RejectedItem:
     try:
         agent_id = parse_agent_id(raw.get("agentId"), f"{prefix}agentId")
         _reject_unknown(raw, _ITEM_FIELDS, prefix)
-        return ImportItem(agent_id, _reference(raw, prefix))
+        return ImportItem(
+            agent_id, _reference(raw, prefix), _group(raw.get(_GROUP_FIELD), f"{prefix}{_GROUP_FIELD}")
+        )
     except InvalidAgentInput as exc:
         return RejectedItem(agent_id, exc.message)
+
+
+def _group(raw: object, name: str) -> str:
+    try:
+        return parse_optional_group_id(raw, name)
+    except InvalidGroupInput as exc:
+        raise InvalidAgentInput(exc.message) from exc
 
 
 def _reference(raw: dict[str, Any], prefix: str) -> UserReference:

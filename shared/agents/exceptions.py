@@ -101,3 +101,84 @@ class UserLookupFailed(AgentError):
         self.tenant_id = tenant_id
         self.reference = reference
         self.reason = reason
+
+
+# -- agent groups ------------------------------------------------------------------------------------
+
+
+class InvalidGroupInput(InvalidAgentInput):
+    """A group id, group body or moveTo is missing, of the wrong type or not allowed."""
+
+    code = "invalidRequest"
+
+
+class GroupNotFound(AgentError):
+    code = "agentGroupNotFound"
+
+    def __init__(self, tenant_id: str, group_id: str) -> None:
+        super().__init__(f"tenant {tenant_id} has no agent group {group_id}")
+        self.tenant_id = tenant_id
+        self.group_id = group_id
+
+
+class UnknownGroup(AgentError):
+    """An agent names a group that does not exist (a 400 of the agent's input, not a missing route)."""
+
+    code = "unknownAgentGroup"
+
+    def __init__(self, tenant_id: str, group_id: str) -> None:
+        super().__init__(
+            f"tenant {tenant_id} has no agent group {group_id}; create it with PUT "
+            f"/api/tenants/{tenant_id}/agent-groups/{group_id} first, or leave groupId out (default group)"
+        )
+        self.tenant_id = tenant_id
+        self.group_id = group_id
+
+
+class DefaultGroupReadOnly(AgentError):
+    code = "defaultGroupReadOnly"
+
+    def __init__(self, action: str) -> None:
+        super().__init__(
+            f"the default group cannot be {action}: it follows the tenant's settings (presenceSync of "
+            "the connector, the tenant's presence mappings); change those instead"
+        )
+
+
+class GroupNotEmpty(AgentError):
+    code = "agentGroupNotEmpty"
+
+    def __init__(self, tenant_id: str, group_id: str, agents: int) -> None:
+        super().__init__(
+            f"agent group {group_id} of tenant {tenant_id} still has {agents} agent(s); move them first "
+            "or delete with ?moveTo=<groupId> to move them to another group"
+        )
+        self.tenant_id = tenant_id
+        self.group_id = group_id
+        self.agents = agents
+
+
+class StaleGroup(AgentError):
+    """The caller's ETag (If-Match) no longer matches: someone changed the group meanwhile."""
+
+    code = "preconditionFailed"
+
+    def __init__(self, tenant_id: str, group_id: str) -> None:
+        super().__init__(
+            f"agent group {group_id} of tenant {tenant_id} was changed by someone else (or does not "
+            "exist at that version); GET it again and retry"
+        )
+        self.tenant_id = tenant_id
+        self.group_id = group_id
+
+
+class UnreadableGroup(AgentError):
+    """A stored group row cannot be read back (edited by hand, or written by a newer schema): a 500."""
+
+    code = "unreadableAgentGroup"
+
+
+class InvalidRosterCsv(InvalidAgentInput):
+    """A roster CSV that cannot be read as a whole (encoding, header, quoting, size): nothing is written."""
+
+    code = "invalidCsv"

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from shared.agents.groups import DEFAULT_GROUP_ID
+
 
 @dataclass(frozen=True)
 class Agent:
@@ -22,6 +24,8 @@ class Agent:
     updated_at: datetime
     # The storage version (Table Storage ETag) of the agent row this instance was read at.
     etag: str | None = None
+    # The agent group whose presence policy his changes follow (shared.agents.groups).
+    group_id: str = DEFAULT_GROUP_ID
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,8 @@ class ImportResult:
     agent_id: str | None
     status: ImportStatus
     error: ItemError | None = None
+    # The CSV row (record number, the header is 1) of a CSV import; None for a JSON one.
+    row: int | None = None
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from shared.agents.groups import DEFAULT_GROUP_ID, AgentGroup
 from shared.agents.model import (
     Agent,
     ContinuationToken,
@@ -14,6 +15,7 @@ from shared.agents.model import (
     SeenPresence,
     UserDetails,
 )
+from shared.graph.exceptions import GraphError
 from shared.graph.model import DirectoryUser
 from shared.presence.messages import PresenceChange
 
@@ -24,12 +26,22 @@ class AgentRepository(Protocol):
     def get(self, tenant_id: str, agent_id: str) -> Agent | None: ...
 
     def save(
-        self, tenant_id: str, agent_id: str, user_id: str, details: UserDetails | None, now: datetime
+        self,
+        tenant_id: str,
+        agent_id: str,
+        user_id: str,
+        details: UserDetails | None,
+        now: datetime,
+        group_id: str = DEFAULT_GROUP_ID,
+        *,
+        likely_new: bool = False,
     ) -> SavedAgent:
-        """Create the agent, or point it at `user_id`; `details` None means "not known, keep what is stored".
+        """Create the agent, or point it at `user_id` and `group_id`; `details` None means "not known,
+        keep what is stored".
 
         Raise UserAlreadyAssigned when another agent has the user, ConcurrentAgentChange when retries
-        against concurrent writers run out. Writes nothing when nothing would change.
+        against concurrent writers run out. Writes nothing when nothing would change. `likely_new`: the
+        caller believes the agent does not exist; a cheaper create is tried first (same outcome).
         """
         ...
 
@@ -53,6 +65,46 @@ class AgentRepository(Protocol):
     def count(self, tenant_id: str) -> int: ...
 
 
+class GroupMembers(Protocol):
+    """The part of the Agents table the groups API uses (shared/storage/agent_repository.py)."""
+
+    def count_in_group(self, tenant_id: str, group_id: str) -> int: ...
+
+    def move_group(self, tenant_id: str, from_group_id: str, to_group_id: str, now: datetime) -> int:
+        """Move every agent of one group to another (agent and user rows together); how many moved."""
+        ...
+
+
+class GroupLister(Protocol):
+    def list(self, tenant_id: str) -> list[AgentGroup]: ...
+
+
+class GroupRepository(Protocol):
+    """The stored agent groups (the default group is never stored)."""
+
+    def get(self, tenant_id: str, group_id: str) -> AgentGroup | None: ...
+
+    def list(self, tenant_id: str) -> list[AgentGroup]: ...
+
+    def insert(self, group: AgentGroup) -> AgentGroup:
+        """Create the group; StaleGroup when it exists already."""
+        ...
+
+    def replace(self, group: AgentGroup, etag: str | None) -> AgentGroup:
+        """Replace the group if still at `etag` (None: whatever is stored); StaleGroup otherwise."""
+        ...
+
+    def delete(self, tenant_id: str, group_id: str, etag: str | None) -> None:
+        """Remove the group (only at `etag` when given); StaleGroup when it changed since."""
+        ...
+
+
+class GroupCache(Protocol):
+    def invalidate(self, tenant_id: str) -> None:
+        """Forget the tenant's cached groups so the next read in this process loads the stored ones."""
+        ...
+
+
 class TeamsPresenceRecorder(Protocol):
     """Where the presence worker keeps the newest Teams presence of an agent's user."""
 
@@ -62,9 +114,15 @@ class TeamsPresenceRecorder(Protocol):
 
 
 class UserDirectory(Protocol):
-    """The part of shared.graph.ports.GraphGateway the roster uses; any GraphGateway is one."""
+    """The part of the Graph gateway the roster uses (shared.graph.msgraph_gateway.MsGraphGateway)."""
 
     def get_user(self, tenant_id: str, id_or_upn: str) -> DirectoryUser | None: ...
+
+    def get_users(
+        self, tenant_id: str, ids_or_upns: Sequence[str]
+    ) -> Mapping[str, DirectoryUser | GraphError | None]:
+        """Many reads, batched ($batch, 20 per call): the user, None (no such user) or that read's error."""
+        ...
 
 
 class RosterListener(Protocol):

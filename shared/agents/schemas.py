@@ -18,9 +18,11 @@ from shared.agents.commands import (
     MAX_UPN_LENGTH,
 )
 from shared.agents.cursors import MAX_CURSOR_LENGTH
-from shared.agents.exceptions import InvalidAgentInput
+from shared.agents.exceptions import InvalidAgentInput, InvalidGroupInput
+from shared.agents.group_commands import MAX_DISPLAY_NAME_LENGTH, MAX_GROUP_ID_LENGTH
 from shared.http.contract import JsonBody
 from shared.http.schemas import GUID_PATTERN, Guid, RequestModel, ResponseModel, TenantPath
+from shared.mappings.schemas import MappingsInput, RulesView
 
 AGENT_ID_PATTERN = rf"^[A-Za-z0-9\-_.@:]{{1,{MAX_AGENT_ID_LENGTH}}}$"
 AgentId = Annotated[
@@ -33,6 +35,23 @@ AgentId = Annotated[
 ]
 UserId = Annotated[str | None, Field(pattern=GUID_PATTERN, description="The user's Entra object id.")]
 UserPrincipalName = Annotated[str | None, Field(min_length=3, max_length=MAX_UPN_LENGTH)]
+GROUP_ID_PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_GROUP_ID_LENGTH}}}$"
+GroupId = Annotated[
+    str,
+    Field(
+        pattern=GROUP_ID_PATTERN,
+        description="An agent group id: letters, digits, - and _.",
+        examples=["sales"],
+    ),
+]
+OptionalGroupId = Annotated[
+    str | None,
+    Field(
+        pattern=GROUP_ID_PATTERN,
+        description="The agent's group (absent or null: the default group).",
+        examples=["sales"],
+    ),
+]
 
 
 class AgentPath(TenantPath):
@@ -40,6 +59,9 @@ class AgentPath(TenantPath):
 
 
 class ListQuery(RequestModel):
+    format: Literal["json", "csv"] = Field(
+        default="json", description="csv: the whole roster as text/csv (the import's format), not paged."
+    )
     limit: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE, description="Page size.")
     cursor: str | None = Field(
         default=None, max_length=MAX_CURSOR_LENGTH, description="nextCursor of the previous page."
@@ -51,12 +73,14 @@ class AgentUserInput(RequestModel):
 
     user_id: UserId = None
     user_principal_name: UserPrincipalName = None
+    group_id: OptionalGroupId = None
 
 
 class ImportItemInput(RequestModel):
     agent_id: AgentId
     user_id: UserId = None
     user_principal_name: UserPrincipalName = None
+    group_id: OptionalGroupId = None
 
 
 class AgentImport(RequestModel):
@@ -84,6 +108,7 @@ class AgentView(ResponseModel):
     user_id: Guid
     user_principal_name: str | None
     display_name: str | None
+    group_id: str
     subscribed: bool
     last_presence: PresenceView | None
     created_at: datetime
@@ -104,6 +129,7 @@ class ImportResultView(ResponseModel):
     agent_id: str | None
     status: Literal["created", "updated", "unchanged", "failed"]
     error: ItemErrorView | None = None
+    row: int | None = Field(default=None, description="CSV imports: the row (the header is row 1).")
 
 
 class ImportSummaryView(ResponseModel):
@@ -116,3 +142,39 @@ class ImportSummaryView(ResponseModel):
 class ImportView(ResponseModel):
     results: list[ImportResultView]
     summary: ImportSummaryView
+
+
+# -- agent groups ------------------------------------------------------------------------------------
+
+
+class GroupPath(TenantPath):
+    group_id: GroupId
+
+
+class GroupDeleteQuery(RequestModel):
+    move_to: GroupId | None = Field(default=None, description="Move the group's agents here first.")
+
+
+class GroupInput(RequestModel):
+    display_name: str = Field(min_length=1, max_length=MAX_DISPLAY_NAME_LENGTH)
+    presence_sync: bool = Field(description="False: agents' presence is recorded, no command is sent.")
+    mappings: MappingsInput | None = Field(
+        default=None, description="The group's own mappings (absent or null: the tenant's)."
+    )
+
+
+GROUP_BODY = JsonBody(GroupInput, InvalidGroupInput)
+
+
+class GroupView(ResponseModel):
+    group_id: str
+    display_name: str
+    presence_sync: bool
+    mappings: RulesView | None = Field(description="null: the tenant's presence mappings apply.")
+    is_default: bool
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class GroupsView(ResponseModel):
+    groups: list[GroupView]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from shared.graph.error_mapping import graph_error_for_status
 from shared.graph.exceptions import GraphError
 from shared.graph.model import DirectoryUser, Presence, UserPage
 
@@ -94,3 +95,36 @@ def odata_error_of(body: Any) -> tuple[str | None, str | None]:
         return None, None
     code, message = error.get("code"), error.get("message")
     return (code if isinstance(code, str) else None, message if isinstance(message, str) else None)
+
+
+def batch_users_from_json(body: Any, refs: list[str]) -> dict[str, DirectoryUser | GraphError | None]:
+    """The answer of a `$batch` of user reads whose request ids are the indexes of `refs`: per
+    reference the user (200), None (404) or the GraphError of that read (its Retry-After kept)."""
+    responses = body.get("responses") if isinstance(body, dict) else None
+    if not isinstance(responses, list):
+        raise GraphError("Graph answered a $batch without responses")
+    results: dict[str, DirectoryUser | GraphError | None] = {}
+    for item in responses:
+        if not isinstance(item, dict) or not str(item.get("id", "")).isdigit():
+            raise GraphError("Graph answered a $batch response without a request id")
+        index, status = int(item["id"]), item.get("status")
+        if not 0 <= index < len(refs) or not isinstance(status, int):
+            raise GraphError("Graph answered a $batch response for a request it was not sent")
+        payload = item.get("body")
+        if status == 200:
+            results[refs[index]] = directory_user_from_json(payload)
+        elif status == 404:
+            results[refs[index]] = None
+        else:
+            headers = item.get("headers") if isinstance(item.get("headers"), dict) else {}
+            retry_after = next(
+                (str(v) for k, v in (headers or {}).items() if k.lower() == "retry-after"), None
+            )
+            code, message = odata_error_of(payload)
+            results[refs[index]] = graph_error_for_status(
+                status, code, message, retry_after_header=retry_after
+            )
+    missing = [ref for ref in refs if ref not in results]
+    if missing:
+        raise GraphError(f"Graph's $batch answer left out {len(missing)} of its requests")
+    return results

@@ -22,6 +22,17 @@ class DirectoryUser:
     mobile_phone: str | None = None
 
 
+# Graph's activity of a user whose automatic replies are on; presence.outOfOfficeSettings.isOutOfOffice
+# can say so while the activity says something else (graph-facts: "out of office can also show as").
+OUT_OF_OFFICE_ACTIVITY = "OutOfOffice"
+
+
+def shown_activity(activity: str, is_out_of_office: bool) -> str:
+    """The activity the connector works with: OutOfOffice whenever Graph says the user is out of office
+    (Teams shows him so), the availability is kept as Graph reports it."""
+    return OUT_OF_OFFICE_ACTIVITY if is_out_of_office else activity
+
+
 @dataclass(frozen=True)
 class Presence:
     user_id: str

@@ -9,6 +9,8 @@ from shared.graph.model import UserQuery
 # getPresencesByUserId and presence subscriptions both take at most 650 user ids.
 MAX_PRESENCE_IDS_PER_CALL = 650
 
+# Graph's JSON batching takes at most 20 requests per $batch call.
+MAX_BATCH_REQUESTS = 20
 USER_SELECT = ("id", "displayName", "userPrincipalName", "department", "jobTitle", "businessPhones")
 
 

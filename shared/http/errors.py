@@ -75,6 +75,11 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     agents.ConnectorDeleting: 409,
     agents.ConcurrentAgentChange: 409,
     agents.UserLookupFailed: 502,
+    agents.GroupNotFound: 404,
+    agents.UnknownGroup: 400,
+    agents.DefaultGroupReadOnly: 409,
+    agents.GroupNotEmpty: 409,
+    agents.StaleGroup: 412,
     # Sync accounts
     sync_accounts.InvalidSyncAccountInput: 400,
     sync_accounts.InvalidSignInCallback: 400,

@@ -41,3 +41,9 @@ class UnreadableMappings(MappingError):
     """
 
     code = "unreadableMappings"
+
+
+class InvalidSimulation(InvalidMapping):
+    """A mapping dry-run request is malformed (its mappings, if sent, are checked as InvalidMapping)."""
+
+    code = "invalidRequest"

@@ -47,6 +47,11 @@ SET_PRESENCE_PAIRS: Final = (
 
 # In a teamsToContactCenter rule: any activity of that availability (an exact activity wins over it).
 ANY_ACTIVITY: Final = "*"
+# Teams shows a user whose automatic replies are on as OutOfOffice (outOfOfficeSettings.isOutOfOffice);
+# a teamsToContactCenter rule {"availability": "*", "activity": "OutOfOffice"} maps him whatever his
+# availability. "*" is an availability only in that rule.
+OUT_OF_OFFICE_ACTIVITY: Final = "OutOfOffice"
+ANY_AVAILABILITY: Final = "*"
 
 # An available agent takes customer contacts and a logged-out agent is gone: in both cases the connector
 # clears its Teams presence session, so neither state can be mapped to a Teams presence.

@@ -14,7 +14,7 @@ from pydantic import Field, JsonValue
 from shared.contact_center.model import AgentState
 from shared.http.contract import JsonBody
 from shared.http.schemas import RequestModel, ResponseModel
-from shared.mappings.exceptions import InvalidMapping
+from shared.mappings.exceptions import InvalidMapping, InvalidSimulation
 from shared.mappings.model import ACTIVITIES, ANY_ACTIVITY, AVAILABILITIES, UNMAPPABLE_AGENT_STATES
 from shared.mappings.validation import MAX_IDLE_CODE_ID_LENGTH, MAX_IDLE_CODE_NAME_LENGTH, MAX_RULES
 
@@ -35,7 +35,9 @@ IdleCodeName = Annotated[str | None, Field(min_length=1, max_length=MAX_IDLE_COD
 
 
 class TeamsRuleInput(RequestModel):
-    availability: Availability
+    availability: Annotated[str, _one_of(["*", *AVAILABILITIES])] = Field(
+        description='"*" only with activity OutOfOffice: out of office, whatever the availability.'
+    )
     activity: TeamsActivity = Field(description=f'"{ANY_ACTIVITY}" matches every activity.')
     idle_code_id: IdleCodeId
     idle_code_name: IdleCodeName = None
@@ -68,9 +70,12 @@ class ContactCenterRuleView(ResponseModel):
     activity: str
 
 
-class MappingsView(ResponseModel):
+class RulesView(ResponseModel):
     teams_to_contact_center: list[TeamsRuleView]
     contact_center_to_teams: list[ContactCenterRuleView]
+
+
+class MappingsView(RulesView):
     is_default: bool = Field(description="True while the tenant uses the built-in defaults.")
 
 
@@ -79,3 +84,62 @@ class MappingsSaved(MappingsView):
         description="True when every idleCodeId was checked against the contact center's idle codes."
     )
     idle_codes_note: str | None = Field(description="Why the idle codes could not be checked, when not.")
+
+
+# -- the dry-run -----------------------------------------------------------------------------------
+
+AgentStateName = Annotated[str, _one_of([state.value for state in AgentState])]
+Text = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class TeamsPresenceInput(RequestModel):
+    availability: Availability
+    activity: Activity
+    out_of_office: bool = Field(default=False, description="outOfOfficeSettings.isOutOfOffice")
+
+
+class AgentStateInput(RequestModel):
+    state: AgentStateName
+    idle_code_id: Text | None = None
+    idle_code_name: Text | None = None
+
+
+class CurrentStateInput(AgentStateInput):
+    set_by_connector: bool = Field(
+        default=False, description="The agent's idle code was put there by the connector."
+    )
+
+
+class SimulationInput(RequestModel):
+    """At least one of teamsPresence and agentState (see README: the mapping dry-run)."""
+
+    teams_presence: TeamsPresenceInput | None = None
+    agent_state: AgentStateInput | None = None
+    current_state: CurrentStateInput | None = None
+    group_id: str | None = Field(default=None, max_length=64, description="Use this group's mappings.")
+    mappings: MappingsInput | None = Field(default=None, description="Unsaved mappings to try.")
+
+
+SIMULATE_BODY = JsonBody(SimulationInput, InvalidSimulation)
+
+
+class ContactCenterCommandView(ResponseModel):
+    action: str = Field(description="setIdle or setAvailable")
+    idle_code_id: str | None = None
+    idle_code_name: str | None = None
+
+
+class TeamsCommandView(ResponseModel):
+    action: str = Field(description="setPresence or clearPresence")
+    availability: str | None = None
+    activity: str | None = None
+    expiration_duration: str | None = None
+
+
+class SimulationView(ResponseModel):
+    contact_center_command: ContactCenterCommandView | None
+    teams_command: TeamsCommandView | None
+    reason: str
+    group_id: str
+    mappings_source: str = Field(description="request, group, tenant or defaults")
+    presence_sync: bool = Field(description="False: the tenant or group is not synced; nothing is sent now.")

@@ -9,13 +9,17 @@ Every PUT on an existing connector is audited with its outcome (invalid rules an
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
+from shared.agents.exceptions import UnknownGroup
+from shared.agents.group_commands import parse_optional_group_id
+from shared.agents.groups import DEFAULT_GROUP_ID, AgentGroup, AgentPolicy
 from shared.connectors.audit import AdminAudit
 from shared.connectors.exceptions import ConnectorNotFound, InvalidTransition
-from shared.connectors.model import ConnectorStatus
+from shared.connectors.model import Connector, ConnectorStatus
 from shared.connectors.ports import AuditLog, ConnectorRepository
 from shared.contact_center.idle_codes import IdleCodeVerification
 from shared.identity.principal import Actor
@@ -24,6 +28,7 @@ from shared.mappings.exceptions import StaleMappings, UnknownIdleCode
 from shared.mappings.model import DEFAULT_ETAG, MappingRules, PresenceMappings
 from shared.mappings.ports import IdleCodeVerifier, MappingCache, MappingRepository, NoIdleCodeCheck
 from shared.mappings.validation import parse_mappings
+from shared.presence.dry_run import DryRunResult, parse_dry_run, simulate
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +47,7 @@ class PresenceMappingService:
         clock: Callable[[], datetime],
         *,
         idle_codes: IdleCodeVerifier | None = None,
+        policies: GroupPolicies | None = None,
     ) -> None:
         self._idle_codes: IdleCodeVerifier = idle_codes if idle_codes is not None else NoIdleCodeCheck()
         self._repository = repository
@@ -49,6 +55,7 @@ class PresenceMappingService:
         self._cache = cache
         self._audit = AdminAudit(audit, clock)
         self._clock = clock
+        self._policies = policies
 
     def get(self, tenant_id: str) -> PresenceMappings:
         self._require_connector(tenant_id, "read the presence mappings of")
@@ -123,9 +130,58 @@ class PresenceMappingService:
             )
         return verification
 
-    def _require_connector(self, tenant_id: str, action: str) -> None:
+    def simulate(self, tenant_id: str, body: Any) -> DryRunAnswer:
+        """What the engine would do for the scenario in `body` (shared.presence.dry_run); sends nothing.
+
+        The mappings are the request's own (unsaved, checked like a PUT body), else those of `groupId`
+        (a group without its own: the tenant's), else the tenant's (stored or default).
+        """
+        connector = self._require_connector(tenant_id, "simulate the presence mappings of")
+        run = parse_dry_run(body if isinstance(body, dict) else None)
+        synced = connector.settings.presence_sync
+        if run.mappings is not None:
+            rules = parse_mappings(run.mappings)
+            mappings, source, group_id = PresenceMappings(rules), "request", run.group_id
+        else:
+            group_id = parse_optional_group_id(run.group_id)
+            if self._policies is None:
+                if group_id != DEFAULT_GROUP_ID:
+                    raise UnknownGroup(tenant_id, group_id)
+                policy = AgentPolicy(DEFAULT_GROUP_ID, synced, self.get(tenant_id))
+            else:
+                if group_id not in self._policies.groups(tenant_id) and group_id != DEFAULT_GROUP_ID:
+                    raise UnknownGroup(tenant_id, group_id)
+                policy = self._policies.policy(tenant_id, group_id, tenant_presence_sync=synced)
+            mappings, synced = policy.mappings, policy.presence_sync
+            source = "group" if policy.own_mappings else ("defaults" if mappings.is_default else "tenant")
+        result = simulate(run, mappings, self._clock())
+        logger.info(
+            "presence mappings of tenant %s simulated (group %s, %s mappings)", tenant_id, group_id, source
+        )
+        return DryRunAnswer(result, group_id or DEFAULT_GROUP_ID, source, synced)
+
+    def _require_connector(self, tenant_id: str, action: str) -> Connector:
         connector = self._connectors.get(tenant_id)
         if connector is None:
             raise ConnectorNotFound(tenant_id)
         if connector.status is ConnectorStatus.DELETING:
             raise InvalidTransition(action, connector.status.value, "the connector is being deleted")
+        return connector
+
+
+@dataclass(frozen=True)
+class DryRunAnswer:
+    result: DryRunResult
+    group_id: str
+    # Where the mappings came from: request, group, tenant or defaults.
+    mappings_source: str
+    # False: presence sync is off for the tenant or the group, so the engine would send nothing now.
+    presence_sync: bool
+
+
+class GroupPolicies(Protocol):
+    def policy(
+        self, tenant_id: str, group_id: str | None, *, tenant_presence_sync: bool = True
+    ) -> AgentPolicy: ...
+
+    def groups(self, tenant_id: str) -> Mapping[str, AgentGroup]: ...

@@ -15,7 +15,9 @@ from shared.mappings.exceptions import InvalidMapping
 from shared.mappings.model import (
     ACTIVITIES,
     ANY_ACTIVITY,
+    ANY_AVAILABILITY,
     AVAILABILITIES,
+    OUT_OF_OFFICE_ACTIVITY,
     SET_PRESENCE_PAIRS,
     UNMAPPABLE_AGENT_STATES,
     ContactCenterToTeamsRule,
@@ -73,8 +75,16 @@ def _teams_rules(raw_rules: list[Any]) -> tuple[TeamsToContactCenterRule, ...]:
     for index, raw in enumerate(raw_rules):
         where = f"{TEAMS_TO_CONTACT_CENTER}[{index}]"
         rule_body = _rule_object(raw, where, _TEAMS_RULE_FIELDS)
-        availability = _availability(rule_body, where)
         activity = _required_text(rule_body, "activity", where)
+        if rule_body.get("availability") == ANY_AVAILABILITY and activity == OUT_OF_OFFICE_ACTIVITY:
+            availability = ANY_AVAILABILITY
+        elif rule_body.get("availability") == ANY_AVAILABILITY:
+            raise InvalidMapping(
+                f'{where}.availability "{ANY_AVAILABILITY}" is only for activity "{OUT_OF_OFFICE_ACTIVITY}" '
+                "(out of office, whatever the availability)"
+            )
+        else:
+            availability = _availability(rule_body, where)
         if activity != ANY_ACTIVITY and activity not in ACTIVITIES:
             raise InvalidMapping(
                 f'{where}.activity must be "{ANY_ACTIVITY}" or one of Graph\'s activity values (exact case): '

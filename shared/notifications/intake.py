@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from shared.graph.model import shown_activity
 from shared.notifications.client_state import ClientStateSigner
 from shared.notifications.decryption import decrypt_encrypted_content
 from shared.notifications.encryption_keys import EncryptionKeyRing
@@ -186,7 +187,7 @@ class NotificationIntake:
                 tenant_id=notification.tenant_id,
                 user_id=presence.id.lower(),
                 availability=presence.availability,
-                activity=presence.activity,
+                activity=shown_activity(presence.activity, presence.is_out_of_office),
                 sequence_number=presence.sequence_number,
                 observed_at=observed_at,
                 subscription_id=notification.subscription_id,

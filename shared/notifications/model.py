@@ -109,6 +109,8 @@ class PresencePayload:
     activity: str
     sequence_number: str | None
     raw: Mapping[str, Any] = field(repr=False, compare=False)
+    # presence.outOfOfficeSettings.isOutOfOffice (absent: false).
+    is_out_of_office: bool = False
 
 
 def parse_notification_collection(body: bytes | Mapping[str, Any]) -> NotificationCollection:
@@ -150,12 +152,19 @@ def parse_presence_payload(document: Mapping[str, Any]) -> PresencePayload:
     sequence_number = document.get("sequenceNumber")
     if sequence_number is not None and not isinstance(sequence_number, str):
         raise MalformedNotificationError("presence.sequenceNumber: must be a string")
+    out_of_office = document.get("outOfOfficeSettings")
+    if out_of_office is not None and not isinstance(out_of_office, Mapping):
+        raise MalformedNotificationError("presence.outOfOfficeSettings: must be an object")
+    is_out_of_office = (out_of_office or {}).get("isOutOfOffice")
+    if is_out_of_office is not None and not isinstance(is_out_of_office, bool):
+        raise MalformedNotificationError("presence.outOfOfficeSettings.isOutOfOffice: must be a boolean")
     return PresencePayload(
         id=_required_string(document, "id", "presence"),
         availability=_required_string(document, "availability", "presence"),
         activity=_required_string(document, "activity", "presence"),
         sequence_number=sequence_number,
         raw=document,
+        is_out_of_office=is_out_of_office is True,
     )
 
 

@@ -22,7 +22,7 @@ from shared.contact_center.model import AgentStatus
 from shared.contact_center.ports import ContactCenterClient, ContactCenterClients
 from shared.errors import AppError
 from shared.graph.exceptions import GraphError
-from shared.graph.model import Presence
+from shared.graph.model import Presence, shown_activity
 from shared.graph.ports import GraphGateway
 from shared.mappings.model import PresenceMappings
 from shared.presence.commands import CommandRunner, Target
@@ -116,12 +116,16 @@ class ReconcileService:
             or connector.contact_center is None
         ):
             return
-        mappings = self._mappings.get(tenant_id)
         stored = self._states.list_tenant(tenant_id)
         report.agents += len(stored)
         presences = self._teams_presences(tenant_id, stored, report)
         client = self._contact_centers.client_for(tenant_id, connector.contact_center)
         for listed in stored:
+            policy = self._mappings.policy(tenant_id, listed.group_id)
+            if not policy.presence_sync:
+                # The agent's group is not synced: nothing is repaired or renewed for him.
+                continue
+            mappings = policy.mappings
             now = self._clock()
             presence = presences.get(listed.user_id)
             status = self._contact_center_status(tenant_id, listed, client, report)
@@ -173,7 +177,13 @@ class ReconcileService:
             logger.warning("reconcile of tenant %s: presence read failed: %s", tenant_id, exc.message)
             return {}
         report.graph_reads += -(-len(user_ids) // 650)
-        return {presence.user_id.lower(): presence for presence in presences}
+        # Read like a notification: automatic replies on show as the OutOfOffice activity.
+        return {
+            presence.user_id.lower(): replace(
+                presence, activity=shown_activity(presence.activity, presence.out_of_office)
+            )
+            for presence in presences
+        }
 
     def _contact_center_status(
         self, tenant_id: str, agent: StoredSyncState, client: ContactCenterClient, report: ReconcileReport

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from shared.agents.groups import AgentPolicy
 from shared.connectors.model import Connector, ConnectorStatus
 from shared.contact_center.exceptions import ContactCenterError
 from shared.contact_center.messages import AgentStateChange
@@ -39,7 +40,13 @@ class ConnectorLookup(Protocol):
 
 
 class MappingLookup(Protocol):
-    def get(self, tenant_id: str) -> PresenceMappings: ...
+    """The presence policy per agent group (shared.agents.group_policies.CachedGroupPolicies)."""
+
+    def get(self, tenant_id: str) -> PresenceMappings:
+        """The tenant's own mappings (the default group's)."""
+        ...
+
+    def policy(self, tenant_id: str, group_id: str | None) -> AgentPolicy: ...
 
 
 class SyncStates(Protocol):
@@ -101,6 +108,8 @@ class PresenceSyncService:
             f"Teams {change.availability}/{change.activity}",
             delivery_count,
             observed_at=change.observed_at,
+            # A group that is not synced still shows its agents' last Teams presence.
+            unsynced=lambda: self._recorder.record_teams_presence(change.tenant_id, change),
         )
 
     def agent_event(self, body: bytes, *, message_id: str | None, delivery_count: int) -> None:
@@ -190,12 +199,13 @@ class PresenceSyncService:
         *,
         agent_id: str | None = None,
         observed_at: datetime | None = None,
+        unsynced: Callable[[], object] | None = None,
     ) -> None:
         """Decide and apply for the user's agent; `agent_id`: the agent the message is about, when it
-        names one; `observed_at`: when the change was seen on its side (the measured delay starts)."""
+        names one; `observed_at`: when the change was seen on its side (the measured delay starts);
+        `unsynced`: what to do instead when the agent's group is not synced."""
         tenant_id = connector.tenant_id
         assert connector.contact_center is not None  # noqa: S101 - checked by the callers
-        mappings = self._mappings.get(tenant_id)
         for attempt in range(1, MAX_DECISION_ATTEMPTS + 1):
             stored = self._states.load(tenant_id, user_id)
             if stored is None:
@@ -214,8 +224,20 @@ class PresenceSyncService:
                 )
                 self._reporter.change(tenant_id, ChangeOutcome.DROPPED, "agentReassigned")
                 return
+            policy = self._mappings.policy(tenant_id, stored.group_id)
+            if not policy.presence_sync:
+                logger.info(
+                    "tenant %s agent %s: group %s is not synced; %s not applied",
+                    tenant_id,
+                    stored.agent_id,
+                    policy.group_id,
+                    what,
+                )
+                if unsynced is not None:
+                    unsynced()
+                return
             now = self._clock()
-            decision = decide(stored.state, mappings, now)
+            decision = decide(stored.state, policy.mappings, now)
             if decision.discarded or (
                 decision.outcome is Outcome.UNCHANGED and decision.state == stored.state
             ):

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
+from shared.agents.groups import DEFAULT_GROUP_ID
 from shared.contact_center.model import AgentState
 
 EntityValue = str | int | float | bool | datetime
@@ -353,6 +354,8 @@ class StoredSyncState:
     agent_id: str
     state: AgentSyncState
     etag: str
+    # The agent's group (written with the roster row, shared.agents.groups); its policy applies.
+    group_id: str = DEFAULT_GROUP_ID
 
 
 def _teams_view(entity: Mapping[str, Any]) -> TeamsView | None:

@@ -26,6 +26,7 @@ from azure.core.exceptions import HttpResponseError, ResourceModifiedError, Reso
 from azure.data.tables import TableClient, TableEntity, TableTransactionError, UpdateMode
 
 from shared.agents.exceptions import ConcurrentAgentChange, InvalidCursor, UserAlreadyAssigned
+from shared.agents.groups import DEFAULT_GROUP_ID
 from shared.agents.model import (
     Agent,
     ContinuationToken,
@@ -52,7 +53,15 @@ _QUERY_PAGE_SIZE: Final = 1000
 # Statuses of a transaction that lost a race: retry after reading again.
 _CONFLICT_STATUSES: Final = frozenset({404, 409, 412})
 
-_AGENT_COLUMNS: Final = ["agentId", "userId", "userPrincipalName", "displayName", "createdAt", "updatedAt"]
+_AGENT_COLUMNS: Final = [
+    "agentId",
+    "userId",
+    "userPrincipalName",
+    "displayName",
+    "createdAt",
+    "updatedAt",
+    "groupId",
+]
 _PRESENCE_COLUMNS: Final = [
     "agentId",
     "userId",
@@ -85,17 +94,44 @@ class TableAgentRepository:
         return None if agent is None else agent.user_id
 
     def save(
-        self, tenant_id: str, agent_id: str, user_id: str, details: UserDetails | None, now: datetime
+        self,
+        tenant_id: str,
+        agent_id: str,
+        user_id: str,
+        details: UserDetails | None,
+        now: datetime,
+        group_id: str = DEFAULT_GROUP_ID,
+        *,
+        likely_new: bool = False,
     ) -> SavedAgent:
         partition = _partition(tenant_id)
         user_id = user_id.lower()
+        if likely_new:
+            # One transaction instead of two reads and one: it fails whole (409) when the agent or the
+            # user row exists after all, and the usual path below decides then.
+            created = self._assign(
+                None,
+                Agent(
+                    tenant_id=tenant_id,
+                    agent_id=agent_id,
+                    user_id=user_id,
+                    user_principal_name=None if details is None else details.user_principal_name,
+                    display_name=None if details is None else details.display_name,
+                    created_at=now,
+                    updated_at=now,
+                    group_id=group_id,
+                ),
+                None,
+            )
+            if isinstance(created, SavedAgent):
+                return created
         # The user id whose row the previous attempt found missing (only a foreign writer removes it).
         missing_user_row: str | None = None
         for attempt in range(1, MAX_ATTEMPTS + 1):
             entity = self._read(partition, _agent_key(agent_id))
             current = None if entity is None else _to_agent(tenant_id, entity)
             if current is not None and current.user_id == user_id:
-                saved = self._refresh_details(current, details, now)
+                saved = self._refresh_details(current, details, now, group_id)
                 if saved is not None:
                     return saved
             elif self._user_is_free(tenant_id, agent_id, user_id):
@@ -107,6 +143,7 @@ class TableAgentRepository:
                     display_name=None if details is None else details.display_name,
                     created_at=now if current is None else current.created_at,
                     updated_at=now,
+                    group_id=group_id,
                 )
                 outcome = self._assign(current, assigned, missing_user_row)
                 if isinstance(outcome, SavedAgent):
@@ -184,6 +221,31 @@ class TableAgentRepository:
 
     def count(self, tenant_id: str) -> int:
         return sum(1 for _ in self._query(tenant_id, AGENT_PREFIX, _AGENT_RANGE_END, ["RowKey"]))
+
+    def count_in_group(self, tenant_id: str, group_id: str) -> int:
+        return len(self._in_group(tenant_id, group_id, ["RowKey"]))
+
+    def move_group(self, tenant_id: str, from_group_id: str, to_group_id: str, now: datetime) -> int:
+        moved = 0
+        for row in self._in_group(tenant_id, from_group_id, ["agentId"]):
+            agent_id = str(row["agentId"])
+            for _attempt in range(MAX_ATTEMPTS):
+                current = self.get(tenant_id, agent_id)
+                if current is None or current.group_id != from_group_id:
+                    break
+                if self._regroup(current, replace(current, group_id=to_group_id, updated_at=now)) is not None:
+                    moved += 1
+                    break
+            else:
+                raise ConcurrentAgentChange(tenant_id, agent_id)
+        logger.info(
+            "moved %s agent(s) of tenant %s from group %s to group %s",
+            moved,
+            tenant_id,
+            from_group_id,
+            to_group_id,
+        )
+        return moved
 
     # -- Teams presence ----------------------------------------------------------------------------
 
@@ -271,20 +333,26 @@ class TableAgentRepository:
             )
 
     def _refresh_details(
-        self, current: Agent, details: UserDetails | None, now: datetime
+        self, current: Agent, details: UserDetails | None, now: datetime, group_id: str
     ) -> SavedAgent | None:
-        """Same user: only the directory details may change. None when the agent changed meanwhile."""
-        if details is None or (details.user_principal_name, details.display_name) == (
+        """Same user: only the directory details and the group may change. None when the agent changed
+        meanwhile."""
+        same_details = details is None or (details.user_principal_name, details.display_name) == (
             current.user_principal_name,
             current.display_name,
-        ):
-            return SavedAgent(current, WriteStatus.UNCHANGED, user_changed=False)
-        updated = replace(
-            current,
-            user_principal_name=details.user_principal_name,
-            display_name=details.display_name,
-            updated_at=now,
         )
+        if same_details and group_id == current.group_id:
+            return SavedAgent(current, WriteStatus.UNCHANGED, user_changed=False)
+        updated = replace(current, updated_at=now, group_id=group_id)
+        if details is not None:
+            updated = replace(
+                updated, user_principal_name=details.user_principal_name, display_name=details.display_name
+            )
+        if group_id != current.group_id:
+            regrouped = self._regroup(current, updated)
+            return (
+                None if regrouped is None else SavedAgent(regrouped, WriteStatus.UPDATED, user_changed=False)
+            )
         table = self._table()
         with storage_errors():
             try:
@@ -296,6 +364,33 @@ class TableAgentRepository:
         return SavedAgent(
             replace(updated, etag=str(metadata["etag"])), WriteStatus.UPDATED, user_changed=False
         )
+
+    def _regroup(self, current: Agent, updated: Agent) -> Agent | None:
+        """Write the agent row and the group on his user row (which the engine reads) together, if the
+        agent row is still at `current.etag`: the agent as stored, or None when it lost a race."""
+        partition = _partition(current.tenant_id)
+        operations: list[Any] = [
+            ("update", _agent_entity(updated), {"mode": UpdateMode.REPLACE, **_if_match(current.etag)}),
+            (
+                "update",
+                {**_keys(partition, _user_key(current.user_id)), "groupId": updated.group_id},
+                {"mode": UpdateMode.MERGE},
+            ),
+        ]
+        outcome = _submit(self._table(), operations)
+        if isinstance(outcome, TableTransactionError):
+            return None
+        etag = outcome[0].get("etag") if outcome else None
+        return replace(updated, etag=None if etag is None else str(etag))
+
+    def _in_group(self, tenant_id: str, group_id: str, select: list[str]) -> list[TableEntity]:
+        table = self._table()
+        query = (
+            _range_filter(_partition(tenant_id), AGENT_PREFIX, _AGENT_RANGE_END)
+            + f" and groupId eq {odata_string(group_id)}"
+        )
+        with storage_errors():
+            return list(table.query_entities(query, select=select, results_per_page=_QUERY_PAGE_SIZE))
 
     def _user_is_free(self, tenant_id: str, agent_id: str, user_id: str) -> bool:
         """True when no row claims the user. Raise UserAlreadyAssigned when another agent has it; False
@@ -348,6 +443,7 @@ class TableAgentRepository:
                     **_keys(partition, _user_key(assigned.user_id)),
                     "agentId": assigned.agent_id,
                     "userId": assigned.user_id,
+                    "groupId": assigned.group_id,
                 },
             )
         )
@@ -415,6 +511,7 @@ def _agent_entity(agent: Agent) -> dict[str, Any]:
         "displayName": agent.display_name,
         "createdAt": agent.created_at.astimezone(UTC),
         "updatedAt": agent.updated_at.astimezone(UTC),
+        "groupId": agent.group_id,
     }
     # Table Storage has no null: an absent property is how "not known" is stored (REPLACE drops it).
     return {name: value for name, value in entity.items() if value is not None}
@@ -431,6 +528,7 @@ def _to_agent(tenant_id: str, entity: TableEntity) -> Agent:
         created_at=_utc(entity["createdAt"]),
         updated_at=_utc(entity["updatedAt"]),
         etag=None if etag is None else str(etag),
+        group_id=_text_or_none(entity.get("groupId")) or DEFAULT_GROUP_ID,
     )
 
 

@@ -10,6 +10,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableEntity, UpdateMode
 
+from shared.agents.groups import DEFAULT_GROUP_ID
 from shared.presence.exceptions import AgentSyncStateGone, StaleAgentSyncState
 from shared.presence.sync_state import AgentSyncState, StoredSyncState
 from shared.storage.agent_repository import USER_PREFIX
@@ -61,7 +62,7 @@ class TableAgentSyncStates:
             except ResourceNotFoundError as exc:
                 raise AgentSyncStateGone(stored.tenant_id, stored.user_id) from exc
         return StoredSyncState(
-            stored.tenant_id, stored.user_id, stored.agent_id, state, str(metadata["etag"])
+            stored.tenant_id, stored.user_id, stored.agent_id, state, str(metadata["etag"]), stored.group_id
         )
 
     def list_tenant(self, tenant_id: str) -> list[StoredSyncState]:
@@ -87,6 +88,7 @@ def _stored(tenant_id: str, entity: TableEntity) -> StoredSyncState:
         agent_id=str(entity.get("agentId") or ""),
         state=AgentSyncState.from_entity(entity),
         etag=str(entity.metadata["etag"]),
+        group_id=str(entity.get("groupId") or DEFAULT_GROUP_ID),
     )
 
 

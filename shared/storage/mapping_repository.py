@@ -85,12 +85,17 @@ class TableMappingRepository:
 
 
 def _to_entity(tenant_id: str, rules: MappingRules, updated_at: datetime) -> dict[str, Any]:
-    entity: dict[str, Any] = {
+    return {
         "PartitionKey": checked_key(tenant_id, "tenant id"),
         "RowKey": ROW_KEY,
         "SchemaVersion": SCHEMA_VERSION,
         "UpdatedAt": updated_at,
+        **rules_properties(rules),
     }
+
+
+def rules_properties(rules: MappingRules) -> dict[str, str]:
+    """The columns that hold `rules` (also in agent group rows, which carry mappings of their own)."""
     teams = [
         {
             "availability": rule.availability,
@@ -104,9 +109,10 @@ def _to_entity(tenant_id: str, rules: MappingRules, updated_at: datetime) -> dic
         {"agentState": rule.agent_state.value, "availability": rule.availability, "activity": rule.activity}
         for rule in rules.contact_center_to_teams
     ]
-    entity.update(_split(TEAMS_COLUMN, json.dumps(teams, separators=(",", ":"))))
-    entity.update(_split(CONTACT_CENTER_COLUMN, json.dumps(contact_center, separators=(",", ":"))))
-    return entity
+    return {
+        **_split(TEAMS_COLUMN, json.dumps(teams, separators=(",", ":"))),
+        **_split(CONTACT_CENTER_COLUMN, json.dumps(contact_center, separators=(",", ":"))),
+    }
 
 
 def _split(column: str, text: str) -> dict[str, str]:
@@ -123,32 +129,37 @@ def _joined(entity: Mapping[str, Any], column: str) -> str:
     return "".join(parts)
 
 
+def rules_from_properties(entity: Mapping[str, Any]) -> MappingRules:
+    """The rules `rules_properties` wrote; KeyError / TypeError / ValueError when they are unreadable."""
+    teams = json.loads(_joined(entity, TEAMS_COLUMN))
+    contact_center = json.loads(_joined(entity, CONTACT_CENTER_COLUMN))
+    return MappingRules(
+        teams_to_contact_center=tuple(
+            TeamsToContactCenterRule(
+                availability=str(item["availability"]),
+                activity=str(item["activity"]),
+                idle_code_id=str(item["idleCodeId"]),
+                idle_code_name=None if item.get("idleCodeName") is None else str(item["idleCodeName"]),
+            )
+            for item in teams
+        ),
+        contact_center_to_teams=tuple(
+            ContactCenterToTeamsRule(
+                agent_state=AgentState(item["agentState"]),
+                availability=str(item["availability"]),
+                activity=str(item["activity"]),
+            )
+            for item in contact_center
+        ),
+    )
+
+
 def _to_mappings(tenant_id: str, entity: TableEntity) -> PresenceMappings:
     try:
         version = entity.get("SchemaVersion")
         if version != SCHEMA_VERSION:
             raise ValueError(f"schema version {version!r} is not supported")
-        teams = json.loads(_joined(entity, TEAMS_COLUMN))
-        contact_center = json.loads(_joined(entity, CONTACT_CENTER_COLUMN))
-        rules = MappingRules(
-            teams_to_contact_center=tuple(
-                TeamsToContactCenterRule(
-                    availability=str(item["availability"]),
-                    activity=str(item["activity"]),
-                    idle_code_id=str(item["idleCodeId"]),
-                    idle_code_name=None if item.get("idleCodeName") is None else str(item["idleCodeName"]),
-                )
-                for item in teams
-            ),
-            contact_center_to_teams=tuple(
-                ContactCenterToTeamsRule(
-                    agent_state=AgentState(item["agentState"]),
-                    availability=str(item["availability"]),
-                    activity=str(item["activity"]),
-                )
-                for item in contact_center
-            ),
-        )
+        rules = rules_from_properties(entity)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         logger.error("the presence mappings row of tenant %s cannot be read: %s", tenant_id, exc)
         raise UnreadableMappings(

@@ -6,7 +6,7 @@ import logging
 
 import azure.functions as func
 
-from shared.agents.commands import parse_agent_id, parse_page_size
+from shared.agents.commands import is_csv, parse_agent_id, parse_list_format, parse_page_size
 from shared.agents.schemas import (
     IMPORT_BODY,
     PUT_BODY,
@@ -68,6 +68,10 @@ def put_agent(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
 @bp.route(route=AGENTS_ROUTE + "/import", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @operation(
     summary="Create or replace many agents; each item succeeds or fails alone",
+    description=(
+        "Also takes a roster file as text/csv (header agentId,userPrincipalName,userId,groupId; UTF-8, "
+        "up to 10,000 rows): each result then carries its row; an unreadable file is 400 invalidCsv."
+    ),
     tags=TAGS,
     body=IMPORT_BODY,
     responses={200: Json(ImportView, "One result per item, in order")},
@@ -76,7 +80,10 @@ def put_agent(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
 @authorized(ADMIN)
 def import_agents(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
-    report = services().agents.import_agents(tenant_id, IMPORT_BODY.read(req), actor=caller.actor)
+    if is_csv(req.headers.get("content-type")):
+        report = services().agents.import_csv(tenant_id, req.get_body() or b"", actor=caller.actor)
+    else:
+        report = services().agents.import_agents(tenant_id, IMPORT_BODY.read(req), actor=caller.actor)
     return json_response(import_json(report))
 
 
@@ -86,12 +93,30 @@ def import_agents(req: func.HttpRequest, caller: Principal) -> func.HttpResponse
     summary="The tenant's agents, a page at a time",
     tags=TAGS,
     query=ListQuery,
-    responses={200: Json(AgentPageView, "A page; nextCursor is null on the last one")},
+    responses={
+        200: Json(
+            AgentPageView,
+            "A page; nextCursor is null on the last one (format=csv: the whole roster as text/csv)",
+            also=("text/csv",),
+        )
+    },
     errors=NO_CONNECTOR,
 )
 @authorized(ADMIN)
 def list_agents(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
+    if parse_list_format(req.params.get("format")) == "csv":
+        return func.HttpResponse(
+            services().agents.export_csv(tenant_id),
+            status_code=200,
+            mimetype="text/csv",
+            charset="utf-8",
+            headers={
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+                "Content-Disposition": 'attachment; filename="agents.csv"',
+            },
+        )
     limit = parse_page_size(req.params.get("limit"))
     page = services().agents.list(tenant_id, limit, req.params.get("cursor") or None)
     return json_response(page_json(page))

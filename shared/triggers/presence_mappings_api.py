@@ -15,8 +15,9 @@ from shared.http.responses import json_response
 from shared.identity.policies import ADMIN
 from shared.identity.principal import Principal
 from shared.mappings.model import PresenceMappings
-from shared.mappings.schemas import PUT_BODY, MappingsSaved, MappingsView
+from shared.mappings.schemas import PUT_BODY, SIMULATE_BODY, MappingsSaved, MappingsView, SimulationView
 from shared.mappings.views import mappings_json
+from shared.presence.dry_run import result_json
 
 logger = logging.getLogger(__name__)
 
@@ -76,3 +77,26 @@ def put_presence_mappings(req: func.HttpRequest, caller: Principal) -> func.Http
         "idleCodesNote": verification.reason,
     }
     return json_response(body, 200, headers)
+
+
+@bp.function_name("simulate_presence_mappings")
+@bp.route(route=MAPPINGS_ROUTE + "/simulate", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(
+    summary="Dry-run: what the connector would do for a Teams presence and / or an agent state, and why",
+    description="Decided by the engine's own rules; nothing is sent or stored.",
+    tags=TAGS,
+    body=SIMULATE_BODY,
+    responses={200: Json(SimulationView, "The commands the rules decide and the reason")},
+    errors={404: "The tenant has no connector", 409: "The connector is being deleted"},
+)
+@authorized(ADMIN)
+def simulate_presence_mappings(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
+    answer = services().presence_mappings.simulate(_tenant(req), SIMULATE_BODY.read(req))
+    return json_response(
+        {
+            **result_json(answer.result),
+            "groupId": answer.group_id,
+            "mappingsSource": answer.mappings_source,
+            "presenceSync": answer.presence_sync,
+        }
+    )

@@ -163,3 +163,45 @@ def test_sdk_retries_after_retry_after_when_configured(simulator: GraphSimulator
         graph.set_presence(tenant.tenant_id, user_id, tenant.client_id, "Away", "Away", timedelta(minutes=5))
     assert _sim_user(simulator, tenant.tenant_id, user_id)["sessions"] != []
     assert _graph_calls(simulator, tenant.tenant_id, f"/v1.0/users/{user_id}/presence/setPresence") == 2
+
+
+def test_automatic_replies_show_as_out_of_office_in_presence_reads(
+    simulator: GraphSimulator, gateway: MsGraphGateway, tenant: Tenant
+) -> None:
+    user_id = _add_user(simulator, tenant.tenant_id, {"availability": "Available", "activity": "Available"})
+    before = _sim_user(simulator, tenant.tenant_id, user_id)
+    # WHEN the user switches his automatic replies on
+    status, _ = control(
+        simulator.base_url,
+        "PUT",
+        f"/tenants/{tenant.tenant_id}/users/{user_id}/out-of-office",
+        {"isOutOfOffice": True, "message": "Back Monday"},
+    )
+    assert status == 200
+    # THEN Graph's presence carries outOfOfficeSettings, the gateway reads it (the engine then treats
+    # him as OutOfOffice, shared.graph.model.shown_activity), with a new sequence number
+    [presence] = gateway.get_presences(tenant.tenant_id, [user_id])
+    assert (presence.availability, presence.activity, presence.out_of_office) == (
+        "Available",
+        "Available",
+        True,
+    )
+    assert presence.sequence_number
+    assert presence.sequence_number > str(before.get("sequenceNumber") or "")
+    # AND back off, back to what the sessions say
+    control(
+        simulator.base_url,
+        "PUT",
+        f"/tenants/{tenant.tenant_id}/users/{user_id}/out-of-office",
+        {"isOutOfOffice": False},
+    )
+    [presence] = gateway.get_presences(tenant.tenant_id, [user_id])
+    assert presence.out_of_office is False
+    # AND the control API refuses a malformed body
+    status, _ = control(
+        simulator.base_url,
+        "PUT",
+        f"/tenants/{tenant.tenant_id}/users/{user_id}/out-of-office",
+        {"isOutOfOffice": "yes"},
+    )
+    assert status == 400

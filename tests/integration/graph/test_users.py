@@ -110,3 +110,25 @@ def test_tenant_without_admin_consent_fails_authentication(
     # WHEN the gateway reads a user there, THEN no token can be obtained
     with make_gateway(simulator, unconsented_tenant) as graph, pytest.raises(GraphAuthenticationFailed):
         graph.get_user(unconsented_tenant.tenant_id, str(uuid.uuid4()))
+
+
+def test_get_users_reads_many_users_20_per_batch_call(
+    simulator: GraphSimulator,
+    gateway: MsGraphGateway,
+    tenant: Tenant,
+    directory: dict[str, dict[str, object]],
+) -> None:
+    extra = [_add_user(simulator, tenant.tenant_id, displayName=f"User {index}") for index in range(40)]
+    missing = f"nobody-{uuid.uuid4().hex[:6]}@contoso.example"
+    refs = [str(user["userPrincipalName"]) for user in extra] + [str(directory["ann"]["id"]), missing]
+    _, before = control(simulator.base_url, "GET", "/requests")
+    # WHEN 42 users are read at once
+    found = gateway.get_users(tenant.tenant_id, refs)
+    # THEN each reference has its user, the unknown one None, the fields $select asks for included
+    assert found[missing] is None
+    assert found[str(directory["ann"]["id"])].department == "Sales EMEA"  # type: ignore[union-attr]
+    assert {found[str(u["userPrincipalName"])].id for u in extra} == {u["id"] for u in extra}  # type: ignore[union-attr]
+    # AND it took ceil(42 / 20) = 3 Graph calls, all $batch
+    _, after = control(simulator.base_url, "GET", "/requests")
+    calls = [r for r in after["value"][len(before["value"]) :] if r["kind"] == "graph"]
+    assert [(r["method"], r["path"], r["status"]) for r in calls] == [("POST", "/v1.0/$batch", 200)] * 3

@@ -43,7 +43,7 @@ def test_puts_imports_and_deletes_are_audited_with_the_actor(audited: AuditedWor
     audited.service.import_agents(TENANT, {"agents": [{"agentId": "agent-2", "userId": BOB}]}, actor=ADMIN)
     audited.service.delete(TENANT, "agent-1", actor=ADMIN)
     assert audited.trail() == [
-        ("putAgent", "succeeded", f"agent agent-1 created (user {ANN})"),
+        ("putAgent", "succeeded", f"agent agent-1 created (user {ANN}, group default)"),
         ("importAgents", "succeeded", "1 created, 0 updated, 0 unchanged, 0 failed"),
         ("deleteAgent", "succeeded", f"agent agent-1 (user {ANN})"),
     ]

@@ -136,7 +136,7 @@ def test_exactly_the_maximum_number_of_rules_is_allowed() -> None:
         ),
         (
             body_with(("teamsToContactCenter", 1, "availability"), "*"),
-            "teamsToContactCenter[1].availability must be one of Graph's availability values",
+            'teamsToContactCenter[1].availability "*" is only for activity "OutOfOffice"',
         ),
         (
             body_with(("teamsToContactCenter", 2, "activity"), "InACall"),

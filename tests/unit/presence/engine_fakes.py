@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.agents.group_policies import CachedGroupPolicies
+from shared.agents.groups import DEFAULT_GROUP_ID
 from shared.connectors.cache import CachedConnectors
 from shared.connectors.model import (
     Connector,
@@ -50,6 +52,7 @@ from shared.presence.reconcile import ReconcileService
 from shared.presence.sync_service import PresenceSyncService
 from shared.presence.sync_state import AgentSyncState, ContactCenterView, StoredSyncState, TeamsView
 from tests.fakes import FakeClock, FakeOperationsReporter
+from tests.unit.agents.fakes import FakeGroupRepository
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 OTHER_TENANT = "5b9c1f0e-3d2a-4e6f-8a7b-9c0d1e2f3a4b"
@@ -338,8 +341,11 @@ class FakeSyncStates:
         user_id: str = USER,
         agent_id: str = AGENT,
         state: AgentSyncState | None = None,
+        group_id: str | None = None,
     ) -> None:
         entity: dict[str, Any] = {"agentId": agent_id, "userId": user_id}
+        if group_id is not None:
+            entity["groupId"] = group_id
         if state is not None:
             entity.update(state.to_entity())
         self.rows[(tenant_id, user_id)] = (entity, self._etag())
@@ -379,7 +385,9 @@ class FakeSyncStates:
             raise StaleAgentSyncState(stored.tenant_id, stored.user_id)
         new_etag = self._etag()
         self.rows[key] = ({**entity, **state.to_entity()}, new_etag)
-        return StoredSyncState(stored.tenant_id, stored.user_id, stored.agent_id, state, new_etag)
+        return StoredSyncState(
+            stored.tenant_id, stored.user_id, stored.agent_id, state, new_etag, stored.group_id
+        )
 
     def list_tenant(self, tenant_id: str) -> list[StoredSyncState]:
         self.operations.append(("list_tenant", tenant_id, ""))
@@ -398,7 +406,12 @@ class FakeSyncStates:
 
 def _stored(tenant_id: str, user_id: str, entity: dict[str, Any], etag: str) -> StoredSyncState:
     return StoredSyncState(
-        tenant_id, user_id, str(entity["agentId"]), AgentSyncState.from_entity(entity), etag
+        tenant_id,
+        user_id,
+        str(entity["agentId"]),
+        AgentSyncState.from_entity(entity),
+        etag,
+        str(entity.get("groupId") or DEFAULT_GROUP_ID),
     )
 
 
@@ -509,6 +522,8 @@ class Engine:
     reporter: FakeOperationsReporter = field(default_factory=FakeOperationsReporter)
     connector_cache: CachedConnectors = field(init=False)
     mappings: CachedMappings = field(init=False)
+    group_rows: FakeGroupRepository = field(init=False)
+    policies: CachedGroupPolicies = field(init=False)
     sync: PresenceSyncService = field(init=False)
     reconciler: ReconcileService = field(init=False)
 
@@ -516,9 +531,11 @@ class Engine:
         # Wired like shared/bootstrap.py: cached lookups, the worker's runner waits, the timer's does not.
         self.connector_cache = CachedConnectors(self.connectors, self.clock)
         self.mappings = CachedMappings(self.mapping_rows, self.clock)
+        self.group_rows = FakeGroupRepository()
+        self.policies = CachedGroupPolicies(self.group_rows, self.mappings, self.clock)
         self.sync = PresenceSyncService(
             self.connector_cache,
-            self.mappings,
+            self.policies,
             self.states,
             CommandRunner(self.contact_centers, self.graph, APP_ID, sleep=self.sleep, reporter=self.reporter),
             self.recorder,
@@ -529,7 +546,7 @@ class Engine:
         self.reconciler = ReconcileService(
             self.tenants,
             self.connector_cache,
-            self.mappings,
+            self.policies,
             self.states,
             self.graph,
             self.contact_centers,

@@ -32,7 +32,7 @@ def engine() -> Engine:
     # The production wiring: the engine reads first statuses from the same contact-center clients.
     built.sync = PresenceSyncService(
         built.connector_cache,
-        built.mappings,
+        built.policies,
         built.states,
         CommandRunner(built.contact_centers, built.graph, APP_ID, sleep=built.sleep),
         built.recorder,

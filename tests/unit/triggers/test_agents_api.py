@@ -154,6 +154,7 @@ def test_put_answers_201_then_200(wired: Wired) -> None:
         "userId": ANN,
         "userPrincipalName": "ann@contoso.com",
         "displayName": "Ann Lee",
+        "groupId": "default",
         "subscribed": False,
         "lastPresence": None,
         "createdAt": "2026-11-21T09:00:00Z",

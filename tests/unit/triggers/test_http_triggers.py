@@ -67,6 +67,7 @@ class Wired:
                 presence_worker=unused,
                 contact_center_events=unused,
                 presence_mappings=unused,
+                agent_groups=unused,
                 reconcile=unused,
                 contact_center_test=unused,
                 operations=unused,

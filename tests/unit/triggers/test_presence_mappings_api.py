@@ -226,4 +226,9 @@ def test_the_routes_are_registered_without_function_keys() -> None:
     assert routes == {
         "get_presence_mappings": ("tenants/{tenantId}/presence-mappings", ["GET"], func.AuthLevel.ANONYMOUS),
         "put_presence_mappings": ("tenants/{tenantId}/presence-mappings", ["PUT"], func.AuthLevel.ANONYMOUS),
+        "simulate_presence_mappings": (
+            "tenants/{tenantId}/presence-mappings/simulate",
+            ["POST"],
+            func.AuthLevel.ANONYMOUS,
+        ),
     }
