@@ -14,12 +14,14 @@ from shared.triggers import (
     directory_api,
     graph_notifications,
     health_api,
+    idle_codes_api,
     openapi_api,
     presence_mappings_api,
     presence_worker,
     reconcile_timer,
     subscription_timer,
     sync_accounts_api,
+    webex_api,
 )
 
 check_settings()
@@ -39,6 +41,8 @@ for blueprint in (
     presence_mappings_api.bp,
     reconcile_timer.bp,
     directory_api.bp,
+    webex_api.bp,
+    idle_codes_api.bp,
     openapi_api.bp,
 ):
     app.register_functions(blueprint)

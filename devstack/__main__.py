@@ -55,8 +55,6 @@ WEBEX_TOKEN_URL = "WEBEX_TOKEN_URL"  # noqa: S105 - a setting name, not a secret
 WEBEX_AUTHORIZE_URL = "WEBEX_AUTHORIZE_URL"
 WEBEX_CLIENT_ID = "WEBEX_CLIENT_ID"
 WEBEX_CLIENT_SECRET = "WEBEX_CLIENT_SECRET"  # noqa: S105 - a setting name, not a secret
-# Where Webex sends the admin back after sign-in (the connector's Webex OAuth callback route).
-WEBEX_CALLBACK_PATH = "/api/contact-center/webex/callback"
 DEFAULT_GRAPH_SIMULATOR_PORT = 7072
 DEFAULT_GRAPH_SIMULATOR_TLS_PORT = 7074
 GRAPH_SIMULATOR_TLS_DIR = REPO_ROOT / ".devstack" / "graph-simulator-tls"
@@ -132,6 +130,8 @@ class DevStack:
         for build in HOST_SERVICES:
             self.host.add_background_service(build(self.host))
         self._start(self.host)
+        if self.contact_center is not None:
+            register_webex_integration(os.environ, self.contact_center)
         return self.host
 
     def start_simulators(self) -> None:
@@ -217,18 +217,27 @@ def point_settings_at_simulator(environ: MutableMapping[str, str], graph: GraphS
 def point_settings_at_contact_center_simulator(
     environ: MutableMapping[str, str], simulator: ContactCenterSimulator
 ) -> None:
-    """The Webex authorize and token URLs follow the simulator's port unless they name a real
-    (non-loopback) host; then the connector's Webex integration (WEBEX_CLIENT_ID / _SECRET, when set) is
-    registered at the simulator with this host's callback, as its developer would on developer.webex.com."""
-    endpoints = {WEBEX_TOKEN_URL: simulator.token_url, WEBEX_AUTHORIZE_URL: simulator.authorize_url}
-    for name, value in endpoints.items():
-        if _is_loopback_or_unset(environ.get(name, "")):
-            environ[name] = value
+    """The Webex token and authorize URLs follow the simulator's port unless they name a real
+    (non-loopback) host."""
+    if _is_loopback_or_unset(environ.get(WEBEX_TOKEN_URL, "")):
+        environ[WEBEX_TOKEN_URL] = simulator.token_url
+    if _is_loopback_or_unset(environ.get(WEBEX_AUTHORIZE_URL, "")):
+        environ[WEBEX_AUTHORIZE_URL] = simulator.authorize_url
+
+
+def register_webex_integration(environ: Mapping[str, str], simulator: ContactCenterSimulator) -> None:
+    """The connector's Webex integration (WEBEX_CLIENT_ID / _SECRET), registered at the simulator with
+    the connector's callback, as its developer would on developer.webex.com."""
     client_id, client_secret = environ.get(WEBEX_CLIENT_ID, ""), environ.get(WEBEX_CLIENT_SECRET, "")
-    public_base_url = environ.get(PUBLIC_BASE_URL, "").rstrip("/")
-    if client_id and client_secret and public_base_url and _is_loopback_or_unset(environ[WEBEX_TOKEN_URL]):
-        callback = public_base_url + WEBEX_CALLBACK_PATH
-        simulator.register_webex_integration(client_id, client_secret, [callback])
+    base_url = environ.get(PUBLIC_BASE_URL, "").rstrip("/")
+    if not client_id or not client_secret or not base_url:
+        return
+    if not _is_loopback_or_unset(environ.get(WEBEX_TOKEN_URL, "")):
+        return
+    simulator.register_webex_integration(
+        client_id, client_secret, [f"{base_url}/api/contact-center/webex/callback"]
+    )
+    logger.info("Webex integration %s registered at the contact-center simulator", client_id)
 
 
 def _is_loopback_or_unset(value: str) -> bool:

@@ -27,6 +27,9 @@ param deployerPrincipalId string = ''
 ])
 param deployerPrincipalType string = 'User'
 
+@description('Client id of the Webex integration admins sign in to Webex Contact Center with (developer.webex.com > My Webex Apps); empty: Webex sign-in is off. Its secret goes into Key Vault as webex-client-secret.')
+param webexClientId string = ''
+
 @description('How long an admin consent link stays valid, in seconds.')
 @minValue(60)
 @maxValue(86400)
@@ -88,6 +91,7 @@ var stateSigningKeySecretName = 'state-signing-key'
 var secretsEncryptionKeySecretName = 'secrets-encryption-key'
 var notificationCertificateName = 'graph-notification-encryption'
 var entraAppCertificateName = 'entra-app-credential'
+var webexClientSecretName = 'webex-client-secret'
 
 module identity 'modules/identity.bicep' = {
   name: 'identity'
@@ -175,6 +179,8 @@ module functionApp 'modules/function-app.bicep' = {
     presenceQueueName: serviceBus.outputs.presenceQueueName
     consentStateTtlSeconds: consentStateTtlSeconds
     directoryDefaultPhoneRegion: directoryDefaultPhoneRegion
+    webexClientId: webexClientId
+    webexClientSecretName: webexClientSecretName
     alwaysReadyHttpInstances: alwaysReadyHttpInstances
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
@@ -206,5 +212,7 @@ output AZURE_KEY_VAULT_SIGNING_KEY_NAME string = stateSigningKeySecretName
 output AZURE_KEY_VAULT_ENCRYPTION_KEY_NAME string = secretsEncryptionKeySecretName
 output AZURE_KEY_VAULT_NOTIFICATION_CERTIFICATE_NAME string = notificationCertificateName
 output AZURE_KEY_VAULT_ENTRA_APP_CERTIFICATE_NAME string = entraAppCertificateName
+output AZURE_KEY_VAULT_WEBEX_CLIENT_SECRET_NAME string = webexClientSecretName
+output AZURE_WEBEX_REDIRECT_URI string = '${functionApp.outputs.url}/api/contact-center/webex/callback'
 output AZURE_APPLICATION_INSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output ENTRA_APP_CLIENT_ID string = entraAppClientId

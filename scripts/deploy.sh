@@ -20,6 +20,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPLOYMENT_NAME="main"
 STATE_SIGNING_KEY_SECRET="state-signing-key"
 SECRETS_ENCRYPTION_KEY_SECRET="secrets-encryption-key"
+# The Webex integration's client secret: a placeholder until the operator stores the real one (README,
+# "Webex Contact Center set-up"); without WEBEX_CLIENT_ID the app ignores it.
+WEBEX_CLIENT_SECRET_SECRET="webex-client-secret"
 NOTIFICATION_CERTIFICATE="graph-notification-encryption"
 ENTRA_APP_CERTIFICATE="entra-app-credential"
 # Files the Functions host needs; everything else (tests, devstack, node_modules, venvs) stays home.
@@ -112,6 +115,11 @@ with_rbac_retry() {
   return 1
 }
 
+# Replaced by hand with the Webex integration's client secret (az keyvault secret set ... webex-client-secret).
+generate_webex_placeholder() {
+  printf 'not-set-store-the-webex-integration-client-secret-here'
+}
+
 ensure_secret() {
   local vault="$1" name="$2" generator="$3" output value_file
   if output="$(with_rbac_retry az keyvault secret show --vault-name "$vault" --name "$name" --query id --output tsv)"; then
@@ -185,6 +193,7 @@ init_secrets() {
   require "Key Vault name (deploy the infrastructure first)" "$vault"
   ensure_secret "$vault" "$STATE_SIGNING_KEY_SECRET" generate_signing_key
   ensure_secret "$vault" "$SECRETS_ENCRYPTION_KEY_SECRET" generate_encryption_key
+  ensure_secret "$vault" "$WEBEX_CLIENT_SECRET_SECRET" generate_webex_placeholder
   ensure_notification_certificate "$vault"
 }
 
@@ -255,6 +264,7 @@ azd_postprovision() {
   command -v openssl >/dev/null || fail "openssl is needed to generate the keys"
   ensure_secret "$vault" "$STATE_SIGNING_KEY_SECRET" generate_signing_key
   ensure_secret "$vault" "$SECRETS_ENCRYPTION_KEY_SECRET" generate_encryption_key
+  ensure_secret "$vault" "$WEBEX_CLIENT_SECRET_SECRET" generate_webex_placeholder
   ensure_notification_certificate "$vault"
   "$ROOT/scripts/create-app-registration.sh" --app-id "${ENTRA_APP_CLIENT_ID:?}" \
     --public-base-url "${AZURE_FUNCTION_APP_URL:?}" --key-vault "$vault" \

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
@@ -20,12 +21,18 @@ from shared.connectors.audit import AdminAudit
 from shared.connectors.cache import CachedConnectors
 from shared.connectors.consent import ConsentLinks
 from shared.connectors.service import ConnectorService
-from shared.contact_center.clients import HttpContactCenterClients
+from shared.contact_center.clients import DEFAULT_TIMEOUT_SECONDS, USER_AGENT, HttpContactCenterClients
 from shared.contact_center.connection_test import ContactCenterConnectionTest
 from shared.contact_center.health_reports import RecordedHealthReports
+from shared.contact_center.idle_codes import IdleCodeCatalog
 from shared.contact_center.intake import ContactCenterEventIntake
 from shared.contact_center.messages import SCHEMA as AGENT_STATE_CHANGE
 from shared.contact_center.signature_source import ContactCenterSignatureSource
+from shared.contact_center.webex.activity import WebexConnectorActivity
+from shared.contact_center.webex.oauth import HttpWebexOAuth
+from shared.contact_center.webex.receiver import WebexEventReceiver
+from shared.contact_center.webex.service import WebexConnectionService
+from shared.contact_center.webex.subscriptions_api import HttpWebexSubscriptions
 from shared.directory.cache import DirectoryPageCache
 from shared.directory.service import DirectoryService
 from shared.directory.service_accounts import SyncAccountIds
@@ -42,6 +49,8 @@ from shared.notifications.encryption_keys import EncryptionCertificate, Encrypti
 from shared.notifications.intake import NotificationIntake
 from shared.notifications.validation_tokens import ValidationTokenVerifier
 from shared.presence.commands import CommandRunner
+from shared.presence.first_sync import SCHEMA as FIRST_SYNC
+from shared.presence.first_sync import QueuedFirstSync
 from shared.presence.messages import SCHEMA as PRESENCE_CHANGE
 from shared.presence.ports import PresenceQueue
 from shared.presence.reconcile import ReconcileService
@@ -64,6 +73,7 @@ from shared.storage.subscription_repository import TableSubscriptionRepository
 from shared.storage.sync_account_repository import TableSignInRepository, TableSyncAccountRepository
 from shared.storage.table_store import TableStore
 from shared.storage.tenant_purge import TableTenantPurger
+from shared.storage.webex_authorization_repository import TableWebexAuthorizations
 from shared.subscriptions.connector_activity import SubscriptionConnectorActivity
 from shared.subscriptions.directory import TableSubscriptionDirectory
 from shared.subscriptions.service import SubscriptionService
@@ -98,6 +108,11 @@ class Services:
     reconcile: ReconcileService
     contact_center_test: ContactCenterConnectionTest
     directory: DirectoryService
+    # Webex Contact Center: the admin's sign-in, tokens, subscription; and its signed deliveries.
+    webex: WebexConnectionService
+    webex_events: WebexEventReceiver
+    # The contact center's idle codes (what Teams states are mapped to).
+    idle_codes: IdleCodeCatalog
     # Who is calling: the credential sources every protected route authenticates with.
     authenticator: Authenticator
     # Connections to release when the process stops (Graph clients, HTTP pools, the queue sender).
@@ -268,6 +283,32 @@ def build_services(
     subscriptions_later.target = subscriptions
 
     contact_center_health = TableContactCenterHealth(store)
+    webex_http = httpx.Client(
+        timeout=httpx.Timeout(DEFAULT_TIMEOUT_SECONDS),
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+    )
+    webex_authorizations = TableWebexAuthorizations(store, secrets)
+    webex = WebexConnectionService(
+        webex_authorizations,
+        TableSignInRepository(store, secrets),
+        connector_repository,
+        HttpWebexOAuth(
+            webex_http,
+            authorize_url=settings.webex_authorize_url,
+            token_url=settings.webex_token_url,
+            client_id=settings.webex_client_id,
+            client_secret=settings.webex_client_secret,
+            redirect_uri=settings.webex_redirect_uri,
+            clock=clock,
+        ),
+        HttpWebexSubscriptions(webex_http, clock),
+        state_signer,
+        settings.webex_events_url,
+        clock,
+        audit=admin_audit,
+        active_tenants=connector_repository,
+    )
     links = ConsentLinks(
         state_signer,
         authority_host=settings.entra_authority_host,
@@ -282,7 +323,8 @@ def build_services(
         links,
         app_client_id=settings.entra_app_client_id,
         clock=clock,
-        activity=SubscriptionConnectorActivity(subscriptions),
+        activity=WebexConnectorActivity(SubscriptionConnectorActivity(subscriptions), webex),
+        contact_center_authorizations=webex,
         contact_center_health=contact_center_health,
     )
     notifications = NotificationIntake(
@@ -296,9 +338,7 @@ def build_services(
     mapping_repository = TableMappingRepository(store)
     mappings = CachedMappings(mapping_repository, clock)
     connector_cache = CachedConnectors(connector_repository, clock)
-    contact_centers = HttpContactCenterClients(
-        settings.public_base_url, webex_token_url=settings.webex_token_url, clock=clock
-    )
+    contact_centers = HttpContactCenterClients(settings.public_base_url, webex_tokens=webex, clock=clock)
     sync_states = TableAgentSyncStates(store)
     sync = PresenceSyncService(
         connector_cache,
@@ -313,6 +353,7 @@ def build_services(
         agent_repository,
         subscriptions,
         clock,
+        statuses=contact_centers,
     )
     reconcile = ReconcileService(
         connector_repository,
@@ -332,6 +373,8 @@ def build_services(
         subscriptions,
         clock,
     )
+    intake = ContactCenterEventIntake(connector_repository, agent_repository, queue, clock)
+    idle_codes = IdleCodeCatalog(connector_repository, contact_centers)
     return Services(
         settings=settings,
         connectors=connectors,
@@ -344,23 +387,31 @@ def build_services(
             subscriptions,
             clock,
             audit=admin_audit,
+            first_sync=QueuedFirstSync(queue),
         ),
         sync_accounts=sync_accounts,
         subscriptions=subscriptions,
         notifications=notifications,
         presence_worker=PresenceWorker(
-            {PRESENCE_CHANGE: sync.teams_change, AGENT_STATE_CHANGE: sync.agent_event}
+            {
+                PRESENCE_CHANGE: sync.teams_change,
+                AGENT_STATE_CHANGE: sync.agent_event,
+                FIRST_SYNC: sync.first_sync,
+            }
         ),
-        contact_center_events=ContactCenterEventIntake(connector_repository, agent_repository, queue, clock),
+        contact_center_events=intake,
+        webex=webex,
+        webex_events=WebexEventReceiver(connector_repository, webex_authorizations, intake),
         presence_mappings=PresenceMappingService(
-            mapping_repository, connector_repository, mappings, audit, clock
+            mapping_repository, connector_repository, mappings, audit, clock, idle_codes=idle_codes
         ),
+        idle_codes=idle_codes,
         reconcile=reconcile,
         contact_center_test=ContactCenterConnectionTest(
             connector_repository, contact_centers, contact_center_health, audit, clock
         ),
         directory=directory_service(settings, connector_repository, graph, sync_account_repository, clock),
-        closers=_closers(graph.close, contact_centers.close, getattr(queue, "close", None)),
+        closers=_closers(graph.close, contact_centers.close, webex_http.close, getattr(queue, "close", None)),
         # The contact center reads the expert directory with a signed GET, beside the users' tokens.
         authenticator=authenticator(settings, key_sources).with_source(
             ContactCenterSignatureSource(connector_repository, clock)

@@ -30,6 +30,7 @@ DEFAULT_PRESENCE_QUEUE_NAME = "presence-changes"
 DEFAULT_DIRECTORY_PHONE_REGION = "US"
 DEFAULT_DIRECTORY_CACHE_SECONDS = 60
 DEFAULT_WEBEX_TOKEN_URL = "https://webexapis.com/v1/access_token"  # noqa: S105 - a URL, not a password
+DEFAULT_WEBEX_AUTHORIZE_URL = "https://webexapis.com/v1/authorize"
 MICROSOFT_JWKS_URL = "https://login.microsoftonline.com/common/discovery/v2.0/keys"
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,259}")
 MIN_STATE_SIGNING_KEY_BYTES = 32
@@ -169,7 +170,8 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec(
         "WEBEX_TOKEN_URL",
-        "OAuth token endpoint of Webex (for tenants whose contact center is Webex Contact Center).",
+        "OAuth token endpoint of Webex (for tenants whose contact center is Webex Contact Center); "
+        "the people API (`/people/me`) is taken beside it.",
         default=DEFAULT_WEBEX_TOKEN_URL,
     ),
     SettingSpec(
@@ -183,6 +185,21 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "How long a page of directory users is reused per tenant and query, 0 to 60 seconds (presence "
         "is never cached).",
         default=str(DEFAULT_DIRECTORY_CACHE_SECONDS),
+    ),
+    SettingSpec(
+        "WEBEX_AUTHORIZE_URL",
+        "Where an admin's browser signs in to Webex (OAuth authorization code).",
+        default=DEFAULT_WEBEX_AUTHORIZE_URL,
+    ),
+    SettingSpec(
+        "WEBEX_CLIENT_ID",
+        "Client id of the connector's Webex integration (developer.webex.com > My Webex Apps). Empty: "
+        "Webex Contact Center cannot be signed in to; the webhook contact center still works.",
+    ),
+    SettingSpec(
+        "WEBEX_CLIENT_SECRET",
+        "Client secret of that Webex integration (a Key Vault reference in Azure).",
+        secret=True,
     ),
     SettingSpec(
         "PRESENCE_QUEUE_NAME",
@@ -237,6 +254,9 @@ class Settings:
     webex_token_url: str = DEFAULT_WEBEX_TOKEN_URL
     directory_default_phone_region: str = DEFAULT_DIRECTORY_PHONE_REGION
     directory_cache_seconds: int = DEFAULT_DIRECTORY_CACHE_SECONDS
+    webex_authorize_url: str = DEFAULT_WEBEX_AUTHORIZE_URL
+    webex_client_id: str | None = None
+    webex_client_secret: str | None = field(default=None, repr=False)
 
     @property
     def api_audiences(self) -> tuple[str, ...]:
@@ -257,6 +277,14 @@ class Settings:
     @property
     def lifecycle_notification_url(self) -> str:
         return f"{self.public_base_url}/api/graph/lifecycle"
+
+    @property
+    def webex_redirect_uri(self) -> str:
+        return f"{self.public_base_url}/api/contact-center/webex/callback"
+
+    def webex_events_url(self, tenant_id: str) -> str:
+        """The subscription's destinationUrl: no query string (Webex allows none)."""
+        return f"{self.public_base_url}/api/tenants/{tenant_id}/contact-center/webex/events"
 
     @property
     def contact_center_events_url_template(self) -> str:
@@ -442,10 +470,22 @@ def _queue_settings(get: _Get, problems: list[str]) -> dict[str, Any]:
     webex_token_url = get("WEBEX_TOKEN_URL") or DEFAULT_WEBEX_TOKEN_URL
     if not _is_http_url(webex_token_url):
         problems.append("WEBEX_TOKEN_URL must be an http(s) URL")
+    webex_authorize_url = get("WEBEX_AUTHORIZE_URL") or DEFAULT_WEBEX_AUTHORIZE_URL
+    if not _is_http_url(webex_authorize_url):
+        problems.append("WEBEX_AUTHORIZE_URL must be an http(s) URL")
+    webex_client_id, webex_client_secret = get("WEBEX_CLIENT_ID"), get("WEBEX_CLIENT_SECRET")
+    if webex_client_id is not None and webex_client_secret is None:
+        problems.append("WEBEX_CLIENT_ID is set: set WEBEX_CLIENT_SECRET too")
+    if webex_client_id is None:
+        # Without the id Webex sign-in is off; Azure keeps a placeholder secret in Key Vault.
+        webex_client_secret = None
     return {
         "service_bus_namespace": namespace,
         "presence_queue_name": queue_name,
         "webex_token_url": webex_token_url,
+        "webex_authorize_url": webex_authorize_url,
+        "webex_client_id": webex_client_id,
+        "webex_client_secret": webex_client_secret,
     }
 
 

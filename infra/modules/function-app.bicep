@@ -59,6 +59,11 @@ param presenceQueueName string
 
 @description('Region (ISO 3166 alpha-2) assumed for directory phone numbers written without a country code.')
 param directoryDefaultPhoneRegion string
+@description('Client id of the Webex integration; empty: Webex sign-in is off.')
+param webexClientId string
+
+@description('Key Vault secret that holds the Webex integration\'s client secret (set by hand).')
+param webexClientSecretName string
 
 @description('How long an admin consent link stays valid, in seconds.')
 @minValue(60)
@@ -218,6 +223,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     ServiceBusConnection__credential: 'managedidentity'
     ServiceBusConnection__clientId: identityClientId
     PRESENCE_QUEUE_NAME: presenceQueueName
+    // Webex Contact Center sign-in: off (both empty) until the operator registers the integration.
+    WEBEX_CLIENT_ID: webexClientId
+    // deploy.sh creates a placeholder so the reference always resolves; ignored while the id is empty.
+    WEBEX_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVaultSecretsBase}/${webexClientSecretName})'
   }
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -70,6 +71,18 @@ class RosterListener(Protocol):
     def roster_changed(self, tenant_id: str) -> None:
         """The set of agents' users changed; called after the change is stored, at most once per call."""
         ...
+
+
+class FirstSyncRequests(Protocol):
+    def agents_added(self, tenant_id: str, agents: Sequence[tuple[str, str]]) -> None:
+        """New agents (or agents given another user), as (agent id, user id): read their contact-center
+        status once now, not at the next reconcile. Never raises."""
+        ...
+
+
+class NoFirstSync:
+    def agents_added(self, tenant_id: str, agents: Sequence[tuple[str, str]]) -> None:
+        return None
 
 
 class SubscriptionCoverage(Protocol):

@@ -50,7 +50,14 @@ from shared.agents.model import (
     UserDetails,
     WriteStatus,
 )
-from shared.agents.ports import AgentRepository, RosterListener, SubscriptionCoverage, UserDirectory
+from shared.agents.ports import (
+    AgentRepository,
+    FirstSyncRequests,
+    NoFirstSync,
+    RosterListener,
+    SubscriptionCoverage,
+    UserDirectory,
+)
 from shared.connectors.audit import AdminAudit, audited
 from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
 from shared.connectors.model import Connector, ConnectorStatus
@@ -94,7 +101,9 @@ class AgentService:
         *,
         lookup_workers: int = IMPORT_LOOKUP_WORKERS,
         audit: AdminAudit | None = None,
+        first_sync: FirstSyncRequests | None = None,
     ) -> None:
+        self._first_sync: FirstSyncRequests = first_sync if first_sync is not None else NoFirstSync()
         if lookup_workers < 1:
             raise ValueError("lookup_workers must be at least 1")
         self._audit = audit
@@ -125,6 +134,7 @@ class AgentService:
         )
         if saved.user_changed:
             self._notify(tenant_id)
+            self._first_sync.agents_added(tenant_id, [(agent_id, user.user_id)])
         return self._item(tenant_id, saved), saved.status is WriteStatus.CREATED
 
     def import_agents(self, tenant_id: str, body: Any, *, actor: Actor | None = None) -> ImportReport:
@@ -284,6 +294,7 @@ class AgentService:
     ) -> None:
         # In request order, one after the other: the outcome of an import does not depend on timing.
         roster_changed = False
+        added: builtins.list[tuple[str, str]] = []
         try:
             for entry in entries:
                 agent_id = entry.item.agent_id
@@ -295,11 +306,14 @@ class AgentService:
                     results[entry.index] = _failed(agent_id, exc.code, exc.message)
                     continue
                 roster_changed = roster_changed or saved.user_changed
+                if saved.user_changed:
+                    added.append((agent_id, user_id))
                 results[entry.index] = ImportResult(agent_id, ImportStatus(saved.status.value))
         finally:
             # Also when storage fails half-way: what was written must reach the subscriptions.
             if roster_changed:
                 self._notify(tenant_id)
+            self._first_sync.agents_added(tenant_id, added)
 
     def _item(self, tenant_id: str, saved: SavedAgent) -> AgentListItem:
         agent = saved.agent

@@ -67,36 +67,20 @@ class ContactCenterInput:
     secret: str | None
 
     def resolve(self, existing: ContactCenterConfig | None) -> ContactCenterConfig:
+        if self.type == WebexContactCenter.type:
+            # No credential: an admin signs in to Webex (POST .../contact-center/webex/authorize).
+            return WebexContactCenter(base_url=self.fields["baseUrl"], org_id=self.fields["orgId"].lower())
         secret = self.secret
         if secret is None:
-            if existing is None or existing.type != self.type:
+            if not isinstance(existing, WebhookContactCenter):
                 raise InvalidConnectorInput(
-                    f"contactCenter.{_SECRET_FIELD[self.type]} is required when setting up a "
-                    f"{self.type} contact center"
+                    "contactCenter.secret is required when setting up a webhook contact center"
                 )
-            if self._destination_changed(existing):
+            if self.fields["url"] != existing.url:
                 # Keeping the stored secret would hand it to whatever host the new URL names.
-                raise InvalidConnectorInput(
-                    f"contactCenter.{_SECRET_FIELD[self.type]} must be sent again when the URL or "
-                    "client id changes"
-                )
-            secret = existing.client_secret if isinstance(existing, WebexContactCenter) else existing.secret
-        if self.type == WebexContactCenter.type:
-            return WebexContactCenter(
-                base_url=self.fields["baseUrl"],
-                org_id=self.fields["orgId"],
-                client_id=self.fields["clientId"],
-                client_secret=secret,
-            )
+                raise InvalidConnectorInput("contactCenter.secret must be sent again when the URL changes")
+            secret = existing.secret
         return WebhookContactCenter(url=self.fields["url"], secret=secret)
-
-    def _destination_changed(self, existing: ContactCenterConfig) -> bool:
-        if isinstance(existing, WebexContactCenter):
-            return (self.fields["baseUrl"], self.fields["clientId"]) != (
-                existing.base_url,
-                existing.client_id,
-            )
-        return self.fields["url"] != existing.url
 
 
 @dataclass(frozen=True)
@@ -111,11 +95,13 @@ class UpdateConnector:
     contact_center: ContactCenterInput | Unset | None
 
 
-_SECRET_FIELD = {WebexContactCenter.type: "clientSecret", WebhookContactCenter.type: "secret"}
+_SECRET_FIELD: dict[str, str] = {WebhookContactCenter.type: "secret"}
 _PLAIN_FIELDS = {
-    WebexContactCenter.type: {"baseUrl": "url", "orgId": "id", "clientId": "id"},
+    WebexContactCenter.type: {"baseUrl": "webexHost", "orgId": "uuid"},
     WebhookContactCenter.type: {"url": "url"},
 }
+# Webex Contact Center's regional API hosts: https://api.wxcc-us1.cisco.com, -eu1, -eu2, -anz1, ...
+_WEBEX_HOST = re.compile(r"api\.wxcc-[a-z]{2,4}[0-9]{1,2}\.cisco\.com")
 
 
 def parse_tenant_id(raw: str | None) -> str:
@@ -170,8 +156,9 @@ def _parse_contact_center(raw: object) -> ContactCenterInput:
     if not isinstance(kind, str) or kind not in _PLAIN_FIELDS:
         raise InvalidConnectorInput('contactCenter.type must be "webexcc" or "webhook"')
     plain = _PLAIN_FIELDS[kind]
-    secret_field = _SECRET_FIELD[kind]
-    _reject_unknown(raw, {"type", secret_field, *plain}, "contactCenter.")
+    secret_field = _SECRET_FIELD.get(kind)
+    allowed = {"type", *plain} | ({secret_field} if secret_field else set())
+    _reject_unknown(raw, allowed, "contactCenter.")
     fields: dict[str, str] = {}
     for name, kind_of_value in plain.items():
         value = raw.get(name)
@@ -184,12 +171,21 @@ def _parse_contact_center(raw: object) -> ContactCenterInput:
             )
         if kind_of_value == "url":
             _check_url(value, f"contactCenter.{name}")
+        elif kind_of_value == "webexHost":
+            value = _check_webex_base_url(value, f"contactCenter.{name}")
+        elif kind_of_value == "uuid":
+            if not _GUID.fullmatch(value):
+                raise InvalidConnectorInput(
+                    f"contactCenter.{name} must be the Webex organization id, a UUID such as "
+                    "2f9eecc5-0472-4549-9a83-2afdae0d4ba1 (Control Hub > Account)"
+                )
         elif len(value) > MAX_ID_LENGTH:
             raise InvalidConnectorInput(
                 f"contactCenter.{name} must be printable and at most {MAX_ID_LENGTH} characters"
             )
         fields[name] = value
-    return ContactCenterInput(type=kind, fields=fields, secret=_parse_secret(raw.get(secret_field), kind))
+    secret = None if secret_field is None else _parse_secret(raw.get(secret_field), kind)
+    return ContactCenterInput(type=kind, fields=fields, secret=secret)
 
 
 def _parse_secret(value: object, kind: str) -> str | None:
@@ -200,7 +196,7 @@ def _parse_secret(value: object, kind: str) -> str | None:
         raise InvalidConnectorInput(f"{name} must be a string")
     if not value.isprintable():
         raise InvalidConnectorInput(f"{name} must not contain control or invalid characters")
-    minimum = MIN_WEBHOOK_SECRET_LENGTH if kind == WebhookContactCenter.type else 1
+    minimum = MIN_WEBHOOK_SECRET_LENGTH
     if not minimum <= len(value) <= MAX_SECRET_LENGTH:
         raise InvalidConnectorInput(f"{name} must be {minimum} to {MAX_SECRET_LENGTH} characters long")
     return value
@@ -222,6 +218,24 @@ def _check_url(value: str, name: str) -> None:
     if parts.scheme == "http" and _is_loopback(host):
         return
     raise InvalidConnectorInput(f"{name} must use https (plain http is accepted only on loopback)")
+
+
+def _check_webex_base_url(value: str, name: str) -> str:
+    """One of Webex Contact Center's regional API hosts (or loopback, for the local simulator), with no
+    path: the connector must not be pointed at an arbitrary host with the tenant's Webex token."""
+    _check_url(value, name)
+    parts = urlsplit(value)
+    host = (parts.hostname or "").lower()
+    if parts.query or parts.path not in ("", "/"):
+        raise InvalidConnectorInput(f"{name} must be the API host only, e.g. https://api.wxcc-us1.cisco.com")
+    if parts.scheme == "https" and _WEBEX_HOST.fullmatch(host) and parts.port in (None, 443):
+        return f"https://{host}"
+    if _is_loopback(host):
+        return value.rstrip("/")
+    raise InvalidConnectorInput(
+        f"{name} must be a Webex Contact Center regional API host https://api.wxcc-<region>.cisco.com "
+        "(us1, eu1, eu2, anz1, ca1, jp1, sg1), or loopback for a local simulator"
+    )
 
 
 def _is_loopback(host: str) -> bool:

@@ -27,13 +27,13 @@ class ConnectorSettings:
 
 @dataclass(frozen=True)
 class WebexContactCenter:
-    """Webex Contact Center reached through its agent-state REST API with OAuth client credentials."""
+    """Webex Contact Center: its regional API host and the organisation. No credential here: an admin
+    signs in to Webex (shared/contact_center/webex/), and that authorization is kept beside the
+    connector, sealed."""
 
     type: ClassVar[Literal["webexcc"]] = "webexcc"
     base_url: str
     org_id: str
-    client_id: str
-    client_secret: str = field(repr=False)
 
 
 @dataclass(frozen=True)

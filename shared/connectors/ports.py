@@ -6,6 +6,7 @@ from typing import Protocol
 
 from shared.connectors.model import AuditEntry, Connector, ConnectorCounts
 from shared.contact_center.health import ContactCenterHealth
+from shared.contact_center.webex.model import WebexAuthorization
 
 
 class ConnectorRepository(Protocol):
@@ -74,3 +75,14 @@ class ContactCenterHealthReader(Protocol):
 class NoContactCenterHealth:
     def get(self, tenant_id: str) -> ContactCenterHealth:
         return ContactCenterHealth()
+
+
+class WebexAuthorizationReader(Protocol):
+    """The tenant's Webex sign-in and subscription, shown with the connector."""
+
+    def authorization(self, tenant_id: str) -> WebexAuthorization | None: ...
+
+
+class NoWebexAuthorizations:
+    def authorization(self, tenant_id: str) -> WebexAuthorization | None:
+        return None

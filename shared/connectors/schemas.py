@@ -33,11 +33,14 @@ class SettingsInput(RequestModel):
 
 
 class WebexContactCenterInput(RequestModel):
+    """No credential: an admin signs in to Webex (POST .../contact-center/webex/authorize)."""
+
     type: Literal["webexcc"]
-    base_url: Url
-    org_id: Identifier
-    client_id: Identifier
-    client_secret: Secret = None
+    base_url: Url = Field(
+        description="A Webex Contact Center regional API host https://api.wxcc-<region>.cisco.com "
+        "(host only), or loopback for a local simulator"
+    )
+    org_id: Guid = Field(description="The Webex organization id (Control Hub)")
 
 
 class WebhookContactCenterInput(RequestModel):
@@ -81,8 +84,6 @@ class WebexContactCenterView(ResponseModel):
     type: Literal["webexcc"]
     base_url: str
     org_id: str
-    client_id: str
-    client_secret: Literal["<redacted>"]
 
 
 class WebhookContactCenterView(ResponseModel):
@@ -137,9 +138,31 @@ class ConnectorView(ResponseModel):
     )
 
 
+class WebexSubscriptionView(ResponseModel):
+    id: str
+    created_at: datetime
+
+
+class WebexAuthorizationView(ResponseModel):
+    status: Literal["notAuthorized", "authorized", "reauthorizationRequired"]
+    message: str | None = Field(default=None, description="What to do, while nobody signed in to Webex")
+    org_id: str | None = None
+    authorized_at: datetime | None = None
+    authorized_by: str | None = Field(default=None, description="Entra object id of the admin who signed in")
+    refresh_token_expires_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    subscription: WebexSubscriptionView | None
+    subscription_error: str | None = None
+
+
 class ConnectorDetailsView(ConnectorView):
     counts: CountsView
     contact_center_health: ContactCenterCheckView | None
+    webex: WebexAuthorizationView | None = Field(
+        default=None,
+        description="The Webex sign-in and subscription, when the contact center is Webex Contact Center",
+    )
 
 
 class ConnectorWithConsentView(ConnectorView):

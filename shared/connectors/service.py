@@ -28,7 +28,14 @@ from shared.connectors.exceptions import (
     InvalidConsentCallback,
     StaleConnector,
 )
-from shared.connectors.model import AuditEntry, Connector, ConnectorCounts, ConnectorStatus, ConsentFailure
+from shared.connectors.model import (
+    AuditEntry,
+    Connector,
+    ConnectorCounts,
+    ConnectorStatus,
+    ConsentFailure,
+    WebexContactCenter,
+)
 from shared.connectors.ports import (
     AuditLog,
     ConnectorActivity,
@@ -36,9 +43,12 @@ from shared.connectors.ports import (
     ContactCenterHealthReader,
     NoConnectorActivity,
     NoContactCenterHealth,
+    NoWebexAuthorizations,
     TenantDataPurger,
+    WebexAuthorizationReader,
 )
 from shared.contact_center.health import ContactCenterCheck
+from shared.contact_center.webex.model import WebexAuthorization
 from shared.identity.principal import Actor
 from shared.security.exceptions import ExpiredSignedState, InvalidSignedState
 
@@ -66,6 +76,8 @@ class ConnectorDetails:
     # The newest check of the configured contact center; None when there is none yet (or no contact
     # center at all).
     contact_center_health: ContactCenterCheck | None = None
+    # The Webex sign-in and subscription, when the contact center is Webex Contact Center.
+    webex_authorization: WebexAuthorization | None = None
 
 
 @dataclass(frozen=True)
@@ -87,8 +99,14 @@ class ConnectorService:
         clock: Callable[[], datetime],
         activity: ConnectorActivity | None = None,
         contact_center_health: ContactCenterHealthReader | None = None,
+        contact_center_authorizations: WebexAuthorizationReader | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._webex: WebexAuthorizationReader = (
+            contact_center_authorizations
+            if contact_center_authorizations is not None
+            else NoWebexAuthorizations()
+        )
         self._activity: ConnectorActivity = activity if activity is not None else NoConnectorActivity()
         self._health: ContactCenterHealthReader = (
             contact_center_health if contact_center_health is not None else NoContactCenterHealth()
@@ -212,7 +230,12 @@ class ConnectorService:
         if connector.contact_center is not None:
             since = connector.contact_center_changed_at or connector.created_at
             health = self._health.get(tenant_id).current(connector.contact_center, since)
-        return ConnectorDetails(connector, self._activity.counts(tenant_id), health)
+        webex = (
+            self._webex.authorization(tenant_id)
+            if isinstance(connector.contact_center, WebexContactCenter)
+            else None
+        )
+        return ConnectorDetails(connector, self._activity.counts(tenant_id), health, webex)
 
     def audit_trail(self, tenant_id: str, limit: int = MAX_AUDIT_ENTRIES) -> list[AuditEntry]:
         """Newest first. After a delete only the deletion record is left, and it is still shown."""

@@ -173,4 +173,5 @@ def secret_of(config: ContactCenterConfig | None) -> str | None:
         return None
     if isinstance(config, WebhookContactCenter):
         return config.secret
-    return config.client_secret
+    # Webex signs with the secret of its subscription, kept with the Webex authorization.
+    return None

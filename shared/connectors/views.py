@@ -15,6 +15,7 @@ from shared.connectors.model import (
 )
 from shared.connectors.service import ConnectorDetails, DeletionReceipt
 from shared.contact_center.health import ContactCenterCheck
+from shared.contact_center.webex.model import WebexAuthorization
 
 
 def iso(value: datetime | None) -> str | None:
@@ -25,13 +26,7 @@ def contact_center_json(config: ContactCenterConfig | None) -> dict[str, Any] | 
     if config is None:
         return None
     if isinstance(config, WebexContactCenter):
-        return {
-            "type": config.type,
-            "baseUrl": config.base_url,
-            "orgId": config.org_id,
-            "clientId": config.client_id,
-            "clientSecret": REDACTED,
-        }
+        return {"type": config.type, "baseUrl": config.base_url, "orgId": config.org_id}
     return {"type": config.type, "url": config.url, "secret": REDACTED}
 
 
@@ -52,7 +47,33 @@ def connector_details_json(details: ConnectorDetails) -> dict[str, Any]:
     body = connector_json(details.connector, details.counts)
     check = details.contact_center_health
     body["contactCenterHealth"] = None if check is None else contact_center_check_json(check)
+    if isinstance(details.connector.contact_center, WebexContactCenter):
+        body["webex"] = webex_authorization_json(details.webex_authorization)
     return body
+
+
+def webex_authorization_json(authorization: WebexAuthorization | None) -> dict[str, Any]:
+    """What the admin needs to know of the Webex sign-in; never a token or secret."""
+    if authorization is None:
+        return {
+            "status": "notAuthorized",
+            "message": "an admin must sign in to Webex: POST .../contact-center/webex/authorize",
+            "subscription": None,
+        }
+    subscription = authorization.subscription
+    return {
+        "status": authorization.status.value,
+        "orgId": authorization.org_id,
+        "authorizedAt": iso(authorization.authorized_at),
+        "authorizedBy": authorization.authorized_by,
+        "refreshTokenExpiresAt": iso(authorization.refresh_expires_at),
+        "lastError": authorization.last_error,
+        "lastErrorAt": iso(authorization.last_error_at),
+        "subscription": None
+        if subscription is None
+        else {"id": subscription.subscription_id, "createdAt": iso(subscription.created_at)},
+        "subscriptionError": authorization.subscription_error,
+    }
 
 
 def connector_json(connector: Connector, counts: ConnectorCounts | None = None) -> dict[str, Any]:

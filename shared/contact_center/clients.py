@@ -11,15 +11,15 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, Protocol
 
 import httpx
 
 from shared.connectors.model import ContactCenterConfig, WebexContactCenter
 from shared.contact_center.ports import ContactCenterClient
 from shared.contact_center.signatures import EVENTS_URL_HEADER, TENANT_HEADER
+from shared.contact_center.webex.exceptions import WebexReauthorizationRequired
 from shared.contact_center.webex_client import WebexContactCenterClient
-from shared.contact_center.webex_token import WEBEX_TOKEN_URL
 from shared.contact_center.webhook_client import WebhookContactCenterClient
 
 logger = logging.getLogger(__name__)
@@ -37,18 +37,36 @@ def events_url(public_base_url: str, tenant_id: str) -> str:
     return f"{public_base_url.rstrip('/')}/api/tenants/{tenant_id}/contact-center/events"
 
 
+class WebexTokens(Protocol):
+    """The tenants' Webex access tokens (shared/contact_center/webex/service.py)."""
+
+    def access_token(self, tenant_id: str) -> str: ...
+
+    def forget_token(self, tenant_id: str) -> None: ...
+
+
+class NoWebexSignIn:
+    """For a factory wired without Webex sign-in (tests of the webhook path): every Webex call fails."""
+
+    def access_token(self, tenant_id: str) -> str:
+        raise WebexReauthorizationRequired(f"tenant {tenant_id}: Webex sign-in is not wired")
+
+    def forget_token(self, tenant_id: str) -> None:
+        return None
+
+
 class HttpContactCenterClients:
     def __init__(
         self,
         public_base_url: str,
         *,
-        webex_token_url: str = WEBEX_TOKEN_URL,
+        webex_tokens: WebexTokens | None = None,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         clock: Callable[[], datetime] = _utc_now,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._public_base_url = public_base_url.rstrip("/")
-        self._webex_token_url = webex_token_url
+        self._webex_tokens: WebexTokens = webex_tokens if webex_tokens is not None else NoWebexSignIn()
         self._clock = clock
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout_seconds),
@@ -84,8 +102,10 @@ class HttpContactCenterClients:
                 tenant_id,
                 config,
                 self._http,
-                token_url=self._webex_token_url,
-                connector_headers=headers,
+                access_token=lambda: self._webex_tokens.access_token(tenant_id),
+                forget_token=lambda: self._webex_tokens.forget_token(tenant_id),
+                # Webex needs none of the webhook contract's headers: our tenant id stays ours.
+                connector_headers={},
                 clock=self._clock,
             )
         return WebhookContactCenterClient(

@@ -64,6 +64,8 @@ class AgentEvent:
     idle_code_name: str | None
     occurred_at: datetime
     sequence_number: int | None
+    # The contact center says the connector made this change (Webex: our lastStateChangeReason marker).
+    by_connector: bool = False
 
 
 def parse_agent_events(raw_body: bytes) -> list[AgentEvent]:

@@ -61,6 +61,12 @@ class ContactCenterNotConfigured(ContactCenterError):
     code = "contactCenterNotConfigured"
 
 
+class IdleCodesNotOffered(ContactCenterError):
+    """The contact center has no idle-code list (a webhook that answers 404 to GET {url}/idle-codes)."""
+
+    code = "idleCodesNotOffered"
+
+
 class InvalidEventSignature(ContactCenterError):
     """The X-Connector-Signature header is missing or does not match the body: nothing is accepted."""
 

@@ -34,7 +34,7 @@ class CheckSource(StrEnum):
 def destination_of(config: ContactCenterConfig) -> str:
     """Where a configuration sends requests (never a secret): what a check is about."""
     if isinstance(config, WebexContactCenter):
-        return f"{config.base_url} ({config.client_id})"
+        return f"{config.base_url} ({config.org_id})"
     return config.url
 
 

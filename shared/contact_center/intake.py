@@ -45,7 +45,8 @@ class AgentLookup(Protocol):
 class DroppedEvent:
     event_id: str
     agent_id: str
-    reason: str  # "unknownAgent" | "tooOld" | "fromTheFuture"
+    # "unknownAgent" | "tooOld" | "fromTheFuture"; Webex: "otherOrganization" | "unknownState"
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -98,10 +99,16 @@ class ContactCenterEventIntake:
             raise ConnectorNotActive(
                 tenant_id, connector.status.value, "agent events are taken only while it is active"
             )
-        events = parse_agent_events(raw_body)
+        return self.enqueue(tenant_id, parse_agent_events(raw_body))
+
+    def enqueue(
+        self, tenant_id: str, events: list[AgentEvent], dropped_before: tuple[DroppedEvent, ...] = ()
+    ) -> EventReport:
+        """Queue the verified events of an active tenant (the webhook contract's and Webex's alike):
+        too old, future or unknown agents are dropped. Raise PresenceQueueUnavailable."""
         now = self._clock()
         changes: list[AgentStateChange] = []
-        dropped: list[DroppedEvent] = []
+        dropped: list[DroppedEvent] = list(dropped_before)
         users: dict[str, str | None] = {}
         for event in events:
             reason = _timing_problem(event, now)
@@ -127,7 +134,9 @@ class ContactCenterEventIntake:
         logger.info(
             "agent events for tenant %s: %d accepted, %d dropped", tenant_id, len(changes), len(dropped)
         )
-        return EventReport(received=len(events), accepted=len(changes), dropped=tuple(dropped))
+        return EventReport(
+            received=len(events) + len(dropped_before), accepted=len(changes), dropped=tuple(dropped)
+        )
 
     def _signed_by_tenant(self, connector: Connector, raw_body: bytes, header: str | None) -> bool:
         return signed_by_tenant(connector, raw_body, header, self._clock())
@@ -152,4 +161,5 @@ def _to_change(tenant_id: str, user_id: str, event: AgentEvent) -> AgentStateCha
         occurred_at=event.occurred_at,
         event_id=event.event_id,
         sequence_number=event.sequence_number,
+        by_connector=event.by_connector,
     )

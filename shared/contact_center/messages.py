@@ -32,6 +32,8 @@ class AgentStateChange:
     occurred_at: datetime
     event_id: str
     sequence_number: int | None
+    # The contact center says the connector made this change: an echo, however late it arrives.
+    by_connector: bool = False
 
     @property
     def session_id(self) -> str:
@@ -60,6 +62,8 @@ class AgentStateChange:
             "eventId": self.event_id,
             "sequenceNumber": self.sequence_number,
         }
+        if self.by_connector:
+            body["byConnector"] = True
         return json.dumps(body, separators=(",", ":")).encode("utf-8")
 
     @classmethod
@@ -89,6 +93,7 @@ class AgentStateChange:
                 occurred_at=occurred_at if occurred_at.tzinfo else occurred_at.replace(tzinfo=UTC),
                 event_id=_text(body, "eventId"),
                 sequence_number=_optional_int(body, "sequenceNumber"),
+                by_connector=body.get("byConnector") is True,
             )
         except (KeyError, ValueError) as exc:
             raise InvalidPresenceMessage(f"the agent state message is incomplete: {exc}") from exc

@@ -6,7 +6,7 @@ from typing import Protocol
 
 from shared.connectors.model import ContactCenterConfig
 from shared.contact_center.health import ContactCenterCheck, ContactCenterHealth
-from shared.contact_center.model import AgentStatus
+from shared.contact_center.model import AgentStatus, IdleCode
 
 
 class ContactCenterClient(Protocol):
@@ -21,6 +21,10 @@ class ContactCenterClient(Protocol):
 
     def get_status(self, agent_id: str) -> AgentStatus | None:
         """The agent's current state; None when the contact center does not know it."""
+        ...
+
+    def idle_codes(self) -> list[IdleCode]:
+        """The contact center's active idle codes: what Teams states can be mapped to."""
         ...
 
     def probe(self) -> int:

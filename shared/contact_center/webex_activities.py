@@ -10,33 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 from shared.contact_center.model import AgentState, AgentStatus, IdleCode
+from shared.contact_center.webex.contract import IDLE_CODE_WORK_TYPE, WEBEX_STATES, normalise_state
 
 logger = logging.getLogger(__name__)
-
-# Webex `currentState` values (lower case, separators removed) in our vocabulary.
-WEBEX_STATES: Final[dict[str, AgentState]] = {
-    "available": AgentState.AVAILABLE,
-    "idle": AgentState.IDLE,
-    "ringing": AgentState.RINGING,
-    "offered": AgentState.RINGING,
-    "reserved": AgentState.RINGING,
-    "connected": AgentState.ON_CALL,
-    "engaged": AgentState.ON_CALL,
-    "hold": AgentState.ON_CALL,
-    "consulting": AgentState.ON_CALL,
-    "conferencing": AgentState.ON_CALL,
-    "wrapup": AgentState.WRAP_UP,
-    "loggedout": AgentState.LOGGED_OUT,
-    "logout": AgentState.LOGGED_OUT,
-}
-IDLE_CODE_WORK_TYPE: Final = "IDLE_CODE"
-
-
-def normalise_state(value: str) -> str:
-    return "".join(c for c in value.lower() if c.isalnum())
 
 
 def status_from_activities(agent_id: str, activities: Sequence[Any]) -> AgentStatus | None:

@@ -1,12 +1,15 @@
 """Webex Contact Center adapter of the ContactCenterClient port.
 
 - State change: `PUT {baseUrl}/v1/agents/session/state` `{state: "Idle"|"Available", auxCodeId,
-  lastStateChangeReason, agentId}` -> 202. Webex requires `auxCodeId`; "0" is the code for Available.
-  Changing another agent's state needs a token whose user is a supervisor of the agent's team with the
-  "Change Agent States" module, and the agent needs an active session (he is logged in).
+  lastStateChangeReason, agentId}` -> 202: accepted, not done; the engine keeps the command pending until
+  the agent event confirms it. Webex requires `auxCodeId`; "0" is the code for Available. Changing
+  another agent's state needs a token whose user is a supervisor of the agent's team with "Change Agent
+  States", and the agent needs an active session: a 403 (or 400/404 "no session") is a refusal the
+  engine records, not a retry. `lastStateChangeReason` starts with the connector's marker.
 - Status: `GET {baseUrl}/v1/agents/activities?agentIds=..&from=..&orgId=..` (see webex_activities.py).
-- Idle codes: `GET {baseUrl}/organization/{orgId}/auxiliary-code`.
-- Connection test: a token, then one page of one idle code (a read that changes nothing).
+- Idle codes: `GET {baseUrl}/organization/{orgId}/v2/auxiliary-code` (paged, `meta.totalPages`).
+- Connection test: one page of one idle code (a read that changes nothing).
+The access token comes from the tenant's Webex sign-in (shared/contact_center/webex/service.py).
 `baseUrl` is the tenant's region, e.g. https://api.wxcc-us1.cisco.com, or the local simulator.
 """
 
@@ -22,24 +25,38 @@ from urllib.parse import quote
 import httpx
 
 from shared.connectors.model import WebexContactCenter
-from shared.contact_center.exceptions import ContactCenterAuthFailed, ContactCenterUnavailable
+from shared.contact_center.exceptions import (
+    ContactCenterAuthFailed,
+    ContactCenterRejected,
+    ContactCenterUnavailable,
+)
 from shared.contact_center.http_exchange import json_body, raise_for_status, send
 from shared.contact_center.model import AgentStatus, IdleCode
+from shared.contact_center.webex.contract import (
+    ACTIVITIES_PATH,
+    AUX_CODE_PATH_TEMPLATE,
+    AVAILABLE_AUX_CODE_ID,
+    CONNECTOR_REASON_MARKER,
+    MAX_REASON_LENGTH,
+    STATE_PATH,
+)
 from shared.contact_center.webex_activities import idle_codes_from, status_from_activities
-from shared.contact_center.webex_token import WebexTokenSource
 
 logger = logging.getLogger(__name__)
-
-STATE_PATH: Final = "/v1/agents/session/state"
-ACTIVITIES_PATH: Final = "/v1/agents/activities"
-AVAILABLE_AUX_CODE_ID: Final = "0"
-MAX_REASON_LENGTH: Final = 128
 # Webex refuses activity windows of 24 hours or more; a session does not outlast one.
 ACTIVITY_WINDOW: Final = timedelta(hours=24) - timedelta(minutes=1)
 ACTIVITY_PAGE_SIZE: Final = 1000
 # Webex serves at most 10,000 activities per window: 10 pages of 1,000.
 MAX_ACTIVITY_PAGES: Final = 10
 AUX_CODE_PAGE_SIZE: Final = 100
+SEPARATOR: Final = " "
+
+
+def marked_reason(reason: str) -> str:
+    """lastStateChangeReason: the connector's marker, then why, cut to Webex's 128 characters."""
+    return f"{CONNECTOR_REASON_MARKER}{SEPARATOR}{reason}"[:MAX_REASON_LENGTH]
+
+
 MAX_AUX_CODE_PAGES: Final = 50
 
 
@@ -50,7 +67,8 @@ class WebexContactCenterClient:
         config: WebexContactCenter,
         http: httpx.Client,
         *,
-        token_url: str,
+        access_token: Callable[[], str],
+        forget_token: Callable[[], None],
         connector_headers: Mapping[str, str],
         clock: Callable[[], datetime],
     ) -> None:
@@ -60,15 +78,8 @@ class WebexContactCenterClient:
         self._base_url = config.base_url.rstrip("/")
         self._headers = dict(connector_headers)
         self._clock = clock
-        self._tokens = WebexTokenSource(
-            http,
-            token_url,
-            config.client_id,
-            config.client_secret,
-            headers=connector_headers,
-            clock=clock,
-            tenant_id=tenant_id,
-        )
+        self._access_token = access_token
+        self._forget_token = forget_token
 
     def set_idle(self, agent_id: str, idle_code_id: str, idle_code_name: str | None, reason: str) -> None:
         self._change_state(agent_id, "Idle", idle_code_id, reason)
@@ -115,7 +126,7 @@ class WebexContactCenterClient:
         return response.status_code
 
     def _aux_code_path(self) -> str:
-        return f"/organization/{quote(self._config.org_id, safe='')}/auxiliary-code"
+        return AUX_CODE_PATH_TEMPLATE.format(org_id=quote(self._config.org_id, safe=""))
 
     def idle_codes(self) -> list[IdleCode]:
         """The organisation's active idle codes: what Teams states can be mapped to."""
@@ -128,27 +139,45 @@ class WebexContactCenterClient:
                 "Webex auxiliary codes",
                 params={"page": str(page), "pageSize": str(AUX_CODE_PAGE_SIZE)},
             )
-            items = body.get("data") if isinstance(body, dict) else body
+            items = body.get("data") if isinstance(body, dict) else None
             if not isinstance(items, list):
-                raise ContactCenterUnavailable("Webex auxiliary codes: the answer is not a list")
+                raise ContactCenterUnavailable("Webex auxiliary codes: the answer has no data array")
             codes.extend(idle_codes_from(items))
-            if len(items) < AUX_CODE_PAGE_SIZE:
+            meta = body.get("meta")
+            total_pages = meta.get("totalPages") if isinstance(meta, dict) else None
+            last = (
+                page + 1 >= total_pages if isinstance(total_pages, int) else len(items) < AUX_CODE_PAGE_SIZE
+            )
+            if last or not items:
                 break
         return codes
 
     def _change_state(self, agent_id: str, state: str, aux_code_id: str, reason: str) -> None:
-        self._call(
-            "PUT",
-            STATE_PATH,
-            "Webex agent state change",
-            json={
-                "state": state,
-                "auxCodeId": aux_code_id,
-                "lastStateChangeReason": reason[:MAX_REASON_LENGTH],
-                "agentId": agent_id,
-            },
-            expect_body=False,
-        )
+        what = "Webex agent state change"
+        try:
+            self._call(
+                "PUT",
+                STATE_PATH,
+                what,
+                json={
+                    "state": state,
+                    "auxCodeId": aux_code_id,
+                    "lastStateChangeReason": marked_reason(reason),
+                    "agentId": agent_id,
+                },
+                expect_body=False,
+            )
+        except ContactCenterAuthFailed as exc:
+            if exc.status != 403:
+                raise
+            # Our token is fine (it passed for reads); Webex refuses this change for this agent: the
+            # signed-in user is not a supervisor of his team with "Change Agent States", or he has no
+            # session. Retrying cannot help: the engine records the refusal.
+            raise ContactCenterRejected(
+                f"{exc.message} (the Webex user who signed in must supervise agent {agent_id}'s team "
+                "with the Change Agent States permission, and the agent must be logged in)",
+                status=403,
+            ) from exc
 
     def _call(
         self,
@@ -173,7 +202,7 @@ class WebexContactCenterClient:
         json: Any = None,
     ) -> httpx.Response:
         """One authenticated request; its 2xx answer, or the failure that says what went wrong."""
-        token = self._tokens.access_token()
+        token = self._access_token()
         response = send(
             self._http,
             what,
@@ -193,6 +222,6 @@ class WebexContactCenterClient:
             raise_for_status(response, what, self._clock())
         except ContactCenterAuthFailed:
             if response.status_code == 401:
-                self._tokens.invalidate()
+                self._forget_token()
             raise
         return response

@@ -32,9 +32,13 @@ from urllib.parse import quote
 import httpx
 
 from shared.connectors.model import WebhookContactCenter
-from shared.contact_center.exceptions import ContactCenterRejected, ContactCenterUnavailable
+from shared.contact_center.exceptions import (
+    ContactCenterRejected,
+    ContactCenterUnavailable,
+    IdleCodesNotOffered,
+)
 from shared.contact_center.http_exchange import json_body, raise_for_status, send
-from shared.contact_center.model import AgentState, AgentStatus
+from shared.contact_center.model import AgentState, AgentStatus, IdleCode
 from shared.contact_center.signatures import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -108,6 +112,43 @@ class WebhookContactCenterClient:
         raise_for_status(response, what, self._clock())
         return _status(json_body(response, what), what)
 
+    def idle_codes(self) -> list[IdleCode]:
+        """`GET {url}/idle-codes`, signed like the status read -> 200 `{idleCodes: [{id, name,
+        isDefault?}]}`."""
+        what = "webhook idle codes"
+        now = self._clock()
+        timestamp = str(int(now.timestamp()))
+        url, path = _sub_url(self._url, "idle-codes", what)
+        response = send(
+            self._http,
+            what,
+            "GET",
+            url,
+            headers={
+                **self._headers,
+                "Accept": "application/json",
+                TIMESTAMP_HEADER: timestamp,
+                SIGNATURE_HEADER: signature_for(get_request_payload(path, timestamp), self._secret),
+            },
+        )
+        if response.status_code == 404:
+            raise IdleCodesNotOffered(
+                f"{what}: the contact center answered 404 to GET {path}: it does not list idle codes"
+            )
+        raise_for_status(response, what, self._clock())
+        body = json_body(response, what)
+        items = body.get("idleCodes") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise ContactCenterUnavailable(f"{what}: the answer has no idleCodes array")
+        codes: list[IdleCode] = []
+        for item in items:
+            code_id = _optional_text(item.get("id")) if isinstance(item, dict) else None
+            if code_id is None or not isinstance(item, dict):
+                raise ContactCenterUnavailable(f"{what}: every idle code needs an id")
+            name = _optional_text(item.get("name")) or code_id
+            codes.append(IdleCode(code_id, name, is_default=item.get("isDefault") is True))
+        return codes
+
     def _post_state(
         self,
         agent_id: str,
@@ -165,12 +206,17 @@ def _iso(moment: datetime) -> str:
 def _agent_url(base_url: str, agent_id: str, what: str) -> tuple[httpx.URL, str]:
     """`{url}/agents/{agentId}` (a query string of the configured URL stays at the end) and the raw
     path, exactly as sent, that the GET signs."""
+    return _sub_url(base_url, f"agents/{quote(agent_id, safe='')}", what)
+
+
+def _sub_url(base_url: str, sub_path: str, what: str) -> tuple[httpx.URL, str]:
+    """`{url}/{sub_path}` (a query string of the configured URL stays at the end) and the raw path."""
     try:
         base = httpx.URL(base_url)
     except httpx.InvalidURL as exc:
         raise ContactCenterRejected(f"{what}: the contact center URL cannot be used ({exc})") from exc
     raw_path, _, query = base.raw_path.decode("ascii").partition("?")
-    path = f"{raw_path.rstrip('/')}/agents/{quote(agent_id, safe='')}"
+    path = f"{raw_path.rstrip('/')}/{sub_path}"
     return base.copy_with(raw_path=(path + (f"?{query}" if query else "")).encode("ascii")), path
 
 

@@ -57,6 +57,8 @@ class Security(StrEnum):
 
     # The body is signed with the tenant's contact-center secret (X-Connector-Signature).
     CONTACT_CENTER_SIGNATURE = "contactCenterSignature"
+    # Webex's delivery signature (X-WebexCC-Signature) with the tenant's subscription secret.
+    WEBEX_SIGNATURE = "webexSignature"
     # No credential: a probe, Microsoft's redirects (signed state) or Graph's callbacks (clientState).
     NONE = "none"
 

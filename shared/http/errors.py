@@ -25,6 +25,7 @@ from shared.connectors.exceptions import (
     StaleConnector,
 )
 from shared.contact_center import exceptions as contact_center
+from shared.contact_center.webex import exceptions as webex
 from shared.directory import exceptions as directory
 from shared.errors import AppError, ConfigurationError
 from shared.graph import exceptions as graph
@@ -96,12 +97,22 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     graph.GraphError: 502,
     # Presence mappings (UnreadableMappings stays a 500: a row nobody can read is a bug)
     mappings.InvalidMapping: 400,
+    mappings.UnknownIdleCode: 400,
     mappings.StaleMappings: 412,
     # Contact center
     contact_center.InvalidAgentEvents: 400,
+    webex.InvalidWebexCallback: 400,
+    webex.WebexSignInDenied: 400,
+    webex.WebexWrongOrganization: 400,
+    webex.WebexGrantRefused: 400,
+    webex.NotWebexContactCenter: 409,
+    webex.WebexNotConfigured: 409,
+    webex.StaleWebexAuthorization: 409,
+    webex.WebexReauthorizationRequired: 409,
     contact_center.InvalidEventSignature: 401,
     contact_center.AgentEventsTooLarge: 413,
     contact_center.ContactCenterNotConfigured: 409,
+    contact_center.IdleCodesNotOffered: 409,
     contact_center.ContactCenterThrottled: 503,
     contact_center.ContactCenterUnavailable: 503,
     contact_center.ContactCenterError: 502,

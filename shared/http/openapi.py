@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from shared.contact_center.signatures import SIGNATURE_HEADER
+from shared.contact_center.webex.contract import SIGNATURE_HEADER as WEBEX_SIGNATURE_HEADER
 from shared.errors import AppError
 from shared.http.auth import policy_of
 from shared.http.contract import HTML, JSON, Json, Operation, Response, Security, Text, operation_of
@@ -62,6 +63,18 @@ SECURITY_SCHEMES: dict[AuthMethod, tuple[str, dict[str, Any]]] = {
         },
     ),
 }
+
+# Not a policy's credential: only Webex's deliveries carry it.
+WEBEX_SIGNATURE_SCHEME: Final = (
+    "webexSignature",
+    {
+        "type": "apiKey",
+        "in": "header",
+        "name": WEBEX_SIGNATURE_HEADER,
+        "description": "<hex HMAC-SHA256 of the raw body, keyed with the secret of the tenant's Webex "
+        "subscription> (Webex sends it; README: Webex Contact Center).",
+    },
+)
 
 _ERROR_TEXT: Final = {
     400: "The input is malformed or not allowed (see error.code and error.message)",
@@ -164,10 +177,14 @@ def _security(route: HttpRoute, op: Operation) -> dict[str, list[str]]:
         return {SECURITY_SCHEMES[m][0]: [] for m in sorted(policy.methods) if m in SECURITY_SCHEMES}
     if op.security is Security.CONTACT_CENTER_SIGNATURE:
         return {SECURITY_SCHEMES[AuthMethod.SIGNATURE][0]: []}
+    if op.security is Security.WEBEX_SIGNATURE:
+        return {WEBEX_SIGNATURE_SCHEME[0]: []}
     return {}
 
 
 def _scheme(name: str) -> dict[str, Any]:
+    if name == WEBEX_SIGNATURE_SCHEME[0]:
+        return WEBEX_SIGNATURE_SCHEME[1]
     return next(scheme for scheme_name, scheme in SECURITY_SCHEMES.values() if scheme_name == name)
 
 

@@ -15,6 +15,12 @@ class InvalidMapping(MappingError):
     code = "invalidMapping"
 
 
+class UnknownIdleCode(InvalidMapping):
+    """A teamsToContactCenter rule names an idle code the contact center does not list."""
+
+    code = "unknownIdleCode"
+
+
 class StaleMappings(MappingError):
     """The caller's ETag (If-Match) no longer matches: someone changed the mappings meanwhile."""
 

@@ -3,9 +3,11 @@ shared/storage/mapping_repository.py."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
+from shared.contact_center.idle_codes import IdleCodeVerification
 from shared.mappings.model import MappingRules, PresenceMappings
 
 
@@ -33,3 +35,16 @@ class MappingCache(Protocol):
     def invalidate(self, tenant_id: str) -> None:
         """Forget the tenant's cached mappings so the next read in this process loads the stored ones."""
         ...
+
+
+class IdleCodeVerifier(Protocol):
+    def verify(self, tenant_id: str, idle_code_ids: Iterable[str]) -> IdleCodeVerification:
+        """Which of the ids the tenant's contact center lacks, or why it could not be asked."""
+        ...
+
+
+class NoIdleCodeCheck:
+    """For a service wired without a contact center to ask (tests of the mappings alone)."""
+
+    def verify(self, tenant_id: str, idle_code_ids: Iterable[str]) -> IdleCodeVerification:
+        return IdleCodeVerification(checked=False)

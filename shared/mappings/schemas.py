@@ -72,3 +72,10 @@ class MappingsView(ResponseModel):
     teams_to_contact_center: list[TeamsRuleView]
     contact_center_to_teams: list[ContactCenterRuleView]
     is_default: bool = Field(description="True while the tenant uses the built-in defaults.")
+
+
+class MappingsSaved(MappingsView):
+    idle_codes_checked: bool = Field(
+        description="True when every idleCodeId was checked against the contact center's idle codes."
+    )
+    idle_codes_note: str | None = Field(description="Why the idle codes could not be checked, when not.")

@@ -17,11 +17,12 @@ from shared.connectors.audit import AdminAudit
 from shared.connectors.exceptions import ConnectorNotFound, InvalidTransition
 from shared.connectors.model import ConnectorStatus
 from shared.connectors.ports import AuditLog, ConnectorRepository
+from shared.contact_center.idle_codes import IdleCodeVerification
 from shared.identity.principal import Actor
 from shared.mappings.defaults import DEFAULT_MAPPINGS
-from shared.mappings.exceptions import StaleMappings
+from shared.mappings.exceptions import StaleMappings, UnknownIdleCode
 from shared.mappings.model import DEFAULT_ETAG, MappingRules, PresenceMappings
-from shared.mappings.ports import MappingCache, MappingRepository
+from shared.mappings.ports import IdleCodeVerifier, MappingCache, MappingRepository, NoIdleCodeCheck
 from shared.mappings.validation import parse_mappings
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,10 @@ class PresenceMappingService:
         cache: MappingCache,
         audit: AuditLog,
         clock: Callable[[], datetime],
+        *,
+        idle_codes: IdleCodeVerifier | None = None,
     ) -> None:
+        self._idle_codes: IdleCodeVerifier = idle_codes if idle_codes is not None else NoIdleCodeCheck()
         self._repository = repository
         self._connectors = connectors
         self._cache = cache
@@ -53,22 +57,32 @@ class PresenceMappingService:
 
     def put(self, tenant_id: str, body: Any, if_match: str | None, actor: Actor) -> PresenceMappings:
         """Validate and store the mappings; raise InvalidMapping (nothing stored) or StaleMappings."""
+        return self.put_checked(tenant_id, body, if_match, actor)[0]
+
+    def put_checked(
+        self, tenant_id: str, body: Any, if_match: str | None, actor: Actor
+    ) -> tuple[PresenceMappings, IdleCodeVerification]:
+        """Like put; also says whether the idle codes could be checked against the contact center
+        (UnknownIdleCode, nothing stored, when it lists some of them not)."""
         with self._audit.action(tenant_id, AUDIT_ACTION, actor) as note:
-            saved, rules = self._put(tenant_id, body, if_match)
+            saved, rules, verification = self._put(tenant_id, body, if_match)
             note.skip = rules is None
             if rules is not None:
                 note.detail = (
                     f"{len(rules.teams_to_contact_center)} Teams rules, "
                     f"{len(rules.contact_center_to_teams)} contact-center rules"
+                    + ("" if verification.reason is None else "; idle codes not checked")
                 )
-        return saved
+        return saved, verification
 
     def _put(
         self, tenant_id: str, body: Any, if_match: str | None
-    ) -> tuple[PresenceMappings, MappingRules | None]:
-        """The mappings now stored, and the rules written (None: the same rules were stored already)."""
+    ) -> tuple[PresenceMappings, MappingRules | None, IdleCodeVerification]:
+        """The mappings now stored, the rules written (None: the same rules were stored already), and
+        the idle-code check."""
         self._require_connector(tenant_id, "change the presence mappings of")
         rules = parse_mappings(body)
+        verification = self._verify_idle_codes(tenant_id, rules)
         now = self._clock()
         if if_match == DEFAULT_ETAG:
             saved = self._repository.insert(tenant_id, rules, now)
@@ -79,7 +93,7 @@ class PresenceMappingService:
                 raise StaleMappings(tenant_id)
             if current is not None and current.rules == rules:
                 logger.info("presence mappings of tenant %s unchanged; nothing stored", tenant_id)
-                return current, None
+                return current, None, verification
             if expected is not None:
                 saved = self._repository.replace(tenant_id, rules, expected, now)
             else:
@@ -91,7 +105,23 @@ class PresenceMappingService:
             len(rules.teams_to_contact_center),
             len(rules.contact_center_to_teams),
         )
-        return saved, rules
+        return saved, rules, verification
+
+    def _verify_idle_codes(self, tenant_id: str, rules: MappingRules) -> IdleCodeVerification:
+        ids = [rule.idle_code_id for rule in rules.teams_to_contact_center]
+        verification = self._idle_codes.verify(tenant_id, ids)
+        if verification.unknown:
+            index, rule = next(
+                (i, r)
+                for i, r in enumerate(rules.teams_to_contact_center)
+                if r.idle_code_id in verification.unknown
+            )
+            raise UnknownIdleCode(
+                f"teamsToContactCenter[{index}] ({rule.availability}/{rule.activity}): idleCodeId "
+                f"{rule.idle_code_id!r} is not an active idle code of the contact center; "
+                "GET /api/tenants/{tenantId}/contact-center/idle-codes lists them"
+            )
+        return verification
 
     def _require_connector(self, tenant_id: str, action: str) -> None:
         connector = self._connectors.get(tenant_id)

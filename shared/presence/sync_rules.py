@@ -131,6 +131,12 @@ class AgentEvent(Protocol):
     @property
     def sequence_number(self) -> int | None: ...
 
+    @property
+    def by_connector(self) -> bool:
+        """The contact center says the connector made this change (an echo even after its command
+        stopped waiting, e.g. Webex's lastStateChangeReason carrying our marker)."""
+        ...
+
 
 class AgentStatusRead(Protocol):
     """An agent's state read from the contact center (shared.contact_center.model.AgentStatus)."""
@@ -250,6 +256,7 @@ def on_agent_event(
         event_id=event.event_id,
         now=now,
         read=False,
+        by_connector=event.by_connector,
     )
     logged_in = event.state is not AgentState.LOGGED_OUT and (
         previous is None or previous.state is AgentState.LOGGED_OUT
@@ -494,8 +501,10 @@ def _observe_contact_center(
     event_id: str | None,
     now: datetime,
     read: bool,
+    by_connector: bool = False,
 ) -> tuple[AgentSyncState, str]:
-    """Record the agent's state from an event or (`read`) a status read of the contact center."""
+    """Record the agent's state from an event or (`read`) a status read of the contact center;
+    `by_connector`: the contact center says the connector made this change."""
     pending = state.pending
     latest = state.latest_pending
     restoring = latest is not None and latest.kind is PendingKind.SET_AVAILABLE
@@ -510,9 +519,12 @@ def _observe_contact_center(
     repeated = seen is not None and seen.state is agent_state and seen.idle_code_id == idle_code_id
 
     echoed = _echoed_command(pending, agent_state, idle_code_id)
-    if echoed is not None:
+    # Our own change arriving after its command stopped waiting (the contact center says the connector
+    # made it): not the agent's choice either, so it neither dismisses an idle code nor is mirrored back.
+    late_echo = echoed is None and by_connector and agent_state in (AgentState.IDLE, AgentState.AVAILABLE)
+    if echoed is not None or late_echo:
         # The contact center applies commands in order: the ones sent before this one are settled too.
-        pending = pending[echoed + 1 :]
+        pending = pending[echoed + 1 :] if echoed is not None else pending
         if agent_state is AgentState.IDLE:
             owned_id, owned_name = idle_code_id, idle_code_name or owned_name
         else:
@@ -562,7 +574,7 @@ def _observe_contact_center(
     )
     shown = agent_state.value if idle_code_id is None else f"{agent_state.value} ({idle_code_id})"
     note = f"the agent is {shown}"
-    if echoed is not None:
+    if echoed is not None or late_echo:
         note += " as the connector asked (not mirrored back)"
     elif dismissed is not None and dismissed != state.dismissed_idle_code_id:
         note += f" by his own choice: idle code {dismissed} is not imposed again for this Teams presence"

@@ -15,12 +15,15 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.connectors.model import Connector, ConnectorStatus
+from shared.contact_center.exceptions import ContactCenterError
 from shared.contact_center.messages import AgentStateChange
+from shared.contact_center.ports import ContactCenterClients
 from shared.mappings.model import PresenceMappings
 from shared.presence.commands import CommandRunner, Target
 from shared.presence.exceptions import AgentSyncStateGone, StaleAgentSyncState, TransientSyncFailure
+from shared.presence.first_sync import FirstSyncRequest
 from shared.presence.messages import PresenceChange
-from shared.presence.sync_rules import Outcome, SyncDecision, on_agent_event, on_teams_presence
+from shared.presence.sync_rules import Outcome, SyncDecision, on_agent_event, on_teams_presence, reconcile
 from shared.presence.sync_state import AgentSyncState
 from shared.storage.agent_sync_state_repository import StoredSyncState
 
@@ -63,7 +66,11 @@ class PresenceSyncService:
         recorder: TeamsPresenceRecorder,
         subscriptions: Resubscriber,
         clock: Callable[[], datetime],
+        *,
+        statuses: ContactCenterClients | None = None,
     ) -> None:
+        # Where the first contact-center read of an agent comes from (None: no first read).
+        self._statuses = statuses
         self._connectors = connectors
         self._mappings = mappings
         self._states = states
@@ -81,6 +88,9 @@ class PresenceSyncService:
             # Not synced, but the agents list still shows the last Teams presence.
             self._recorder.record_teams_presence(change.tenant_id, change)
             return
+        # An agent whose contact-center state was never seen: read it first, so this change is decided
+        # on what the agent is doing now rather than on nothing.
+        self._first_read(connector, change.user_id, delivery_count)
         self._apply(
             connector,
             change.user_id,
@@ -106,7 +116,56 @@ class PresenceSyncService:
             agent_id=event.agent_id,
         )
 
+    def first_sync(self, body: bytes, *, message_id: str | None, delivery_count: int) -> None:
+        """A `firstSync` message (an agent was added): read his contact-center status once."""
+        request = FirstSyncRequest.from_json(body)
+        connector = self._active_connector(request.tenant_id)
+        if connector is None or not connector.settings.presence_sync or connector.contact_center is None:
+            logger.info(
+                "tenant %s agent %s: first sync skipped (not synced)", request.tenant_id, request.agent_id
+            )
+            return
+        self._first_read(connector, request.user_id, delivery_count, agent_id=request.agent_id)
+
     # -- internals ---------------------------------------------------------------------------------
+
+    def _first_read(
+        self, connector: Connector, user_id: str, delivery_count: int, *, agent_id: str | None = None
+    ) -> None:
+        """Read the agent's contact-center status once when it was never seen, and apply it like a
+        reconcile read. A failed read is only logged: the reconcile timer reads again."""
+        if self._statuses is None or connector.contact_center is None:
+            return
+        tenant_id = connector.tenant_id
+        stored = self._states.load(tenant_id, user_id)
+        if stored is None or stored.state.contact_center is not None:
+            return
+        if agent_id is not None and stored.agent_id != agent_id:
+            return
+        try:
+            client = self._statuses.client_for(tenant_id, connector.contact_center)
+            status = client.get_status(stored.agent_id)
+        except ContactCenterError as exc:
+            logger.info(
+                "tenant %s agent %s: first contact-center read failed (reconcile reads later): %s",
+                tenant_id,
+                stored.agent_id,
+                exc.message,
+            )
+            return
+        if status is None:
+            logger.info(
+                "tenant %s agent %s: the contact center does not know the agent", tenant_id, stored.agent_id
+            )
+            return
+        self._apply(
+            connector,
+            user_id,
+            lambda state, mappings, now: reconcile(state, None, status, mappings, now),
+            f"first contact-center read ({status.state})",
+            delivery_count,
+            agent_id=stored.agent_id,
+        )
 
     def _active_connector(self, tenant_id: str) -> Connector | None:
         connector = self._connectors.get(tenant_id)

@@ -192,12 +192,7 @@ class TableConnectorRepository:
     def _seal_contact_center(self, tenant_id: str, config: ContactCenterConfig) -> str:
         context = f"{tenant_id}/contactCenter/{config.type}"
         if isinstance(config, WebexContactCenter):
-            document = {
-                "baseUrl": config.base_url,
-                "orgId": config.org_id,
-                "clientId": config.client_id,
-                "clientSecret": self._secrets.seal(config.client_secret, context),
-            }
+            document = {"baseUrl": config.base_url, "orgId": config.org_id}
         else:
             document = {"url": config.url, "secret": self._secrets.seal(config.secret, context)}
         return json.dumps(document, separators=(",", ":"))
@@ -206,12 +201,9 @@ class TableConnectorRepository:
         context = f"{tenant_id}/contactCenter/{kind}"
         document = json.loads(sealed_json)
         if kind == WebexContactCenter.type:
-            return WebexContactCenter(
-                base_url=document["baseUrl"],
-                org_id=document["orgId"],
-                client_id=document["clientId"],
-                client_secret=self._secrets.open(document["clientSecret"], context),
-            )
+            # Rows written before the Webex sign-in also carry clientId/clientSecret: ignored (Webex
+            # never offered the client-credentials grant they were for).
+            return WebexContactCenter(base_url=document["baseUrl"], org_id=document["orgId"])
         return WebhookContactCenter(
             url=document["url"], secret=self._secrets.open(document["secret"], context)
         )

@@ -15,7 +15,7 @@ from shared.http.responses import json_response
 from shared.identity.policies import ADMIN
 from shared.identity.principal import Principal
 from shared.mappings.model import PresenceMappings
-from shared.mappings.schemas import PUT_BODY, MappingsView
+from shared.mappings.schemas import PUT_BODY, MappingsSaved, MappingsView
 from shared.mappings.views import mappings_json
 
 logger = logging.getLogger(__name__)
@@ -54,8 +54,9 @@ def get_presence_mappings(req: func.HttpRequest, caller: Principal) -> func.Http
     summary="Replace the tenant's presence mappings",
     tags=TAGS,
     body=PUT_BODY,
-    responses={200: Json(MappingsView, "The saved mappings", headers={"ETag": "The new version"})},
+    responses={200: Json(MappingsSaved, "The saved mappings", headers={"ETag": "The new version"})},
     errors={
+        400: "A rule is invalid, or names an idle code the contact center does not list (unknownIdleCode)",
         404: "The tenant has no connector",
         409: "The connector is being deleted",
         412: "If-Match names an older version",
@@ -64,5 +65,14 @@ def get_presence_mappings(req: func.HttpRequest, caller: Principal) -> func.Http
 @authorized(ADMIN)
 def put_presence_mappings(req: func.HttpRequest, caller: Principal) -> func.HttpResponse:
     tenant_id = _tenant(req)
-    saved = services().presence_mappings.put(tenant_id, PUT_BODY.read(req), if_match(req), caller.actor)
-    return _answer(saved)
+    saved, verification = services().presence_mappings.put_checked(
+        tenant_id, PUT_BODY.read(req), if_match(req), caller.actor
+    )
+    headers = {"ETag": saved.etag} if saved.etag else None
+    body = {
+        **mappings_json(saved),
+        # Whether the idle code ids were checked against the contact center; when not, why.
+        "idleCodesChecked": verification.checked,
+        "idleCodesNote": verification.reason,
+    }
+    return json_response(body, 200, headers)

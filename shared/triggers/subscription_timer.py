@@ -26,6 +26,13 @@ def renew_subscriptions(timer: func.TimerRequest) -> None:
     if timer.past_due:
         logger.info("subscription renewal is running late")
     report = services().subscriptions.renew_due()
+    # Webex subscriptions have no expiry, but Webex can lose one or set it inactive: recreate it.
+    webex = services().webex.renew_all()
+    failed_webex = {tenant: why for tenant, why in webex.items() if why != "ok"}
+    if failed_webex:
+        logger.warning(
+            "Webex subscriptions not ensured for %d tenant(s): %s", len(failed_webex), failed_webex
+        )
     log = logger.warning if report.failed else logger.info
     log(
         "subscription renewal: %d tenants, %d synced, %d failed %s; %d created, %d replaced, %d deleted, "

@@ -116,7 +116,9 @@ def test_the_operation_keeps_its_contract(
     # Not only refusals: with a real tenant and credential, examples get past authentication.
     assert statuses, "no example ran"
     print(f"{method} {path}: {len(statuses)} examples, statuses {sorted(set(statuses))}")
-    if "{tenantId}" in path:
+    # Webex's deliveries are signed with the secret of the tenant's Webex subscription, which only Webex
+    # holds (this tenant's contact center is the webhook): every example is a 401 there, by design.
+    if "{tenantId}" in path and not path.endswith("/contact-center/webex/events"):
         assert any(status not in {401, 403} for status in statuses), sorted(set(statuses))
 
 

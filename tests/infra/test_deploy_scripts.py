@@ -52,6 +52,7 @@ def test_secret_and_certificate_names_match_main_bicep() -> None:
     assert constants["SECRETS_ENCRYPTION_KEY_SECRET"] == variables["secretsEncryptionKeySecretName"]
     assert constants["NOTIFICATION_CERTIFICATE"] == variables["notificationCertificateName"]
     assert constants["ENTRA_APP_CERTIFICATE"] == variables["entraAppCertificateName"]
+    assert constants["WEBEX_CLIENT_SECRET_SECRET"] == variables["webexClientSecretName"]
 
 
 def test_outputs_read_by_scripts_exist() -> None:

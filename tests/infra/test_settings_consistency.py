@@ -48,6 +48,8 @@ NOT_SET_IN_AZURE: Mapping[str, str] = {
     "GRAPH_TIMEOUT_SECONDS": "The default (10 s) is the production value.",
     "SIGNING_KEYS_MIN_REFRESH_SECONDS": "The default (5 minutes) is the production value.",
     "WEBEX_TOKEN_URL": "The default is Webex's production token endpoint; only the local simulator differs.",
+    "WEBEX_AUTHORIZE_URL": "The default is Webex's production authorize endpoint; only the local simulator "
+    "differs.",
     "GRAPH_NOTIFICATION_JWKS_URL": "The default is Microsoft's signing keys, the production value.",
     "NOTIFICATION_PREVIOUS_CERTIFICATE": (
         "Set by hand (a versioned Key Vault reference) only during a certificate rotation; see "

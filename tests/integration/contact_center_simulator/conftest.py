@@ -41,7 +41,7 @@ def clients(
     simulator: ContactCenterSimulator, receiver: EventsReceiver
 ) -> Iterator[HttpContactCenterClients]:
     """The connector's adapters; the public base URL is the receiver, so events come back to it."""
-    factory = HttpContactCenterClients(receiver.url, webex_token_url=simulator.token_url)
+    factory = HttpContactCenterClients(receiver.url)
     try:
         yield factory
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -35,7 +36,7 @@ from tests.support.identity import ADMIN
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 21, 9, 30, 15, 123456, tzinfo=UTC)
-SECRET = "webex-client-secret-do-not-leak"
+SECRET = "webhook-secret-do-not-leak"
 PREVIOUS_SECRET = "previous-secret-do-not-leak-either"
 
 
@@ -54,7 +55,7 @@ def pending(tenant_id: str) -> Connector:
         tenant_id=tenant_id,
         status=ConnectorStatus.PENDING_CONSENT,
         settings=ConnectorSettings(show_user_details=False, presence_sync=True),
-        contact_center=WebexContactCenter("https://api.wxcc-us1.cisco.com", "org", "client", SECRET),
+        contact_center=WebhookContactCenter("https://cc.example.com/hook", SECRET),
         created_at=NOW,
         updated_at=NOW,
         consent_attempt=ConsentAttempt("attempt-1", NOW + timedelta(minutes=15), ADMIN),
@@ -101,6 +102,27 @@ def test_secrets_are_not_stored_in_clear_text(
     entity = raw.get_table_client(CONNECTORS).get_entity(tenant_id, "connector")
     assert SECRET not in str(dict(entity))
     assert PREVIOUS_SECRET not in str(dict(entity))
+
+
+def test_a_webex_contact_center_round_trips_and_old_credential_fields_are_ignored(
+    repo: TableConnectorRepository, azurite_settings: Settings, tenant_id: str
+) -> None:
+    webex = WebexContactCenter("https://api.wxcc-us1.cisco.com", "2f9eecc5-0472-4549-9a83-2afdae0d4ba1")
+    repo.add(replace(pending(tenant_id), contact_center=webex, previous_secret=None))
+    read = repo.get(tenant_id)
+    assert read is not None
+    assert read.contact_center == webex
+    # A row written before the Webex sign-in carried clientId / clientSecret: it still reads.
+    raw = TableServiceClient.from_connection_string(azurite_settings.tables_connection_string or "")
+    table = raw.get_table_client(CONNECTORS)
+    entity = table.get_entity(tenant_id, "connector")
+    entity["ContactCenter"] = json.dumps(
+        {"baseUrl": webex.base_url, "orgId": webex.org_id, "clientId": "c", "clientSecret": "v1:xx"}
+    )
+    table.update_entity(entity)
+    again = repo.get(tenant_id)
+    assert again is not None
+    assert again.contact_center == webex
 
 
 def test_a_second_add_conflicts(repo: TableConnectorRepository, tenant_id: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -524,3 +525,46 @@ def test_an_import_keeps_the_created_at_of_existing_agents(world: World) -> None
     assert moved is not None
     assert replace(moved, etag=None).created_at == created.agent.created_at
     assert moved.updated_at == world.clock()
+
+
+class RecordingFirstSync:
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def agents_added(self, tenant_id: str, agents: Any) -> None:
+        self.requests.append((tenant_id, list(agents)))
+
+
+def _with_first_sync() -> tuple[World, RecordingFirstSync]:
+    world = World()
+    first = RecordingFirstSync()
+    world.service = AgentService(
+        world.repo,
+        world.directory,
+        world.connectors,
+        world.coverage,
+        world.listener,
+        world.clock,
+        first_sync=first,
+    )
+    return world, first
+
+
+def test_an_added_agent_gets_a_first_sync_and_an_unchanged_one_does_not() -> None:
+    world, first = _with_first_sync()
+    world.service.put(TENANT, "agent-1", {"userId": ANN})
+    assert first.requests == [(TENANT, [("agent-1", ANN)])]
+    world.service.put(TENANT, "agent-1", {"userId": ANN})
+    assert len(first.requests) == 1
+    # AND an agent given to another user is synced again from the start
+    world.service.put(TENANT, "agent-1", {"userId": BOB})
+    assert first.requests[-1] == (TENANT, [("agent-1", BOB)])
+
+
+def test_an_import_asks_one_first_sync_for_the_agents_it_added() -> None:
+    world, first = _with_first_sync()
+    world.service.put(TENANT, "agent-1", {"userId": ANN})
+    world.service.import_agents(
+        TENANT, {"agents": [{"agentId": "agent-1", "userId": ANN}, {"agentId": "agent-2", "userId": BOB}]}
+    )
+    assert first.requests[-1] == (TENANT, [("agent-2", BOB)])

@@ -17,13 +17,8 @@ from shared.connectors.commands import (
 from shared.connectors.exceptions import InvalidConnectorInput
 from shared.connectors.model import ConnectorSettings, WebexContactCenter, WebhookContactCenter
 
-WEBEX = {
-    "type": "webexcc",
-    "baseUrl": "https://api.wxcc-us1.cisco.com",
-    "orgId": "org-1",
-    "clientId": "client-1",
-    "clientSecret": "s3cr3t",
-}
+ORG = "2f9eecc5-0472-4549-9a83-2afdae0d4ba1"
+WEBEX = {"type": "webexcc", "baseUrl": "https://api.wxcc-us1.cisco.com", "orgId": ORG}
 
 
 def test_tenant_ids_are_canonical_lowercase_guids() -> None:
@@ -62,7 +57,7 @@ def test_create_with_settings_and_a_webex_contact_center() -> None:
     assert command.settings == ConnectorSettings(show_user_details=False, presence_sync=True)
     assert command.contact_center is not None
     config = command.contact_center.resolve(None)
-    assert config == WebexContactCenter("https://api.wxcc-us1.cisco.com", "org-1", "client-1", "s3cr3t")
+    assert config == WebexContactCenter("https://api.wxcc-us1.cisco.com", ORG)
 
 
 @pytest.mark.parametrize(
@@ -78,18 +73,26 @@ def test_create_with_settings_and_a_webex_contact_center() -> None:
         ({"contactCenter": {"type": []}}, "webexcc"),
         ({"contactCenter": {"type": {}}}, "webexcc"),
         ({"contactCenter": {**WEBEX, "baseUrl": "https://a.example/\ud800"}}, "invalid characters"),
+        # Only Webex's regional hosts (the tenant's token must not go to an arbitrary host).
+        ({"contactCenter": {**WEBEX, "baseUrl": "https://evil.example.com"}}, "regional API host"),
+        ({"contactCenter": {**WEBEX, "baseUrl": "https://api.wxcc-us1.cisco.com.evil.io"}}, "regional"),
+        ({"contactCenter": {**WEBEX, "baseUrl": "https://api.wxcc-us1.cisco.com:8443"}}, "regional"),
+        ({"contactCenter": {**WEBEX, "baseUrl": "https://api.wxcc-us1.cisco.com/v1"}}, "API host only"),
+        ({"contactCenter": {**WEBEX, "baseUrl": "http://api.wxcc-us1.cisco.com"}}, "https"),
+        ({"contactCenter": {**WEBEX, "orgId": "org-1"}}, "UUID"),
+        # The client-credentials fields are gone: Webex has no such grant; an admin signs in instead.
+        ({"contactCenter": {**WEBEX, "clientId": "c"}}, "contactCenter.clientId"),
+        ({"contactCenter": {**WEBEX, "clientSecret": "s"}}, "contactCenter.clientSecret"),
         (
             {"contactCenter": {**WEBEX, "baseUrl": "https://a.example/\x00x\r\nHost: evil"}},
             "invalid characters",
         ),
         ({"contactCenter": {**WEBEX, "orgId": "org\u0007"}}, "invalid characters"),
-        ({"contactCenter": {**WEBEX, "clientSecret": "\ud800\udc00x"}}, "invalid characters"),
         ({"contactCenter": {**WEBEX, "baseUrl": "http://example.com"}}, "https"),
         ({"contactCenter": {**WEBEX, "baseUrl": "https://user:pw@example.com"}}, "credentials"),
         ({"contactCenter": {**WEBEX, "baseUrl": "not a url"}}, "absolute URL"),
         ({"contactCenter": {**WEBEX, "orgId": ""}}, "orgId is required"),
-        ({"contactCenter": {**WEBEX, "orgId": "x" * 300}}, "at most"),
-        ({"contactCenter": {**WEBEX, "clientSecret": 42}}, "must be a string"),
+        ({"contactCenter": {**WEBEX, "orgId": "x" * 300}}, "UUID"),
         ({"contactCenter": {**WEBEX, "extra": 1}}, "contactCenter.extra"),
         (
             {"contactCenter": {"type": "webhook", "url": "https://cc.example.com/hook", "secret": "short"}},
@@ -110,35 +113,41 @@ def test_plain_http_is_accepted_on_loopback_only() -> None:
         parse_create({"contactCenter": {**hook, "url": "http://10.0.0.5/webhook"}})
 
 
-def test_a_new_contact_center_needs_its_secret() -> None:
-    command = parse_create({"contactCenter": {k: v for k, v in WEBEX.items() if k != "clientSecret"}})
+def test_a_new_webhook_contact_center_needs_its_secret() -> None:
+    command = parse_create({"contactCenter": {"type": "webhook", "url": "https://cc.example.com/hook"}})
     assert command.contact_center is not None
-    with pytest.raises(InvalidConnectorInput, match="clientSecret is required"):
+    with pytest.raises(InvalidConnectorInput, match="secret is required"):
         command.contact_center.resolve(None)
 
 
-def test_the_redacted_placeholder_keeps_the_stored_secret_of_the_same_type() -> None:
-    # GIVEN a stored webex configuration and a PATCH that sends back what GET showed
-    stored = WebexContactCenter("https://api.wxcc-us1.cisco.com", "org-1", "client-1", "kept-secret")
-    command = parse_update({"contactCenter": {**WEBEX, "orgId": "org-2", "clientSecret": REDACTED}})
-    # WHEN it is resolved
-    assert isinstance(command.contact_center, ContactCenterInput)
-    resolved = command.contact_center.resolve(stored)
-    # THEN the new fields apply and the stored secret is kept
-    assert resolved == WebexContactCenter(
-        "https://api.wxcc-us1.cisco.com", "org-2", "client-1", "kept-secret"
+def test_a_webex_contact_center_needs_no_credential_and_normalises_its_fields() -> None:
+    command = parse_create(
+        {"contactCenter": {**WEBEX, "baseUrl": "https://API.wxcc-eu2.cisco.com/", "orgId": ORG.upper()}}
     )
+    assert command.contact_center is not None
+    assert command.contact_center.resolve(None) == WebexContactCenter("https://api.wxcc-eu2.cisco.com", ORG)
 
 
-@pytest.mark.parametrize(
-    "changed",
-    [{"baseUrl": "https://evil.example.com"}, {"clientId": "client-9"}],
-)
-def test_a_new_destination_needs_the_secret_again(changed: dict[str, str]) -> None:
-    # GIVEN a stored webex configuration
-    stored = WebexContactCenter("https://api.wxcc-us1.cisco.com", "org-1", "client-1", "kept-secret")
-    # WHEN a PATCH points it elsewhere but keeps the secret redacted
-    command = parse_update({"contactCenter": {**WEBEX, **changed, "clientSecret": REDACTED}})
+def test_loopback_webex_hosts_are_accepted_for_the_local_simulator() -> None:
+    command = parse_create({"contactCenter": {**WEBEX, "baseUrl": "http://127.0.0.1:7073"}})
+    assert command.contact_center is not None
+    assert command.contact_center.resolve(None) == WebexContactCenter("http://127.0.0.1:7073", ORG)
+
+
+def test_the_redacted_placeholder_keeps_the_stored_webhook_secret() -> None:
+    stored = WebhookContactCenter("https://cc.example.com/hook", "kept-secret-0123456")
+    command = parse_update(
+        {"contactCenter": {"type": "webhook", "url": "https://cc.example.com/hook", "secret": REDACTED}}
+    )
+    assert isinstance(command.contact_center, ContactCenterInput)
+    assert command.contact_center.resolve(stored) == stored
+
+
+def test_a_new_destination_needs_the_secret_again() -> None:
+    stored = WebhookContactCenter("https://cc.example.com/hook", "kept-secret-0123456")
+    command = parse_update(
+        {"contactCenter": {"type": "webhook", "url": "https://evil.example.com/hook", "secret": REDACTED}}
+    )
     assert isinstance(command.contact_center, ContactCenterInput)
     # THEN the stored secret is not handed to the new destination
     with pytest.raises(InvalidConnectorInput, match="sent again"):
@@ -146,10 +155,12 @@ def test_a_new_destination_needs_the_secret_again(changed: dict[str, str]) -> No
 
 
 def test_switching_contact_center_type_needs_the_new_secret() -> None:
-    stored = WebhookContactCenter("https://a.example.com/h", "0123456789abcdef")
-    command = parse_update({"contactCenter": {**WEBEX, "clientSecret": REDACTED}})
+    stored = WebexContactCenter("https://api.wxcc-us1.cisco.com", ORG)
+    command = parse_update(
+        {"contactCenter": {"type": "webhook", "url": "https://a.example.com/h", "secret": REDACTED}}
+    )
     assert isinstance(command.contact_center, ContactCenterInput)
-    with pytest.raises(InvalidConnectorInput, match="clientSecret is required"):
+    with pytest.raises(InvalidConnectorInput, match="secret is required"):
         command.contact_center.resolve(stored)
 
 

@@ -17,7 +17,7 @@ from tests.unit.contact_center.support import SECRET, TENANT
 
 OTHER_TENANT = "0b3c3b5e-6f7a-4d8e-9f00-112233445566"
 HOOK = WebhookContactCenter("https://cc.example.com/hook", SECRET)
-WEBEX = WebexContactCenter("https://api.wxcc-eu1.cisco.com", "org", "cid", "csecret")
+WEBEX = WebexContactCenter("https://api.wxcc-eu1.cisco.com", "2f9eecc5-0472-4549-9a83-2afdae0d4ba1")
 
 
 @pytest.fixture

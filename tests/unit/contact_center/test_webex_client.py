@@ -1,5 +1,5 @@
 """The Webex Contact Center adapter against a scripted Webex (httpx.MockTransport): request shapes,
-token caching, and how every failure is classified for the presence worker."""
+the tenant's access token, and how every failure is classified for the presence worker."""
 
 from __future__ import annotations
 
@@ -21,26 +21,46 @@ from shared.contact_center.exceptions import (
 from shared.contact_center.model import AgentState, AgentStatus, IdleCode
 from shared.contact_center.webex_client import WebexContactCenterClient
 from tests.fakes import FakeClock
-from tests.unit.contact_center.fake_http import ScriptedServer, answer, body, fail_with, form
+from tests.unit.contact_center.fake_http import ScriptedServer, answer, body, fail_with
 from tests.unit.contact_center.support import TENANT
 
 BASE = "https://api.wxcc-us1.cisco.com"
-TOKEN_URL = "https://webexapis.com/v1/access_token"
 STATE = "/v1/agents/session/state"
 ACTIVITIES = "/v1/agents/activities"
-CONFIG = WebexContactCenter(BASE, "org-1", "client-1", "client-secret-1")
+ORG = "2f9eecc5-0472-4549-9a83-2afdae0d4ba1"
+CONFIG = WebexContactCenter(BASE, ORG)
+AUX_CODES = f"/organization/{ORG}/v2/auxiliary-code"
+MARK = "[teams-connector] "
+
+
+class FakeWebexTokens:
+    """The tenant's Webex sign-in (WebexTokens port): one token until it is forgotten."""
+
+    def __init__(self) -> None:
+        self.issued = 0
+        self.current: str | None = None
+        self.tenants: list[str] = []
+
+    def access_token(self, tenant_id: str) -> str:
+        self.tenants.append(tenant_id)
+        if self.current is None:
+            self.issued += 1
+            self.current = f"token-{self.issued}"
+        return self.current
+
+    def forget_token(self, tenant_id: str) -> None:
+        self.current = None
 
 
 class Webex:
     def __init__(self) -> None:
         self.server = ScriptedServer()
         self.clock = FakeClock()
-        self.tokens_issued = 0
-        self.server.on("POST", "/v1/access_token", self._token)
+        self.tokens = FakeWebexTokens()
         self.server.on("PUT", STATE, answer(202, {"trackingId": "t"}))
         self.clients = HttpContactCenterClients(
             "https://connector.example.com",
-            webex_token_url=TOKEN_URL,
+            webex_tokens=self.tokens,
             clock=self.clock,
             transport=self.server.transport(),
         )
@@ -48,9 +68,9 @@ class Webex:
         assert isinstance(client, WebexContactCenterClient)
         self.client = client
 
-    def _token(self, request: httpx.Request) -> httpx.Response:
-        self.tokens_issued += 1
-        return httpx.Response(200, json={"access_token": f"token-{self.tokens_issued}", "expires_in": 3600})
+    @property
+    def tokens_issued(self) -> int:
+        return self.tokens.issued
 
     def bearer(self, request: httpx.Request) -> str:
         return request.headers["Authorization"]
@@ -68,30 +88,21 @@ def webex() -> Iterator[Webex]:
 def test_set_idle_puts_the_state_with_the_aux_code(webex: Webex) -> None:
     # WHEN the adapter puts an agent in idle
     webex.client.set_idle("agent-1", "AXUH3oN12eV-WekpnDpl", "Meeting", "Teams: DoNotDisturb/Presenting")
-    # THEN Webex gets its State Change request, with a bearer token from client credentials
-    (token_request,) = webex.server.calls("POST", "/v1/access_token")
-    assert str(token_request.url) == TOKEN_URL
-    assert form(token_request) == {
-        "grant_type": "client_credentials",
-        "client_id": "client-1",
-        "client_secret": "client-secret-1",
-    }
+    # THEN Webex gets its State Change request, with the tenant's token from the Webex sign-in
+    assert webex.tokens.tenants == [TENANT]
     (put,) = webex.server.calls("PUT", STATE)
     assert str(put.url) == BASE + STATE
     assert body(put) == {
         "state": "Idle",
         "auxCodeId": "AXUH3oN12eV-WekpnDpl",
-        "lastStateChangeReason": "Teams: DoNotDisturb/Presenting",
+        # The connector's marker first, so the event this change causes reads as our echo.
+        "lastStateChangeReason": MARK + "Teams: DoNotDisturb/Presenting",
         "agentId": "agent-1",
     }
     assert webex.bearer(put) == "Bearer token-1"
     assert put.headers["TrackingId"].startswith("TEAMSCONNECTOR_")
-    # AND both calls tell the simulator which connector tenant they are for
-    for request in (token_request, put):
-        assert request.headers["X-Connector-Tenant"] == TENANT
-        assert request.headers["X-Connector-Events-Url"] == (
-            f"https://connector.example.com/api/tenants/{TENANT}/contact-center/events"
-        )
+    # AND none of the webhook contract's headers goes to Webex (our tenant id and URLs stay ours)
+    assert not any(name.lower().startswith("x-connector") for name in put.headers)
 
 
 def test_set_available_uses_aux_code_zero_and_truncates_the_reason(webex: Webex) -> None:
@@ -99,25 +110,8 @@ def test_set_available_uses_aux_code_zero_and_truncates_the_reason(webex: Webex)
     (put,) = webex.server.calls("PUT", STATE)
     assert body(put)["state"] == "Available"
     assert body(put)["auxCodeId"] == "0"
-    assert body(put)["lastStateChangeReason"] == "r" * 128
-
-
-def test_the_token_is_reused_until_shortly_before_it_expires(webex: Webex) -> None:
-    # GIVEN a first call got a one-hour token
-    webex.client.set_available("agent-1", "r")
-    # WHEN more calls follow within the hour (minus the refresh margin)
-    webex.clock.advance(minutes=54)
-    webex.client.set_available("agent-1", "r")
-    assert webex.tokens_issued == 1
-    # THEN only past that point a new token is fetched
-    webex.clock.advance(minutes=1, seconds=1)
-    webex.client.set_available("agent-1", "r")
-    assert webex.tokens_issued == 2
-    assert [webex.bearer(r) for r in webex.server.calls("PUT", STATE)] == [
-        "Bearer token-1",
-        "Bearer token-1",
-        "Bearer token-2",
-    ]
+    assert body(put)["lastStateChangeReason"] == (MARK + "r" * 300)[:128]
+    assert len(body(put)["lastStateChangeReason"]) == 128
 
 
 def test_a_refused_token_is_dropped_so_the_next_attempt_gets_a_new_one(webex: Webex) -> None:
@@ -128,31 +122,6 @@ def test_a_refused_token_is_dropped_so_the_next_attempt_gets_a_new_one(webex: We
         webex.client.set_available("agent-1", "r")
     webex.client.set_available("agent-1", "r")
     assert webex.tokens_issued == 2
-
-
-def test_bad_client_credentials_are_an_auth_failure(webex: Webex) -> None:
-    webex.server.then(
-        "POST",
-        "/v1/access_token",
-        answer(400, {"error": "invalid_client", "error_description": "bad secret"}),
-    )
-    with pytest.raises(ContactCenterAuthFailed, match="invalid_client"):
-        webex.client.set_available("agent-1", "r")
-    assert webex.server.calls("PUT", STATE) == []
-
-
-def test_a_token_answer_without_access_token_is_a_passing_fault(webex: Webex) -> None:
-    webex.server.then("POST", "/v1/access_token", answer(200, {"token_type": "Bearer"}))
-    with pytest.raises(ContactCenterUnavailable):
-        webex.client.set_available("agent-1", "r")
-
-
-def test_a_token_endpoint_outage_is_transient(webex: Webex) -> None:
-    webex.server.then("POST", "/v1/access_token", answer(503, None, {"Retry-After": "4"}))
-    with pytest.raises(ContactCenterUnavailable) as raised:
-        webex.client.set_available("agent-1", "r")
-    assert raised.value.retry_after == 4
-    assert raised.value.transient
 
 
 def test_429_is_throttled_with_retry_after_seconds(webex: Webex) -> None:
@@ -198,12 +167,32 @@ def test_client_errors_are_rejections_with_webex_detail(webex: Webex, status: in
     assert not raised.value.transient
 
 
-def test_403_is_an_auth_failure_that_keeps_the_token(webex: Webex) -> None:
-    webex.server.then("PUT", STATE, answer(403))
-    with pytest.raises(ContactCenterAuthFailed):
+def test_403_on_a_state_change_is_a_recorded_refusal_that_keeps_the_token(webex: Webex) -> None:
+    # Webex lets only a supervisor of the agent's team change his state: retrying cannot help.
+    webex.server.then("PUT", STATE, answer(403, {"error": {"key": 403, "message": "not a supervisor"}}))
+    with pytest.raises(ContactCenterRejected, match="Change Agent States") as raised:
         webex.client.set_available("agent-1", "r")
+    assert raised.value.status == 403
+    assert not raised.value.transient
     webex.client.set_available("agent-1", "r")
     assert webex.tokens_issued == 1
+
+
+def test_403_on_a_read_is_an_auth_failure(webex: Webex) -> None:
+    webex.server.then("GET", ACTIVITIES, answer(403))
+    with pytest.raises(ContactCenterAuthFailed):
+        webex.client.get_status("agent-1")
+
+
+def test_no_webex_sign_in_is_an_auth_failure_before_any_call() -> None:
+    from shared.contact_center.webex.exceptions import WebexReauthorizationRequired
+
+    server = ScriptedServer()
+    clients = HttpContactCenterClients("https://connector.example.com", transport=server.transport())
+    with pytest.raises(WebexReauthorizationRequired):
+        clients.client_for(TENANT, CONFIG).set_available("agent-1", "r")
+    assert server.calls("PUT", STATE) == []
+    clients.close()
 
 
 @pytest.mark.parametrize(
@@ -250,7 +239,7 @@ def test_status_is_the_newest_active_activity(webex: Webex) -> None:
     (request,) = webex.server.calls("GET", ACTIVITIES)
     params = dict(request.url.params)
     assert params["agentIds"] == "agent-1"
-    assert params["orgId"] == "org-1"
+    assert params["orgId"] == ORG
     assert int(params["from"]) == int((webex.clock() - timedelta(hours=24, minutes=-1)).timestamp() * 1000)
 
 
@@ -334,14 +323,35 @@ def test_idle_codes_are_the_active_idle_aux_codes(webex: Webex) -> None:
             "defaultCode": True,
         },
     ]
-    webex.server.on("GET", "/organization/org-1/auxiliary-code", answer(200, codes))
+    webex.server.on(
+        "GET",
+        AUX_CODES,
+        answer(200, {"meta": {"orgid": ORG, "page": 0, "pageSize": 100, "totalPages": 1}, "data": codes}),
+    )
     assert webex.client.idle_codes() == [IdleCode("AXnr", "Not Ready", True), IdleCode("AXmeet", "Meeting")]
 
 
-def test_the_same_configuration_reuses_the_client_and_its_token(webex: Webex) -> None:
+def test_idle_codes_follow_total_pages(webex: Webex) -> None:
+    def page(request: httpx.Request) -> httpx.Response:
+        number = int(request.url.params["page"])
+        code = {
+            "id": f"AX{number}",
+            "name": f"Code {number}",
+            "workTypeCode": "IDLE_CODE",
+            "active": True,
+            "defaultCode": number == 0,
+        }
+        return httpx.Response(200, json={"meta": {"page": number, "totalPages": 3}, "data": [code]})
+
+    webex.server.on("GET", AUX_CODES, page)
+    assert [code.id for code in webex.client.idle_codes()] == ["AX0", "AX1", "AX2"]
+    assert len(webex.server.calls("GET", AUX_CODES)) == 3
+
+
+def test_the_same_configuration_reuses_the_client(webex: Webex) -> None:
     assert webex.clients.client_for(TENANT, CONFIG) is webex.client
-    changed = WebexContactCenter(BASE, "org-1", "client-1", "rotated-secret")
+    changed = WebexContactCenter("https://api.wxcc-eu1.cisco.com", ORG)
     replacement = webex.clients.client_for(TENANT, changed)
     assert replacement is not webex.client
     replacement.set_available("agent-1", "r")
-    assert form(webex.server.calls("POST", "/v1/access_token")[0])["client_secret"] == "rotated-secret"
+    assert str(webex.server.calls("PUT", STATE)[0].url).startswith("https://api.wxcc-eu1.cisco.com/")

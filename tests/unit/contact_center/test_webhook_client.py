@@ -17,7 +17,7 @@ from shared.contact_center.exceptions import (
     ContactCenterThrottled,
     ContactCenterUnavailable,
 )
-from shared.contact_center.model import AgentState, AgentStatus
+from shared.contact_center.model import AgentState, AgentStatus, IdleCode
 from shared.contact_center.ports import ContactCenterClient
 from shared.contact_center.signatures import get_request_payload, verify_signature
 from tests.fakes import FakeClock
@@ -185,3 +185,35 @@ def test_a_query_string_in_the_configured_url_stays_at_the_end(receiver: Receive
     assert get.url.raw_path == b"/hooks/teams/agents/a?code=abc"
     payload = get_request_payload("/hooks/teams/agents/a", get.headers["X-Connector-Timestamp"])
     assert verify_signature(payload, get.headers["X-Connector-Signature"], SECRET)
+
+
+def test_a_webhook_without_an_idle_code_list_says_so(receiver: Receiver) -> None:
+    from shared.contact_center.exceptions import IdleCodesNotOffered
+
+    receiver.server.on("GET", "/hooks/teams/idle-codes", answer(404))
+    with pytest.raises(IdleCodesNotOffered):
+        receiver.client.idle_codes()
+
+
+def test_idle_codes_are_read_with_a_signed_get(receiver: Receiver) -> None:
+    payload = {"idleCodes": [{"id": "meeting", "name": "Meeting", "isDefault": True}, {"id": "lunch"}]}
+    receiver.server.on("GET", "/hooks/teams/idle-codes", answer(200, payload))
+    codes = receiver.client.idle_codes()
+    assert codes == [IdleCode("meeting", "Meeting", True), IdleCode("lunch", "lunch")]
+    (get,) = receiver.server.requests
+    raw_path = get.url.raw_path.decode()
+    assert raw_path == "/hooks/teams/idle-codes"
+    assert verify_signature(
+        get_request_payload(raw_path, get.headers["X-Connector-Timestamp"]),
+        get.headers["X-Connector-Signature"],
+        SECRET,
+    )
+
+
+@pytest.mark.parametrize(
+    "payload", [[], {"codes": []}, {"idleCodes": [{"name": "no id"}]}, {"idleCodes": [1]}]
+)
+def test_an_unreadable_idle_code_list_is_a_passing_fault(receiver: Receiver, payload: object) -> None:
+    receiver.server.on("GET", "/hooks/teams/idle-codes", answer(200, payload))
+    with pytest.raises(ContactCenterUnavailable):
+        receiver.client.idle_codes()

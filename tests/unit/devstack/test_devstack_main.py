@@ -173,12 +173,6 @@ class _RunningContactCenter:
     token_url = "http://127.0.0.1:50003/v1/access_token"
     authorize_url = "http://127.0.0.1:50003/v1/authorize"
 
-    def __init__(self) -> None:
-        self.integrations: list[tuple[str, str, list[str]]] = []
-
-    def register_webex_integration(self, client_id: str, secret: str, redirect_uris: list[str]) -> None:
-        self.integrations.append((client_id, secret, redirect_uris))
-
 
 @pytest.mark.parametrize(
     "configured", ["http://127.0.0.1:7073/v1/access_token", "http://localhost:7073/v1/access_token", ""]
@@ -188,45 +182,21 @@ def test_a_loopback_or_missing_webex_token_url_follows_the_contact_center_simula
     environ = {"WEBEX_TOKEN_URL": configured} if configured else {}
     # WHEN the stack points it at the simulator
     point_settings_at_contact_center_simulator(environ, _RunningContactCenter())  # type: ignore[arg-type]
-    # THEN it names the running simulator's token and authorize endpoints
-    assert environ == {
-        "WEBEX_TOKEN_URL": "http://127.0.0.1:50003/v1/access_token",
-        "WEBEX_AUTHORIZE_URL": "http://127.0.0.1:50003/v1/authorize",
-    }
+    # THEN it names the running simulator's token endpoint
+    assert environ["WEBEX_TOKEN_URL"] == "http://127.0.0.1:50003/v1/access_token"
+    assert environ["WEBEX_AUTHORIZE_URL"] == "http://127.0.0.1:50003/v1/authorize"
 
 
-def test_a_real_webex_is_left_alone_and_gets_no_integration() -> None:
+def test_a_real_webex_token_url_is_left_alone() -> None:
     environ = {
         "WEBEX_TOKEN_URL": "https://webexapis.com/v1/access_token",
         "WEBEX_AUTHORIZE_URL": "https://webexapis.com/v1/authorize",
-        "WEBEX_CLIENT_ID": "real-client",
-        "WEBEX_CLIENT_SECRET": "real-secret",
-        "PUBLIC_BASE_URL": "http://127.0.0.1:7071",
     }
-    before = dict(environ)
-    simulator = _RunningContactCenter()
-    point_settings_at_contact_center_simulator(environ, simulator)  # type: ignore[arg-type]
-    assert environ == before
-    assert simulator.integrations == []
-
-
-def test_the_connectors_webex_integration_is_registered_with_this_hosts_callback() -> None:
-    environ = {
-        "WEBEX_CLIENT_ID": "local-client",
-        "WEBEX_CLIENT_SECRET": "local-secret",
-        "PUBLIC_BASE_URL": "http://127.0.0.1:21071/",
+    point_settings_at_contact_center_simulator(environ, _RunningContactCenter())  # type: ignore[arg-type]
+    assert environ == {
+        "WEBEX_TOKEN_URL": "https://webexapis.com/v1/access_token",
+        "WEBEX_AUTHORIZE_URL": "https://webexapis.com/v1/authorize",
     }
-    simulator = _RunningContactCenter()
-    point_settings_at_contact_center_simulator(environ, simulator)  # type: ignore[arg-type]
-    assert simulator.integrations == [
-        ("local-client", "local-secret", ["http://127.0.0.1:21071/api/contact-center/webex/callback"])
-    ]
-
-
-def test_without_client_credentials_no_integration_is_registered() -> None:
-    simulator = _RunningContactCenter()
-    point_settings_at_contact_center_simulator({"PUBLIC_BASE_URL": "http://127.0.0.1:7071"}, simulator)  # type: ignore[arg-type]
-    assert simulator.integrations == []
 
 
 def test_debug_log_opens_every_logger_and_implies_the_full_log() -> None:

@@ -260,3 +260,57 @@ def test_a_failing_audit_log_does_not_fail_a_stored_put(harness: Harness) -> Non
     saved = harness.service.put(TENANT, put_body(), None, ADMIN)
     assert harness.service.get(TENANT) == saved
     assert harness.cache.invalidated == [TENANT]
+
+
+# --- idle codes checked against the contact center --------------------------------------------------------
+
+
+class StubIdleCodes:
+    def __init__(self, known: set[str] | None, reason: str | None = None) -> None:
+        self.known = known
+        self.reason = reason
+        self.asked: list[frozenset[str]] = []
+
+    def verify(self, tenant_id: str, idle_code_ids: Any) -> Any:
+        from shared.contact_center.idle_codes import IdleCodeVerification
+
+        wanted = frozenset(idle_code_ids)
+        self.asked.append(wanted)
+        if self.known is None:
+            return IdleCodeVerification(checked=False, reason=self.reason)
+        return IdleCodeVerification(checked=True, unknown=wanted - self.known)
+
+
+def _with_idle_codes(stub: StubIdleCodes) -> Harness:
+    h = Harness()
+    h.add_connector()
+    h.service = PresenceMappingService(h.repository, h.connectors, h.cache, h.audit, h.clock, idle_codes=stub)
+    return h
+
+
+def test_an_idle_code_the_contact_center_does_not_list_is_refused_naming_the_rule() -> None:
+    from shared.mappings.exceptions import UnknownIdleCode
+
+    h = _with_idle_codes(StubIdleCodes({"meeting"}))
+    with pytest.raises(UnknownIdleCode, match=r"teamsToContactCenter\[0\] \(DoNotDisturb/\*\).*'lunch'"):
+        h.service.put(TENANT, put_body("lunch"), None, ADMIN)
+    assert h.repository.writes == []
+    assert h.audit.entries[-1].outcome == "failed"
+
+
+def test_known_idle_codes_are_stored_and_the_check_is_reported() -> None:
+    h = _with_idle_codes(StubIdleCodes({"lunch"}))
+    saved, verification = h.service.put_checked(TENANT, put_body("lunch"), None, ADMIN)
+    assert verification.checked
+    assert saved.rules.teams_to_contact_center[0].idle_code_id == "lunch"
+    assert h.repository.writes == ["upsert"]
+
+
+def test_when_the_contact_center_cannot_be_asked_the_mappings_are_stored_and_it_says_so() -> None:
+    h = _with_idle_codes(StubIdleCodes(None, "the contact center at cc.example.com cannot be reached"))
+    _, verification = h.service.put_checked(TENANT, put_body("lunch"), None, ADMIN)
+    assert not verification.checked
+    assert verification.reason == "the contact center at cc.example.com cannot be reached"
+    assert h.repository.writes == ["upsert"]
+    assert h.audit.entries[-1].detail is not None
+    assert h.audit.entries[-1].detail.endswith("idle codes not checked")

@@ -29,7 +29,7 @@ from shared.contact_center.exceptions import (
     ContactCenterUnavailable,
 )
 from shared.contact_center.messages import AgentStateChange
-from shared.contact_center.model import AgentState, AgentStatus
+from shared.contact_center.model import AgentState, AgentStatus, IdleCode
 from shared.graph.exceptions import GraphError
 from shared.graph.model import (
     DirectoryUser,
@@ -161,6 +161,7 @@ class FakeContactCenters:
         self.statuses: dict[tuple[str, str], AgentStatus] = {}
         self.status_failures: dict[tuple[str, str], ContactCenterError] = {}
         self.clients_asked: list[tuple[str, ContactCenterConfig]] = []
+        self.idle_codes: list[IdleCode] = []
 
     # Answers of a real contact center, as the HTTP adapters translate them.
 
@@ -203,6 +204,11 @@ class FakeContactCenterClient:
         if failure is not None:
             raise failure
         return self.center.statuses.get((self.tenant_id, agent_id))
+
+    def idle_codes(self) -> list[IdleCode]:
+        self.center.calls.append(("idle_codes", self.tenant_id))
+        self._maybe_fail()
+        return list(self.center.idle_codes)
 
     def probe(self) -> int:
         self.center.calls.append(("probe", self.tenant_id))

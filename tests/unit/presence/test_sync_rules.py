@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -886,3 +887,31 @@ def test_times_written_as_text_and_int64_columns_are_read() -> None:
     assert state.contact_center.changed_at == T0
     assert state.contact_center.sequence_number == 42
     assert state.pending == (PendingCommand(PendingKind.SET_IDLE, "teams-dnd", T0),)
+
+
+def test_a_late_echo_carrying_the_connectors_marker_is_still_the_connectors_change() -> None:
+    # GIVEN Teams Do not disturb made the connector put an available agent in its idle code
+    agent = available_agent()
+    assert agent.teams(DND).contact_center is not None
+    # WHEN the contact center's event comes only after the command stopped waiting (past ECHO_WINDOW),
+    # saying the connector made the change (Webex: lastStateChangeReason starts with our marker)
+    agent.later(16 * 60)
+    event = replace(agent.event(AgentState.IDLE, "teams-dnd"), by_connector=True)
+    decision = agent.deliver(event)
+    # THEN it is read as the connector's idle code, not as the agent's choice: nothing is dismissed,
+    # nothing mirrored back, and Teams back to Available makes him available again
+    assert decision.teams is None
+    assert agent.state.dismissed_idle_code_id is None
+    assert agent.state.idle_code_id == "teams-dnd"
+    assert agent.teams(AVAILABLE).contact_center == SetAvailable("teams-dnd")
+
+
+def test_the_same_late_event_without_the_marker_is_the_agents_own_choice() -> None:
+    agent = available_agent()
+    agent.teams(DND)
+    agent.later(16 * 60)
+    agent.deliver(agent.event(AgentState.IDLE, "teams-dnd"))
+    # The pending command expired: without the marker the idle state reads as the agent's own, so the
+    # connector does not own the code and Teams back to Available does not take him out of it.
+    assert agent.state.idle_code_id is None
+    assert agent.teams(AVAILABLE).contact_center is None

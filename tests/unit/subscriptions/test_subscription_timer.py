@@ -10,7 +10,7 @@ import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest
 
-from shared.bootstrap import Services, use_services
+from shared.bootstrap import Services, services, use_services
 from shared.subscriptions.model import RenewReport
 from shared.triggers import subscription_timer
 
@@ -25,9 +25,19 @@ class StandInSubscriptions:
         return self.report
 
 
+class StandInWebex:
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def renew_all(self) -> dict[str, str]:
+        self.runs += 1
+        return {"t": "Webex refused the refresh token"}
+
+
 class StandInServices:
     def __init__(self, subscriptions: StandInSubscriptions) -> None:
         self.subscriptions = subscriptions
+        self.webex = StandInWebex()
 
 
 @pytest.fixture
@@ -64,5 +74,6 @@ def test_one_run_renews_due_subscriptions(subscriptions: StandInSubscriptions) -
     user_function = subscription_timer.renew_subscriptions._function.get_user_function()
     user_function(timer)
 
-    # THEN the service's renew_due ran once
+    # THEN the service's renew_due ran once, and the Webex subscriptions were ensured once
     assert subscriptions.runs == 1
+    assert cast(StandInServices, services()).webex.runs == 1

@@ -70,6 +70,9 @@ class Wired:
                 reconcile=unused,
                 contact_center_test=unused,
                 directory=unused,
+                webex=unused,
+                webex_events=unused,
+                idle_codes=unused,
                 authenticator=TOKENS.authenticator(),
             )
         )

@@ -90,6 +90,9 @@ def test_security_follows_the_routes_policy(route: Route) -> None:
         elif route.name == "contact_center_events":
             assert schemes == {"contactCenterSignature"}
             assert "401" in operation["responses"]
+        elif route.name == "webex_events":
+            assert schemes == {"webexSignature"}
+            assert "401" in operation["responses"]
         else:
             assert schemes == set(), f"{route.name} is anonymous: security must be []"
 

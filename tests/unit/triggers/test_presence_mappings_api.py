@@ -113,7 +113,8 @@ def test_put_stores_and_answers_200_with_the_stored_mappings_and_etag(wired: Wir
     wired.connector()
     response = put(request("PUT", body=BODY))
     assert response.status_code == 200
-    assert payload(response) == {**BODY, "isDefault": False}
+    # (wired without a contact center to ask: the idle codes are not checked, and the answer says so)
+    assert payload(response) == {**BODY, "isDefault": False, "idleCodesChecked": False, "idleCodesNote": None}
     assert response.headers["ETag"] == wired.repo.rows[TENANT].etag
     # AND GET shows the same, with the same version
     again = get(request("GET"))

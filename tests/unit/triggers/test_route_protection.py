@@ -40,6 +40,8 @@ UNPROTECTED_TENANT_ROUTES: dict[str, str] = {
     # The tenant's contact center cannot hold an Entra token: it signs the body with the tenant's
     # shared secret (X-Connector-Signature, HMAC-SHA256), which the intake verifies.
     "contact_center_events": "signed with the tenant's contact-center secret",
+    # Webex allows no query string (so no function key) and sends no credential but its signature.
+    "webex_events": "X-WebexCC-Signature: HMAC-SHA256 of the body with the subscription's secret",
 }
 
 # Routes outside tenants/ that are anonymous by design, and why. A new route must either declare a
@@ -48,6 +50,7 @@ ANONYMOUS_ROUTES: dict[str, str] = {
     "health": "the load balancer's readiness probe",
     "consent_callback": "Microsoft redirects the admin's browser here; the signed state names the admin",
     "sync_account_sign_in_callback": "the identity platform redirects the browser here; signed state",
+    "webex_sign_in_callback": "Webex redirects the admin's browser here; the signed state names the admin",
     "graph_notifications": "Graph sends no credential; validation tokens and clientState are checked",
     "graph_lifecycle": "Graph sends no credential; clientState is checked",
     "openapi_document": "the API contract itself; it holds no tenant data",

@@ -1,0 +1,1 @@
+"""Webex Contact Center the way the real service works: OAuth sign-in, subscriptions, signed events."""
