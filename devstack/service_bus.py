@@ -569,49 +569,51 @@ class InProcessServiceBus:
                 self._record_locked(envelope, Outcome.ABANDONED, _describe(error), started, finished)
                 delay = self._backoff(envelope.delivery_count)
                 self._delay_locked(session, delay)
-        if error is None:
-            logger.debug(
-                "Service Bus: %s completed message %s (session %s, delivery %d)",
-                function.name,
-                envelope.message.message_id,
-                session.session_id,
-                envelope.delivery_count,
-            )
-        elif delay is None:
-            logger.error(
-                "Service Bus: message %s (session %s) dead-lettered after %d deliveries (%s): %s",
-                envelope.message.message_id,
-                session.session_id,
-                envelope.delivery_count,
-                MAX_DELIVERY_COUNT_EXCEEDED,
-                _describe(error),
-            )
-        elif isinstance(error, AppError):
-            # An expected retry (the contact center or Graph said "later"): the function has logged what
-            # happened in one line already, so no traceback and no second warning.
-            logger.info(
-                "Service Bus: message %s (session %s) abandoned on delivery %d of %d (%s); "
-                "redelivered in %.1f s",
-                envelope.message.message_id,
-                session.session_id,
-                envelope.delivery_count,
-                self._max_delivery_count,
-                _describe(error),
-                delay,
-            )
-        else:
-            logger.warning(
-                "Service Bus: %s failed on message %s (session %s, delivery %d of %d); abandoned, "
-                "redelivered in %.1f s",
-                function.name,
-                envelope.message.message_id,
-                session.session_id,
-                envelope.delivery_count,
-                self._max_delivery_count,
-                delay,
-                # A bug: the traceback once per message; the later failures are usually the same.
-                exc_info=error if envelope.delivery_count == 1 else None,
-            )
+            # Logged under the lock, before anyone can see the settlement: wait_idle() returning (or the
+            # session's next message running) means this message's line is already written.
+            if error is None:
+                logger.debug(
+                    "Service Bus: %s completed message %s (session %s, delivery %d)",
+                    function.name,
+                    envelope.message.message_id,
+                    session.session_id,
+                    envelope.delivery_count,
+                )
+            elif delay is None:
+                logger.error(
+                    "Service Bus: message %s (session %s) dead-lettered after %d deliveries (%s): %s",
+                    envelope.message.message_id,
+                    session.session_id,
+                    envelope.delivery_count,
+                    MAX_DELIVERY_COUNT_EXCEEDED,
+                    _describe(error),
+                )
+            elif isinstance(error, AppError):
+                # An expected retry (the contact center or Graph said "later"): the function has logged what
+                # happened in one line already, so no traceback and no second warning.
+                logger.info(
+                    "Service Bus: message %s (session %s) abandoned on delivery %d of %d (%s); "
+                    "redelivered in %.1f s",
+                    envelope.message.message_id,
+                    session.session_id,
+                    envelope.delivery_count,
+                    self._max_delivery_count,
+                    _describe(error),
+                    delay,
+                )
+            else:
+                logger.warning(
+                    "Service Bus: %s failed on message %s (session %s, delivery %d of %d); abandoned, "
+                    "redelivered in %.1f s",
+                    function.name,
+                    envelope.message.message_id,
+                    session.session_id,
+                    envelope.delivery_count,
+                    self._max_delivery_count,
+                    delay,
+                    # A bug: the traceback once per message; the later failures are usually the same.
+                    exc_info=error if envelope.delivery_count == 1 else None,
+                )
 
     def _function_message(self, envelope: _Envelope, delivered_at: datetime) -> func.ServiceBusMessage:
         """The message as the Python worker builds it from the host's trigger data."""

@@ -8,6 +8,7 @@ HTTP client, the per-tenant clients and their credentials (with their cached tok
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -81,6 +82,8 @@ class MsGraphGateway:
         self._loop_thread = EventLoopThread("msgraph-gateway")
         self._close_lock = threading.Lock()
         self._closed = False
+        self._models_loaded = threading.Event()
+        self._models_lock = threading.Lock()
         # Touched only on the loop thread, so they need no lock.
         self._http_client: httpx.AsyncClient | None = None
         self._app_clients: dict[str, GraphServiceClient] = {}
@@ -286,6 +289,7 @@ class MsGraphGateway:
         async def call() -> T:
             return await operation(self._app_client(tenant_id))
 
+        self._load_sdk_models()
         return self._run(tenant_id, action, call)
 
     def _json_call(
@@ -349,7 +353,21 @@ class MsGraphGateway:
             )
             return await operation(client)
 
+        self._load_sdk_models()
         return self._run(tenant_id, action, call)
+
+    def _load_sdk_models(self) -> None:
+        """msgraph-sdk's first parse imports a thousand modules: do it once, before any call's clock."""
+        if self._models_loaded.is_set():
+            return
+        with self._models_lock:
+            if not self._models_loaded.is_set():
+                from shared.graph import msgraph_operations
+
+                # The client builder's SDK imports too, which the first call would otherwise pay.
+                importlib.import_module("shared.graph.msgraph_client")
+                msgraph_operations.load_models()
+                self._models_loaded.set()
 
     def _run(self, tenant_id: str, action: str, call: Callable[[], Coroutine[Any, Any, T]]) -> T:
         if self._closed:

@@ -13,9 +13,18 @@ from datetime import datetime, timedelta
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.generated.models.subscription import Subscription
 from msgraph.generated.models.user import User
+from msgraph.generated.models.user_collection_response import UserCollectionResponse
+from msgraph.generated.subscriptions.item.reauthorize.reauthorize_request_builder import (
+    ReauthorizeRequestBuilder,
+)
+from msgraph.generated.subscriptions.item.subscription_item_request_builder import (
+    SubscriptionItemRequestBuilder,
+)
+from msgraph.generated.subscriptions.subscriptions_request_builder import SubscriptionsRequestBuilder
 from msgraph.generated.users.item.presence.clear_presence.clear_presence_post_request_body import (
     ClearPresencePostRequestBody,
 )
+from msgraph.generated.users.item.presence.presence_request_builder import PresenceRequestBuilder
 from msgraph.generated.users.item.presence.set_presence.set_presence_post_request_body import (
     SetPresencePostRequestBody,
 )
@@ -32,6 +41,36 @@ from shared.graph.model import (
     UserQuery,
 )
 from shared.graph.odata import USER_SELECT, user_search
+
+# The request builders the calls below reach through properties that import them on first use.
+_REQUEST_BUILDERS = (
+    UsersRequestBuilder,
+    UserItemRequestBuilder,
+    PresenceRequestBuilder,
+    SubscriptionsRequestBuilder,
+    SubscriptionItemRequestBuilder,
+    ReauthorizeRequestBuilder,
+)
+# The bodies the calls below write or parse.
+_MODELS = (
+    User,
+    UserCollectionResponse,
+    Subscription,
+    SetPresencePostRequestBody,
+    ClearPresencePostRequestBody,
+)
+
+
+def load_models() -> None:
+    """Import now what msgraph-sdk imports on its first parse or write of each model.
+
+    A model's get_field_deserializers() imports every model it refers to: over a thousand modules for
+    User, seconds of CPU on a quiet machine and over 20 s on a loaded one. Done inside the first Graph
+    call, that time counts against the call's timeout, and the call fails (or, for a create, succeeds in
+    Graph while we give up on it). The gateway calls this once before it starts any call's clock.
+    """
+    for model in _MODELS:
+        model().get_field_deserializers()
 
 
 async def get_user(client: GraphServiceClient, id_or_upn: str) -> DirectoryUser:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,9 +78,18 @@ class GraphEndpoint:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def wait_for(self, path: str, count: int = 1, timeout: float = 20.0) -> list[bytes]:
+    def wait_for(
+        self, path: str, count: int = 1, timeout: float = 60.0, *, size: Callable[[bytes], int] = lambda _: 1
+    ) -> list[bytes]:
+        """The bodies POSTed to `path` once they hold `count` items (`size` counts a body's items; one
+        per body unless told); fails the test when they never do."""
+
+        def arrived() -> int:
+            return sum(size(body) for body in self.bodies.get(path, []))
+
         with self._arrived:
-            self._arrived.wait_for(lambda: len(self.bodies.get(path, [])) >= count, timeout)
+            if not self._arrived.wait_for(lambda: arrived() >= count, timeout):
+                pytest.fail(f"{arrived()} of {count} items POSTed to {path} within {timeout} s")
             return list(self.bodies.get(path, []))
 
     def __enter__(self) -> GraphEndpoint:
@@ -233,8 +242,21 @@ class Stack:
             if r.get("tenant") == self.tenant_id and r["method"] == method and path_part in r["path"]
         ]
 
-    def lifecycle_bodies(self, count: int = 1) -> list[Any]:
-        return [json.loads(raw) for raw in self.endpoint.wait_for("/api/graph/lifecycle", count)]
+    def lifecycle_notifications(self, count: int = 1) -> list[dict[str, Any]]:
+        """The lifecycle notifications Graph delivered, each as a collection of its own.
+
+        Graph (and the simulator) batches notifications queued close together into one POST, so two
+        events can arrive as one body or as two, as the delivery threads happen to run: count items,
+        never bodies."""
+        raws = self.endpoint.wait_for(
+            "/api/graph/lifecycle", count, size=lambda raw: len(json.loads(raw)["value"])
+        )
+        singles: list[dict[str, Any]] = []
+        for raw in raws:
+            collection = json.loads(raw)
+            extra = {k: v for k, v in collection.items() if k != "value"}
+            singles.extend({"value": [item], **extra} for item in collection["value"])
+        return singles
 
 
 @pytest.fixture

@@ -157,7 +157,7 @@ def test_lifecycle_event_from_graph_reauthorizes_once_within_ten_minutes(stack: 
             control(stack.simulator.base_url, "POST", f"/subscriptions/{subscription_id}/lifecycle", {})[0]
             == 202
         )
-    first, second = stack.lifecycle_bodies(2)[:2]
+    first, second = stack.lifecycle_notifications(2)[:2]
     reports = [service.handle_lifecycle(json.dumps(body).encode()) for body in (first, second)]
 
     # THEN the first is answered with one reauthorize (expiry is far), the second is left alone

@@ -349,11 +349,51 @@ def test_a_message_failing_ten_deliveries_is_dead_lettered(
     assert letter.description == "RuntimeError: cannot handle poison"
     outcomes = [record.outcome for record in bus.deliveries(session_id="t:u")]
     assert outcomes == [Outcome.ABANDONED] * 9 + [Outcome.DEAD_LETTERED, Outcome.COMPLETED]
-    errors = [record for record in caplog.records if record.levelno == logging.ERROR]
+    errors = [r for r in caplog.records if r.name == "devstack.service_bus" and r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "dead-lettered" in errors[0].getMessage()
     assert "cannot handle poison" in errors[0].getMessage()
     assert bus.counters().dead_lettered == 1
+
+
+class _HoldsTheDeadLetterLine(logging.Handler):
+    """Holds the dead-letter line until wait_idle() has returned (or a while), then keeps it."""
+
+    def __init__(self, idle_returned: threading.Event) -> None:
+        super().__init__(logging.ERROR)
+        self.idle_returned = idle_returned
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "dead-lettered" in record.getMessage():
+            # A bus that shows the settlement before writing its line lets wait_idle() return here.
+            self.idle_returned.wait(2.0)
+            self.lines.append(record.getMessage())
+
+
+def test_the_dead_letter_line_is_written_before_the_queue_shows_idle(
+    host: LocalHost, recorder: Recorder
+) -> None:
+    # GIVEN a message that always fails, and a log handler slow to take the dead-letter line
+    recorder.failures_left["poison"] = 1000
+    idle_returned = threading.Event()
+    handler = _HoldsTheDeadLetterLine(idle_returned)
+    bus_logger = logging.getLogger("devstack.service_bus")
+    bus_logger.addHandler(handler)
+    try:
+        bus = running_bus(host, max_delivery_count=2)
+        bus.send(message("t:u", "poison"))
+
+        # WHEN the test waits for the queue to settle
+        assert bus.wait_idle(WAIT_LIMIT_SECONDS)
+        idle_returned.set()
+        written_when_idle = list(handler.lines)
+    finally:
+        bus_logger.removeHandler(handler)
+
+    # THEN the line was already written: waiting for idle is enough to read the bus's logs
+    assert len(written_when_idle) == 1
+    assert "dead-lettered after 2 deliveries" in written_when_idle[0]
 
 
 def test_an_expected_retry_logs_no_warning_and_no_traceback_but_a_bug_does(
@@ -373,10 +413,10 @@ def test_an_expected_retry_logs_no_warning_and_no_traceback_but_a_bug_does(
 
     with caplog.at_level(logging.INFO, logger="devstack.service_bus"):
         bus.send_batch([message("t:a", "later"), message("t:b", "bug")])
+        # Each line is written before its settlement shows: once idle, all of them are there.
         assert bus.wait_idle(WAIT_LIMIT_SECONDS)
-        # Each line is written once the delivery has settled, possibly just after the queue went idle.
-        wait_until(lambda: len(abandoned("t:a")) == 2 and len(abandoned("t:b")) == 1, "the log lines")
     expected, bug = abandoned("t:a"), abandoned("t:b")
+    assert (len(expected), len(bug)) == (2, 1)
     # THEN the expected retries are one INFO line each, with the app's reason and no traceback
     assert [(r.levelno, r.exc_info) for r in expected] == [(logging.INFO, None)] * 2
     assert "the contact center cannot be reached for later" in expected[0].getMessage()

@@ -65,3 +65,39 @@ def test_the_wired_notification_path_loads_no_msgraph() -> None:
     )
     # THEN msgraph-sdk and kiota were never imported
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+_FIRST_CALL_PROBE = """
+import json, sys
+from shared.graph.credentials import app_credential_factory
+from shared.graph.msgraph_gateway import MsGraphGateway
+
+# Nothing listens on port 9: the token request fails at once, before any Graph response is parsed.
+factory = app_credential_factory("client", client_secret="secret", authority_host="https://127.0.0.1:9")
+gateway = MsGraphGateway(factory, "http://127.0.0.1:9/v1.0", timeout_seconds=60)
+try:
+    gateway.get_user("tenant", "someone@contoso.example")
+except Exception as error:
+    failure = type(error).__name__
+gateway.close()
+print(json.dumps({"failure": failure, "loaded": sorted(m for m in sys.modules if m.startswith("msgraph"))}))
+"""
+
+
+def test_the_first_sdk_call_loads_the_models_before_its_timeout_starts() -> None:
+    # GIVEN a fresh interpreter, and a Graph call that fails before it receives anything to parse
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", _FIRST_CALL_PROBE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    # THEN the call failed, yet the models msgraph-sdk would import on its first parse of a user (over a
+    # thousand modules: 20 s and more on a loaded machine) were loaded already: outside the call's
+    # timeout, which bounds Graph alone
+    assert probe["failure"]
+    assert "msgraph.generated.models.drive" in probe["loaded"]
+    assert "msgraph.generated.models.mailbox_settings" in probe["loaded"]
