@@ -37,7 +37,8 @@ def seed(simulator: GraphSimulator, tenant_id: str) -> dict[str, str]:
     ids: dict[str, str] = {}
     for entry in json.loads(FIXTURE.read_text(encoding="utf-8"))["users"]:
         body = {k: v for k, v in entry.items() if k != "key"}
-        body["userPrincipalName"] = f"{uuid.uuid4().hex[:6]}.{body['userPrincipalName']}"
+        # A unique prefix of digits only: hex letters would be words a search such as "a:b:c" can match.
+        body["userPrincipalName"] = f"{uuid.uuid4().int % 10**8:08d}.{body['userPrincipalName']}"
         status, created = control(simulator.base_url, "POST", f"/tenants/{tenant_id}/users", body)
         assert status == 201, created
         ids[entry["key"]] = created["id"]
