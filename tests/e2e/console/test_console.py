@@ -142,7 +142,9 @@ def test_an_admin_runs_the_connector_lifecycle_in_the_console(
     # A conflict: someone else edits meanwhile; the save says so and the page shows the new state.
     changed = host.call("PATCH", f"{api}/connector", {"settings": {"presenceSync": True}})
     assert changed.status == 200, changed.body
-    page.get_by_role("switch", name="Show user details").check()
+    # One click, not check(): the refused save re-renders the switch unchecked, and check() would click
+    # the new one again, saving with the fresh ETag (seen under load).
+    page.get_by_role("switch", name="Show user details").click()
     expect(page.locator("#alert")).to_contain_text("Someone else changed the connector")
     expect(page.get_by_role("switch", name="Presence sync")).to_be_checked()
     expect(page.get_by_role("switch", name="Show user details")).not_to_be_checked()
