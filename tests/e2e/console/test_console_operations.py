@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import HostClient
 from tests.e2e.console.conftest import WAIT_MS
-from tests.e2e.console.test_console import fetch, new_tenant, sign_in
+from tests.e2e.console.test_console import fetch, new_tenant, shoot, sign_in
 from tests.e2e.stack import ControlApi, activate_connector
 
 pytestmark = pytest.mark.e2e
@@ -60,6 +60,7 @@ def test_the_sync_health_page_shows_the_tenants_counts_problems_and_last_hour(
     accounts = page.get_by_role("region", name="Subscriptions and sync accounts")
     expect(accounts).to_contain_text(f"Subscriptions active{health['subscriptions']['active']}")
     expect(accounts).to_contain_text("Sync accounts signed in0")
+    shoot(page, "console-sync-health.png")
     # A change shows after Refresh: a second agent.
     graph.ok(
         "POST",
