@@ -1,5 +1,5 @@
 // Operations: the tenant's sync health (GET sync-health) and one agent's sync status (GET sync-status).
-import { call, tenantPath } from "./api.js";
+import { ApiError, call, tenantPath } from "./api.js";
 import { formatTime, h, replace } from "./dom.js";
 
 const number = new Intl.NumberFormat("en-US");
@@ -41,7 +41,14 @@ function byReason(counts) {
 
 export async function renderOperations(ctx) {
   const body = document.getElementById("operations-body");
-  const health = (await call("GET", tenantPath(ctx.tenantId, "/sync-health"))).data;
+  let health;
+  try {
+    health = (await call("GET", tenantPath(ctx.tenantId, "/sync-health"))).data;
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === "connectorNotFound")) throw error;
+    replace(body, h("p", { id: "health-none" }, "No connector is set up for this tenant yet: set it up on the Connector page."));
+    return;
+  }
   const agents = health.agents;
   const problems = Object.entries(agents.withProblem || {}).filter(([, count]) => count > 0);
   const hour = health.lastHour;

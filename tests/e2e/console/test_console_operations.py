@@ -157,3 +157,15 @@ def test_the_agents_page_shows_groups_and_each_agents_sync_status_with_its_probl
     details.click()
     expect(problems).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_the_sync_health_page_of_a_tenant_without_a_connector_says_so(
+    page: Page, host: HostClient, graph: ControlApi
+) -> None:
+    people = new_tenant(graph)
+    sign_in(page, host, people["tenant"], "Ada Admin")
+    page.get_by_role("link", name="Sync health").click()
+    expect(page.locator("#health-none")).to_have_text(
+        "No connector is set up for this tenant yet: set it up on the Connector page."
+    )
+    expect(page.locator("#alert")).to_be_hidden()
