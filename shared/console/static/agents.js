@@ -1,6 +1,7 @@
 // The roster (sync status, add, import, remove) and the sync accounts that carry its subscriptions.
-import { ApiError, call, tenantPath } from "./api.js";
+import { ApiError, call, contract, hasPath, tenantPath } from "./api.js";
 import { field, formatTime, h, replace, showFieldError } from "./dom.js";
+import { agentSyncDetails } from "./operations.js";
 
 const number = new Intl.NumberFormat("en-US");
 
@@ -105,12 +106,55 @@ function syncStatus(agent) {
   return `Subscribed: ${agent.lastPresence.availability} (${agent.lastPresence.activity})`;
 }
 
+/** The tenant's agent groups, where this deployment's API has them (null: it has none). */
+async function agentGroups(ctx) {
+  if (!hasPath(await contract(), "/tenants/{tenantId}/agent-groups")) return null;
+  return (await call("GET", tenantPath(ctx.tenantId, "/agent-groups"))).data.groups;
+}
+
+function groupName(groups, groupId) {
+  const group = (groups || []).find((g) => g.groupId === groupId);
+  return group && group.displayName !== groupId ? `${group.displayName} (${groupId})` : groupId;
+}
+
+function detailsButton(ctx, agent, columns) {
+  // The agent's GET sync-status, in a row under his own; fetched when opened, again on every opening.
+  const button = h("button", { type: "button", class: "secondary", "aria-expanded": "false", "aria-label": `Sync details of agent ${agent.agentId}` }, "Sync details");
+  button.addEventListener("click", async () => {
+    const row = button.closest("tr");
+    const open = row.nextElementSibling && row.nextElementSibling.classList.contains("details-row") ? row.nextElementSibling : null;
+    if (open) {
+      open.remove();
+      button.setAttribute("aria-expanded", "false");
+      return;
+    }
+    // Not disabled while loading: a disabled button drops the keyboard focus.
+    if (button.getAttribute("aria-busy") === "true") return;
+    button.setAttribute("aria-busy", "true");
+    try {
+      const cell = h("td", { colspan: columns }, await agentSyncDetails(ctx, agent.agentId));
+      const details = h("tr", { class: "details-row", id: `sync-details-${agent.agentId}` }, cell);
+      row.after(details);
+      button.setAttribute("aria-controls", details.id);
+      button.setAttribute("aria-expanded", "true");
+    } catch (error) {
+      ctx.fail(error);
+    } finally {
+      button.removeAttribute("aria-busy");
+    }
+  });
+  return button;
+}
+
 async function renderRoster(ctx, cursor = null, previous = []) {
   const body = document.getElementById("agents-body");
   const query = new URLSearchParams({ limit: "100" });
   if (cursor) query.set("cursor", cursor);
-  const page = await call("GET", tenantPath(ctx.tenantId, `/agents?${query}`));
+  const [page, groups] = await Promise.all([call("GET", tenantPath(ctx.tenantId, `/agents?${query}`)), agentGroups(ctx)]);
   const agents = [...previous, ...page.data.agents];
+  const group = groups
+    ? h("select", { id: "agent-group" }, groups.map((g) => h("option", { value: g.groupId }, groupName(groups, g.groupId))))
+    : null;
   const agentId = h("input", { id: "agent-id", autocomplete: "off", required: true });
   const upn = h("input", { id: "agent-upn", type: "email", autocomplete: "off", required: true });
   const addForm = h(
@@ -119,6 +163,7 @@ async function renderRoster(ctx, cursor = null, previous = []) {
     h("h3", {}, "Add an agent"),
     field("Agent ID", agentId, "The agent's id in the contact center."),
     field("Teams user", upn, "The user principal name (sign-in name) in this tenant."),
+    group ? field("Agent group", group, "Its presence sync and mappings apply to the agent.") : null,
     h("button", { type: "submit" }, "Add agent"),
   );
   addForm.addEventListener("submit", async (event) => {
@@ -133,7 +178,7 @@ async function renderRoster(ctx, cursor = null, previous = []) {
     }
     try {
       await call("PUT", tenantPath(ctx.tenantId, `/agents/${encodeURIComponent(agentId.value.trim())}`), {
-        body: { userPrincipalName: upn.value.trim() },
+        body: group ? { userPrincipalName: upn.value.trim(), groupId: group.value } : { userPrincipalName: upn.value.trim() },
       });
       ctx.notify(`Agent ${agentId.value.trim()} added.`);
       await renderAgents(ctx);
@@ -150,7 +195,10 @@ async function renderRoster(ctx, cursor = null, previous = []) {
     "form",
     { novalidate: true, "aria-label": "Import agents" },
     h("h3", {}, "Import agents"),
-    field("One agent a line: agent ID, user principal name", importText),
+    field(
+      groups ? "One agent a line: agent ID, user principal name[, agent group ID]" : "One agent a line: agent ID, user principal name",
+      importText,
+    ),
     h("button", { type: "submit" }, "Import"),
   );
   importForm.addEventListener("submit", async (event) => {
@@ -158,15 +206,19 @@ async function renderRoster(ctx, cursor = null, previous = []) {
     ctx.clearAlert();
     const lines = importText.value.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
     const rows = lines.map((line) => line.split(",").map((part) => part.trim()));
-    const bad = rows.findIndex((parts) => parts.length !== 2 || !parts[0] || !parts[1]);
+    const most = groups ? 3 : 2;
+    const bad = rows.findIndex((parts) => parts.length < 2 || parts.length > most || !parts[0] || !parts[1]);
     if (!rows.length || bad >= 0) {
-      showFieldError(importText, rows.length ? `Line ${bad + 1} is not "agent ID, user principal name".` : "Enter at least one line.");
+      const shape = groups ? "agent ID, user principal name[, agent group ID]" : "agent ID, user principal name";
+      showFieldError(importText, rows.length ? `Line ${bad + 1} is not "${shape}".` : "Enter at least one line.");
       return;
     }
     showFieldError(importText, "");
     try {
       const imported = await call("POST", tenantPath(ctx.tenantId, "/agents/import"), {
-        body: { agents: rows.map(([id, name]) => ({ agentId: id, userPrincipalName: name })) },
+        body: {
+          agents: rows.map(([id, name, groupId]) => (groupId ? { agentId: id, userPrincipalName: name, groupId } : { agentId: id, userPrincipalName: name })),
+        },
       });
       const failed = imported.data.results.filter((r) => r.status === "failed");
       const summary = Object.entries(imported.data.summary).map(([k, v]) => `${v} ${k}`).join(", ");
@@ -179,6 +231,7 @@ async function renderRoster(ctx, cursor = null, previous = []) {
       ctx.fail(error);
     }
   });
+  const headings = ["Agent ID", "Name", "Teams user", ...(groups ? ["Group"] : []), "Sync status", ""];
   const rows = agents.map((agent) =>
     h(
       "tr",
@@ -186,10 +239,13 @@ async function renderRoster(ctx, cursor = null, previous = []) {
       h("td", {}, agent.agentId),
       h("td", {}, agent.displayName || ""),
       h("td", {}, agent.userPrincipalName || agent.userId),
+      groups ? h("td", {}, groupName(groups, agent.groupId)) : null,
       h("td", {}, syncStatus(agent)),
       h(
         "td",
-        {},
+        { class: "row-actions" },
+        detailsButton(ctx, agent, headings.length),
+        " ",
         removeButton(ctx, `Remove agent ${agent.agentId}`, `/agents/${encodeURIComponent(agent.agentId)}`, `Agent ${agent.agentId} removed.`),
       ),
     ),
@@ -204,7 +260,7 @@ async function renderRoster(ctx, cursor = null, previous = []) {
         ? h(
             "table",
             { "aria-labelledby": "roster-title" },
-            h("thead", {}, h("tr", {}, ["Agent ID", "Name", "Teams user", "Sync status", ""].map((t) => h("th", { scope: "col" }, t)))),
+            h("thead", {}, h("tr", {}, headings.map((t) => h("th", { scope: "col" }, t)))),
             h("tbody", {}, rows),
           )
         : h("p", {}, "No agents yet."),

@@ -5,14 +5,16 @@ import { renderAudit } from "./audit.js";
 import { renderConnector } from "./connector.js";
 import { renderDirectory } from "./directory.js";
 import { renderMappings } from "./mappings.js";
+import { renderOperations } from "./operations.js";
 import { inTeams, teamsContext } from "./teams.js";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// A page is a render function; pages other issues add (operations, Webex sign-in) register here.
+// A page is a render function; pages other issues add register here.
 const PAGES = {
   connector: { render: renderConnector, admin: true },
   mappings: { render: renderMappings, admin: true },
   agents: { render: renderAgents, admin: true },
+  operations: { render: renderOperations, admin: true },
   audit: { render: renderAudit, admin: true },
   directory: { render: renderDirectory, admin: false },
 };

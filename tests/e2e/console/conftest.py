@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import ROOT, RunningHost
+from tests.e2e.stack import ControlApi, graph_simulator
 
 CHROMIUM = os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -87,3 +88,13 @@ def context(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Browse
             page.screenshot(path=str(FAILURES / f"{name}-{index}.png"), full_page=True)
     context.close()
     assert not problems, problems
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+@pytest.fixture
+def graph(local_host: RunningHost) -> ControlApi:
+    return graph_simulator(local_host)

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.conftest import HostClient, RunningHost
 from tests.e2e.console.conftest import WAIT_MS
-from tests.e2e.stack import ControlApi, activate_connector, contact_center_simulator, graph_simulator
+from tests.e2e.stack import ControlApi, activate_connector, contact_center_simulator
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=WAIT_MS)
@@ -49,16 +49,6 @@ def new_tenant(graph: ControlApi) -> dict[str, str]:
         )
         users[alias] = f"{alias}@{domain}"
     return users
-
-
-@pytest.fixture
-def graph(local_host: RunningHost) -> ControlApi:
-    return graph_simulator(local_host)
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Page:
-    return context.new_page()
 
 
 def sign_in(page: Page, host: HostClient, tenant: str, name: str, *, directory: bool = False) -> None:
@@ -431,6 +421,7 @@ def test_every_page_is_labelled_and_works_by_keyboard(
         ("Connector", "#connector-card .status"),
         ("Presence mappings", "#mappings-body table"),
         ("Agents", "#sync-capacity"),
+        ("Sync health", "#health-in-sync"),
         ("Audit trail", "#audit-body table"),
     ):
         page.get_by_role("link", name=link, exact=True).click()
