@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -265,6 +265,15 @@ class FakeGraph:
         self.calls.append(("clear_presence", tenant_id, user_id, session_id))
         self._maybe_fail()
         return self.sessions.pop((tenant_id, user_id, session_id), None) is not None
+
+    def set_status_message(
+        self, tenant_id: str, user_id: str, content: str, expires_at: datetime | None
+    ) -> None:
+        self.calls.append(("set_status_message", tenant_id, user_id, content, expires_at))
+        self._maybe_fail()
+        current = self.presences.get((tenant_id, user_id))
+        if current is not None:
+            self.presences[(tenant_id, user_id)] = replace(current, status_message=content or None)
 
     def get_presences(self, tenant_id: str, user_ids: Sequence[str]) -> list[Presence]:
         self.calls.append(("get_presences", tenant_id, tuple(user_ids)))
