@@ -49,6 +49,7 @@ from shared.presence.commands import CommandRunner
 from shared.presence.exceptions import AgentSyncStateGone, StaleAgentSyncState
 from shared.presence.messages import PresenceChange
 from shared.presence.reconcile import ReconcileService
+from shared.presence.status_messages import StatusMessages
 from shared.presence.sync_service import PresenceSyncService
 from shared.presence.sync_state import AgentSyncState, ContactCenterView, StoredSyncState, TeamsView
 from tests.fakes import FakeClock, FakeOperationsReporter
@@ -551,6 +552,7 @@ class Engine:
             self.subscriptions,
             self.clock,
             reporter=self.reporter,
+            status_messages=StatusMessages(self.graph),
         )
         self.reconciler = ReconcileService(
             self.tenants,
