@@ -65,6 +65,7 @@ from shared.presence.first_sync import QueuedFirstSync
 from shared.presence.messages import SCHEMA as PRESENCE_CHANGE
 from shared.presence.ports import PresenceQueue
 from shared.presence.reconcile import ReconcileService
+from shared.presence.status_messages import StatusMessages
 from shared.presence.sync_service import PresenceSyncService
 from shared.presence.worker import PresenceWorker
 from shared.queueing.unconfigured_queue import UnconfiguredPresenceQueue
@@ -422,6 +423,7 @@ def build_services(
         clock,
         statuses=contact_centers,
         reporter=reporter,
+        status_messages=StatusMessages(graph),
     )
     reconcile = ReconcileService(
         connector_repository,

@@ -179,6 +179,7 @@ class ControlApi:
         add("POST", f"/_sim/tenants/{_T}/users/{_U}/presence", self.set_user_presence)
         add("DELETE", f"/_sim/tenants/{_T}/users/{_U}/presence", self.clear_user_presence)
         add("PUT", f"/_sim/tenants/{_T}/users/{_U}/out-of-office", self.set_out_of_office)
+        add("PUT", f"/_sim/tenants/{_T}/users/{_U}/status-message", self.set_status_message)
         add("POST", f"/_sim/tenants/{_T}/users/{_U}/revoke-sessions", self.revoke_sessions)
         add("GET", f"/_sim/tenants/{_T}/subscriptions", self.list_subscriptions)
         add("POST", f"/_sim/tenants/{_T}/consent/next-error", self.fail_next_consent)
@@ -415,6 +416,17 @@ class ControlApi:
             raise _bad("the body is {isOutOfOffice: true | false, message?: string}")
         message = _optional_str(body, "message")
         updated = self._state.set_out_of_office(tenant.id, user.id, on, message)
+        return Response.json(200, user_to_json(updated))
+
+    def set_status_message(self, request: Request) -> Response:
+        """The note the user types in Teams himself: {message: string | null} (null clears it)."""
+        tenant = self._existing_tenant(request.params["tenant"])
+        user = self._existing_user(tenant.id, request.params["user"])
+        body = _body(request)
+        message = body.get("message")
+        if set(body) - {"message"} or not (message is None or isinstance(message, str)):
+            raise _bad("the body is {message: string | null}")
+        updated = self._state.set_status_message(tenant.id, user.id, message or "", None)
         return Response.json(200, user_to_json(updated))
 
     def list_users(self, request: Request) -> Response:

@@ -23,6 +23,7 @@ from devstack.graph_simulator.presence_rules import (
     parse_iso_duration,
 )
 from devstack.graph_simulator.state import SimulatorState
+from devstack.graph_simulator.status_message import parse_set_status_message
 
 GRAPH_CONTEXT = "https://graph.microsoft.com/v1.0/$metadata"
 MAX_BULK_IDS = 650
@@ -34,14 +35,20 @@ _READ_DELEGATED = {"Presence.Read.All"}
 _READ_APPLICATION = {"Presence.Read.All", "Presence.ReadWrite.All"}
 
 
-def presence_to_graph(user: User) -> dict[str, Any]:
+def presence_to_graph(user: User, now: datetime | None = None) -> dict[str, Any]:
+    """`now`: expired status messages are not shown (presenceStatusMessage.expiryDateTime)."""
+    expired = (
+        now is not None
+        and user.status_message_expires_at is not None
+        and user.status_message_expires_at <= now
+    )
     return {
         "id": user.id,
         "availability": user.availability,
         "activity": user.activity,
         "sequenceNumber": user.sequence_number,
         "statusMessage": None
-        if user.status_message is None
+        if user.status_message is None or expired
         else {
             "message": {"content": user.status_message, "contentType": "text"},
             "expiryDateTime": None,
@@ -140,6 +147,7 @@ class PresenceApi:
         router.add("POST", "/v1\\.0/communications/getPresencesByUserId", self.get_presences_by_user_id)
         router.add("POST", "/v1\\.0/users/(?P<user>[^/]+)/presence/setPresence", self.set_presence)
         router.add("POST", "/v1\\.0/users/(?P<user>[^/]+)/presence/clearPresence", self.clear_presence)
+        router.add("POST", "/v1\\.0/users/(?P<user>[^/]+)/presence/setStatusMessage", self.set_status_message)
         router.add(
             "POST",
             "/v1\\.0/users/(?P<user>[^/]+)/presence/setUserPreferredPresence",
@@ -188,7 +196,7 @@ class PresenceApi:
         if user is None:
             raise _not_found(user_id)
         context = f"{GRAPH_CONTEXT}#users('{user.id}')/presence/$entity"
-        return Response.json(200, {"@odata.context": context, **presence_to_graph(user)})
+        return Response.json(200, {"@odata.context": context, **presence_to_graph(user, self._state.now())})
 
     def get_presences_by_user_id(self, request: Request) -> Response:
         caller = self._authenticate(request)
@@ -222,7 +230,7 @@ class PresenceApi:
             seen.add(key)
             user = self._state.get_user(caller.tenant_id, key)
             if user is not None:
-                value.append(presence_to_graph(user))
+                value.append(presence_to_graph(user, self._state.now()))
         return Response.json(
             200, {"@odata.context": f"{GRAPH_CONTEXT}#Collection(microsoft.graph.presence)", "value": value}
         )
@@ -276,6 +284,12 @@ class PresenceApi:
             raise GraphApiError(
                 404, "NotFound", f"Presence session '{session_id}' was not found for this user."
             )
+        return Response.empty(200)
+
+    def set_status_message(self, request: Request) -> Response:
+        caller, user = self._writable_user(request)
+        content, expires_at = parse_set_status_message(request.json_object())
+        self._state.set_status_message(caller.tenant_id, user.id, content, expires_at)
         return Response.empty(200)
 
     def set_user_preferred_presence(self, request: Request) -> Response:

@@ -62,6 +62,8 @@ class User:
     out_of_office: bool = False
     out_of_office_message: str | None = None
     status_message: str | None = None
+    # When a status message set through setStatusMessage expires (None: it does not).
+    status_message_expires_at: datetime | None = None
     preferred: PreferredState | None = None
     sessions: dict[str, SessionState] = field(default_factory=dict)
     availability: str = "Offline"

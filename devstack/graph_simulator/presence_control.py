@@ -99,6 +99,10 @@ def presence_views(user: User) -> dict[str, Any]:
     sessions = list(user.sessions.values())
     return {
         "presence": presence_to_graph(user),
+        # Graph shows another user's message without its expiry; the control view shows it.
+        "statusMessageExpiresAt": format_graph_datetime(user.status_message_expires_at)
+        if user.status_message_expires_at
+        else None,
         "preferredPresence": None
         if user.preferred is None
         else {

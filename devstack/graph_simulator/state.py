@@ -256,6 +256,16 @@ class SimulatorState:
         self._publish(changes)
         return snapshot
 
+    def set_status_message(
+        self, tenant_id: str, user_id: str, content: str, expires_at: datetime | None
+    ) -> User:
+        """setStatusMessage: an empty content removes the message."""
+        with self._lock:
+            user = self._users[tenant_id][user_id]
+            user.status_message = content or None
+            user.status_message_expires_at = expires_at if content else None
+            return dataclasses.replace(user, sessions=dict(user.sessions))
+
     def clear_presence_session(
         self, tenant_id: str, user_id: str, session_id: str, kind: SessionKind = SessionKind.APPLICATION
     ) -> bool:

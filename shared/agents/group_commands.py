@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from shared.agents.exceptions import InvalidGroupInput
 from shared.agents.groups import DEFAULT_GROUP_ID, GroupSpec
+from shared.contact_center.model import AgentState
 from shared.mappings.exceptions import InvalidMapping
 from shared.mappings.model import MappingRules
 from shared.mappings.validation import parse_mappings
@@ -22,7 +23,13 @@ MAX_DISPLAY_NAME_LENGTH: Final = 128
 MAX_GROUPS: Final = 200
 
 _GROUP_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_GROUP_ID_LENGTH}}}")
-_FIELDS: Final = ("displayName", "presenceSync", "mappings")
+_FIELDS: Final = ("displayName", "presenceSync", "mappings", "statusMessages")
+# Teams shows a status message of at most 280 characters.
+MAX_STATUS_MESSAGE_LENGTH: Final = 280
+# States a status message can be shown for: a logged-out agent shows none.
+STATUS_MESSAGE_STATES: Final = tuple(
+    state.value for state in AgentState if state is not AgentState.LOGGED_OUT
+)
 
 
 def parse_group_id(raw: object, name: str = "groupId") -> str:
@@ -64,7 +71,39 @@ def parse_group_spec(body: dict[str, Any] | None) -> GroupSpec:
     presence_sync = body.get("presenceSync")
     if not isinstance(presence_sync, bool):
         raise InvalidGroupInput("presenceSync must be true or false")
-    return GroupSpec(name, presence_sync, _mappings(body.get("mappings")))
+    return GroupSpec(
+        name,
+        presence_sync,
+        _mappings(body.get("mappings")),
+        parse_status_messages(body.get("statusMessages")),
+    )
+
+
+def parse_status_messages(raw: Any) -> dict[str, str]:
+    """`statusMessages`: {agentState: text}; absent or null: none."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InvalidGroupInput("statusMessages must be an object of agent state -> message text")
+    messages: dict[str, str] = {}
+    for state, text in raw.items():
+        if state not in STATUS_MESSAGE_STATES:
+            raise InvalidGroupInput(
+                f"statusMessages: {str(state)[:64]!r} is not an agent state; "
+                f"allowed: {', '.join(STATUS_MESSAGE_STATES)}"
+            )
+        if (
+            not isinstance(text, str)
+            or not 1 <= len(text) <= MAX_STATUS_MESSAGE_LENGTH
+            or not text.isprintable()
+            or text != text.strip()
+        ):
+            raise InvalidGroupInput(
+                f"statusMessages.{state} must be 1 to {MAX_STATUS_MESSAGE_LENGTH} printable characters, "
+                "without leading or trailing whitespace"
+            )
+        messages[state] = text
+    return messages
 
 
 def _mappings(raw: Any) -> MappingRules | None:

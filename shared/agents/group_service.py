@@ -99,11 +99,12 @@ class AgentGroupService:
             current = self._groups.get(tenant_id, group_id)
             if if_match is not None and (current is None or if_match not in (_ANY_VERSION, current.etag)):
                 raise StaleGroup(tenant_id, group_id)
-            if current is not None and (current.display_name, current.presence_sync, current.mappings) == (
-                spec.display_name,
-                spec.presence_sync,
-                spec.mappings,
-            ):
+            if current is not None and (
+                current.display_name,
+                current.presence_sync,
+                current.mappings,
+                dict(current.status_messages),
+            ) == (spec.display_name, spec.presence_sync, spec.mappings, dict(spec.status_messages)):
                 note.skip = True
                 return group_view(current), False
             if current is None:
@@ -120,6 +121,7 @@ class AgentGroupService:
                         spec.mappings,
                         created_at=now,
                         updated_at=now,
+                        status_messages=spec.status_messages,
                     )
                 )
             else:
@@ -128,6 +130,7 @@ class AgentGroupService:
                     display_name=spec.display_name,
                     presence_sync=spec.presence_sync,
                     mappings=spec.mappings,
+                    status_messages=spec.status_messages,
                     updated_at=now,
                 )
                 saved = self._groups.replace(changed, None if if_match is None else current.etag)

@@ -15,7 +15,7 @@ carry its own presence mappings (replacing the tenant's as a whole, never merged
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
@@ -37,6 +37,8 @@ class AgentGroup:
     created_at: datetime
     updated_at: datetime
     etag: str | None = None
+    # Contact-center state (AgentState value) -> Teams status message shown while it lasts.
+    status_messages: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class GroupSpec:
     display_name: str
     presence_sync: bool
     mappings: MappingRules | None
+    status_messages: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class GroupView:
     created_at: datetime | None
     updated_at: datetime | None
     etag: str | None
+    status_messages: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ class AgentPolicy:
     mappings: PresenceMappings
     # True when the group's own mappings apply (not the tenant's).
     own_mappings: bool = False
+    # The group's Teams status message per contact-center state (empty: none is shown).
+    status_messages: Mapping[str, str] = field(default_factory=dict)
 
 
 def resolve_policy(
@@ -84,10 +90,11 @@ def resolve_policy(
     group = None if group_id in (None, DEFAULT_GROUP_ID) else groups.get(group_id or "")
     if group is None:
         return AgentPolicy(DEFAULT_GROUP_ID, tenant_presence_sync, tenant_mappings)
+    synced = tenant_presence_sync and group.presence_sync
     if group.mappings is None:
-        return AgentPolicy(group.group_id, tenant_presence_sync and group.presence_sync, tenant_mappings)
+        return AgentPolicy(group.group_id, synced, tenant_mappings, status_messages=group.status_messages)
     own = PresenceMappings(group.mappings, is_default=False, etag=group.etag)
-    return AgentPolicy(group.group_id, tenant_presence_sync and group.presence_sync, own, own_mappings=True)
+    return AgentPolicy(group.group_id, synced, own, own_mappings=True, status_messages=group.status_messages)
 
 
 def default_group_view(tenant_presence_sync: bool) -> GroupView:
@@ -113,4 +120,5 @@ def group_view(group: AgentGroup) -> GroupView:
         created_at=group.created_at,
         updated_at=group.updated_at,
         etag=group.etag,
+        status_messages=group.status_messages,
     )

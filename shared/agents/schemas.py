@@ -19,7 +19,12 @@ from shared.agents.commands import (
 )
 from shared.agents.cursors import MAX_CURSOR_LENGTH
 from shared.agents.exceptions import InvalidAgentInput, InvalidGroupInput
-from shared.agents.group_commands import MAX_DISPLAY_NAME_LENGTH, MAX_GROUP_ID_LENGTH
+from shared.agents.group_commands import (
+    MAX_DISPLAY_NAME_LENGTH,
+    MAX_GROUP_ID_LENGTH,
+    MAX_STATUS_MESSAGE_LENGTH,
+    STATUS_MESSAGE_STATES,
+)
 from shared.http.contract import JsonBody
 from shared.http.schemas import GUID_PATTERN, Guid, RequestModel, ResponseModel, TenantPath
 from shared.mappings.schemas import MappingsInput, RulesView
@@ -155,11 +160,22 @@ class GroupDeleteQuery(RequestModel):
     move_to: GroupId | None = Field(default=None, description="Move the group's agents here first.")
 
 
+StatusMessageState = Annotated[str, Field(json_schema_extra={"enum": list(STATUS_MESSAGE_STATES)})]
+StatusMessageText = Annotated[str, Field(min_length=1, max_length=MAX_STATUS_MESSAGE_LENGTH)]
+
+
 class GroupInput(RequestModel):
     display_name: str = Field(min_length=1, max_length=MAX_DISPLAY_NAME_LENGTH)
     presence_sync: bool = Field(description="False: agents' presence is recorded, no command is sent.")
     mappings: MappingsInput | None = Field(
         default=None, description="The group's own mappings (absent or null: the tenant's)."
+    )
+    status_messages: dict[StatusMessageState, StatusMessageText] | None = Field(
+        default=None,
+        description=(
+            "Teams status message shown while the agent is in a contact-center state (agent state -> "
+            "text); never written over a message the user set himself. Absent or null: none."
+        ),
     )
 
 
@@ -171,6 +187,7 @@ class GroupView(ResponseModel):
     display_name: str
     presence_sync: bool
     mappings: RulesView | None = Field(description="null: the tenant's presence mappings apply.")
+    status_messages: dict[str, str] = Field(description="Teams status message per agent state.")
     is_default: bool
     created_at: datetime | None
     updated_at: datetime | None

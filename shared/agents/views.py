@@ -66,6 +66,7 @@ def group_json(group: GroupView) -> dict[str, Any]:
         "displayName": group.display_name,
         "presenceSync": group.presence_sync,
         "mappings": None if group.mappings is None else rules_json(group.mappings),
+        "statusMessages": dict(group.status_messages),
         "isDefault": group.is_default,
         "createdAt": None if group.created_at is None else iso(group.created_at),
         "updatedAt": None if group.updated_at is None else iso(group.updated_at),

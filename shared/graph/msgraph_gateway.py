@@ -12,7 +12,7 @@ import importlib
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -189,6 +189,25 @@ class MsGraphGateway:
             return False
         return True
 
+    def set_status_message(
+        self, tenant_id: str, user_id: str, content: str, expires_at: datetime | None
+    ) -> None:
+        status: dict[str, Any] = {"message": {"content": content, "contentType": "text"}}
+        if expires_at is not None:
+            # dateTime without an offset, the zone named beside it (presenceStatusMessage).
+            status["expiryDateTime"] = {
+                "dateTime": expires_at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
+                "timeZone": "UTC",
+            }
+        self._json_call(
+            tenant_id,
+            "set status message",
+            "POST",
+            f"/users/{quote(user_id, safe='')}/presence/setStatusMessage",
+            body={"statusMessage": status},
+            expect_body=False,
+        )
+
     # Delegated ------------------------------------------------------------------------------
 
     def create_subscription(
@@ -302,8 +321,10 @@ class MsGraphGateway:
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         body: object = None,
+        expect_body: bool = True,
     ) -> Any:
-        """One app-only Graph request without msgraph-sdk; the JSON body, or the mapped GraphError."""
+        """One app-only Graph request without msgraph-sdk; the JSON body, or the mapped GraphError
+        (`expect_body` False: an action answered with an empty 2xx, None)."""
 
         async def call() -> Any:
             client = self._plain_http_client()
@@ -332,6 +353,8 @@ class MsGraphGateway:
                     retry_after_header=response.headers.get("retry-after"),
                 )
             if payload is None:
+                if not expect_body and not response.content:
+                    return None
                 raise GraphError(f"Graph answered {action} with a body that is not JSON")
             return payload
 

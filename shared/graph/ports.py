@@ -58,6 +58,12 @@ class GraphGateway(Protocol):
         """Remove the session; False when Graph has no such session (already expired or cleared)."""
         ...
 
+    def set_status_message(
+        self, tenant_id: str, user_id: str, content: str, expires_at: datetime | None
+    ) -> None:
+        """Set the user's Teams status message (setStatusMessage); content "" clears it."""
+        ...
+
     # Delegated calls, with a sync account's token (presence subscriptions accept nothing else).
 
     def create_subscription(

@@ -25,6 +25,7 @@ from shared.presence.commands import CommandRunner, Target
 from shared.presence.exceptions import AgentSyncStateGone, StaleAgentSyncState, TransientSyncFailure
 from shared.presence.first_sync import FirstSyncRequest
 from shared.presence.messages import PresenceChange
+from shared.presence.status_messages import StatusMessages
 from shared.presence.sync_rules import Outcome, SyncDecision, on_agent_event, on_teams_presence, reconcile
 from shared.presence.sync_state import AgentSyncState, StoredSyncState
 
@@ -76,7 +77,10 @@ class PresenceSyncService:
         *,
         statuses: ContactCenterClients | None = None,
         reporter: OperationsReporter | None = None,
+        status_messages: StatusMessages | None = None,
     ) -> None:
+        # Teams status messages of groups that configure them (None: not shown).
+        self._status_messages = status_messages
         # Where the first contact-center read of an agent comes from (None: no first read).
         self._statuses = statuses
         self._reporter: OperationsReporter = reporter if reporter is not None else NoReports()
@@ -129,6 +133,7 @@ class PresenceSyncService:
             delivery_count,
             agent_id=event.agent_id,
             observed_at=event.occurred_at,
+            agent_state=event.state.value,
         )
 
     def first_sync(self, body: bytes, *, message_id: str | None, delivery_count: int) -> None:
@@ -200,10 +205,12 @@ class PresenceSyncService:
         agent_id: str | None = None,
         observed_at: datetime | None = None,
         unsynced: Callable[[], object] | None = None,
+        agent_state: str | None = None,
     ) -> None:
         """Decide and apply for the user's agent; `agent_id`: the agent the message is about, when it
         names one; `observed_at`: when the change was seen on its side (the measured delay starts);
-        `unsynced`: what to do instead when the agent's group is not synced."""
+        `unsynced`: what to do instead when the agent's group is not synced; `agent_state`: the agent's
+        new contact-center state, for the group's Teams status message."""
         tenant_id = connector.tenant_id
         assert connector.contact_center is not None  # noqa: S101 - checked by the callers
         for attempt in range(1, MAX_DECISION_ATTEMPTS + 1):
@@ -238,6 +245,16 @@ class PresenceSyncService:
                 return
             now = self._clock()
             decision = decide(stored.state, policy.mappings, now)
+            if (
+                attempt == 1
+                and not decision.discarded
+                and agent_state is not None
+                and self._status_messages is not None
+            ):
+                # An event older than the state already applied (discarded) must not set a message.
+                self._status_messages.follow(
+                    tenant_id, user_id, stored.agent_id, policy.status_messages, agent_state, now
+                )
             if decision.discarded or (
                 decision.outcome is Outcome.UNCHANGED and decision.state == stored.state
             ):

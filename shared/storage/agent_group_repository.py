@@ -9,6 +9,7 @@ columns (shared/storage/mapping_repository.py), so both are written and read by 
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -122,6 +123,9 @@ def _to_entity(group: AgentGroup) -> dict[str, Any]:
     }
     if group.mappings is not None:
         entity.update(rules_properties(group.mappings))
+    if group.status_messages:
+        # At most 5 states x 280 characters: far below a string property's 32K characters.
+        entity["StatusMessages"] = json.dumps(dict(group.status_messages), sort_keys=True)
     return entity
 
 
@@ -147,6 +151,7 @@ def _to_group(tenant_id: str, entity: TableEntity) -> AgentGroup:
             created_at=_utc(entity["CreatedAt"]),
             updated_at=_utc(entity["UpdatedAt"]),
             etag=str(entity.metadata["etag"]),
+            status_messages=_status_messages(entity.get("StatusMessages")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         logger.error(
@@ -159,3 +164,14 @@ def _utc(value: Any) -> datetime:
     if not isinstance(value, datetime):
         raise TypeError(f"expected a datetime, got {type(value).__name__}")
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _status_messages(raw: object) -> dict[str, str]:
+    if raw is None:
+        return {}
+    parsed = json.loads(str(raw))
+    if not isinstance(parsed, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in parsed.items()
+    ):
+        raise TypeError("StatusMessages must be a JSON object of strings")
+    return parsed

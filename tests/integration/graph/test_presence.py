@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -205,3 +205,23 @@ def test_automatic_replies_show_as_out_of_office_in_presence_reads(
         {"isOutOfOffice": "yes"},
     )
     assert status == 400
+
+
+def test_a_status_message_is_set_with_an_expiry_read_back_and_cleared(
+    simulator: GraphSimulator, tenant: Tenant
+) -> None:
+    user_id = _add_user(simulator, tenant.tenant_id)
+    with make_gateway(simulator, tenant) as gateway:
+        gateway.set_status_message(
+            tenant.tenant_id, user_id, "On a customer call", datetime.now(UTC) + timedelta(hours=4)
+        )
+        [shown] = gateway.get_presences(tenant.tenant_id, [user_id])
+        assert shown.status_message == "On a customer call"
+        # The strict simulator took the body (an expiry with an offset or no zone is a 400).
+        _, log = control(simulator.base_url, "GET", "/requests")
+        [sent] = [r for r in log["value"] if r["path"].endswith("/presence/setStatusMessage")]
+        assert (sent["method"], sent["status"]) == ("POST", 200)
+        gateway.set_status_message(tenant.tenant_id, user_id, "", None)
+        [cleared] = gateway.get_presences(tenant.tenant_id, [user_id])
+    assert cleared.status_message is None
+    assert _sim_user(simulator, tenant.tenant_id, user_id).get("statusMessage") in (None, "")

@@ -3,6 +3,7 @@ an agent's group on both of his rows (the engine reads the user| row), moves bet
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -58,6 +59,13 @@ def test_a_group_round_trips_beside_the_tenants_mappings(store: TableStore, tena
     assert read == saved
     assert [g.group_id for g in groups.list(tenant_id)] == ["sales", "support"]
     assert groups.get(tenant_id, "support").mappings is None  # type: ignore[union-attr]
+    assert read is not None
+    assert read.status_messages == {}
+    # AND status messages round-trip
+    texts = {"onCall": "On a customer call", "wrapUp": "Wrapping up, zurück gleich"}
+    updated = groups.replace(replace(read, status_messages=texts), read.etag)
+    assert groups.get(tenant_id, "sales") == updated
+    assert updated.status_messages == texts
     # AND the tenant's own row is untouched by them
     assert mappings.get(tenant_id).rules == DEFAULT_MAPPINGS.rules  # type: ignore[union-attr]
 

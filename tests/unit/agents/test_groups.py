@@ -297,3 +297,47 @@ def test_the_cache_reads_a_tenants_groups_once_per_ttl() -> None:
     h.clock.advance(seconds=timedelta(seconds=10).total_seconds())
     h.cache.policy(TENANT, "sales")
     assert len(reads) == 2
+
+
+def test_status_messages_are_parsed_per_agent_state() -> None:
+    spec = parse_group_spec(
+        {"displayName": "Sales", "presenceSync": True, "statusMessages": {"onCall": "On a customer call"}}
+    )
+    assert spec.status_messages == {"onCall": "On a customer call"}
+    assert parse_group_spec({"displayName": "Sales", "presenceSync": True}).status_messages == {}
+    assert (
+        parse_group_spec({"displayName": "S", "presenceSync": True, "statusMessages": None}).status_messages
+        == {}
+    )
+
+
+@pytest.mark.parametrize(
+    ("messages", "message"),
+    [
+        (["On a call"], "statusMessages must be an object"),
+        ({"busy": "On a call"}, "'busy' is not an agent state"),
+        ({"loggedOut": "Gone"}, "'loggedOut' is not an agent state"),
+        ({"onCall": ""}, "statusMessages.onCall must be 1 to 280"),
+        ({"onCall": "x" * 281}, "statusMessages.onCall must be 1 to 280"),
+        ({"onCall": " padded"}, "statusMessages.onCall must be 1 to 280"),
+        ({"onCall": "line\nbreak"}, "statusMessages.onCall must be 1 to 280"),
+        ({"onCall": 5}, "statusMessages.onCall must be 1 to 280"),
+    ],
+)
+def test_bad_status_messages_are_refused(messages: object, message: str) -> None:
+    with pytest.raises(InvalidGroupInput) as raised:
+        parse_group_spec({"displayName": "Sales", "presenceSync": True, "statusMessages": messages})
+    assert message in raised.value.message
+
+
+def test_a_status_message_of_280_characters_is_accepted_and_a_change_is_written() -> None:
+    h = Harness()
+    created, _ = h.put()
+    changed, _ = h.put(statusMessages={"wrapUp": "w" * 280})
+    assert changed.status_messages == {"wrapUp": "w" * 280}
+    assert changed.etag != created.etag
+    again, _ = h.put(statusMessages={"wrapUp": "w" * 280})
+    assert again.etag == changed.etag
+    assert h.groups.writes == 2
+    policy = resolve_policy("sales", {"sales": h.groups.get(TENANT, "sales")}, DEFAULT_MAPPINGS)  # type: ignore[dict-item]
+    assert policy.status_messages == {"wrapUp": "w" * 280}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,6 +49,7 @@ from shared.presence.commands import CommandRunner
 from shared.presence.exceptions import AgentSyncStateGone, StaleAgentSyncState
 from shared.presence.messages import PresenceChange
 from shared.presence.reconcile import ReconcileService
+from shared.presence.status_messages import StatusMessages
 from shared.presence.sync_service import PresenceSyncService
 from shared.presence.sync_state import AgentSyncState, ContactCenterView, StoredSyncState, TeamsView
 from tests.fakes import FakeClock, FakeOperationsReporter
@@ -265,6 +266,15 @@ class FakeGraph:
         self.calls.append(("clear_presence", tenant_id, user_id, session_id))
         self._maybe_fail()
         return self.sessions.pop((tenant_id, user_id, session_id), None) is not None
+
+    def set_status_message(
+        self, tenant_id: str, user_id: str, content: str, expires_at: datetime | None
+    ) -> None:
+        self.calls.append(("set_status_message", tenant_id, user_id, content, expires_at))
+        self._maybe_fail()
+        current = self.presences.get((tenant_id, user_id))
+        if current is not None:
+            self.presences[(tenant_id, user_id)] = replace(current, status_message=content or None)
 
     def get_presences(self, tenant_id: str, user_ids: Sequence[str]) -> list[Presence]:
         self.calls.append(("get_presences", tenant_id, tuple(user_ids)))
@@ -542,6 +552,7 @@ class Engine:
             self.subscriptions,
             self.clock,
             reporter=self.reporter,
+            status_messages=StatusMessages(self.graph),
         )
         self.reconciler = ReconcileService(
             self.tenants,

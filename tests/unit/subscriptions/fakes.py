@@ -203,6 +203,11 @@ class FakeGraph:
     def clear_presence(self, tenant_id: str, user_id: str, session_id: str) -> bool:
         raise AssertionError("not used by the subscriptions service")
 
+    def set_status_message(
+        self, tenant_id: str, user_id: str, content: str, expires_at: datetime | None
+    ) -> None:
+        raise AssertionError("not used by the subscriptions service")
+
     def get_presences(self, tenant_id: str, user_ids: Sequence[str]) -> list[Presence]:
         self.calls.append(("get_presences", tenant_id, ",".join(sorted(user_ids))))
         self._maybe_fail("get_presences", "*")
