@@ -5,6 +5,9 @@ passwords and client secrets but not the authorization `code` nor the PKCE `code
 authorization-code redemption, which together are as good as a sign-in. A filter on the library
 loggers that create such records rewrites them (filters on a logger see only its own records, so each
 is named). Installed once by the composition root, so it holds whatever level an operator sets.
+
+The HTTP client's INFO request lines lose their query and any path segment holding a UPN or mail
+address: logs at INFO and above carry ids, never UPNs, names or phone numbers.
 """
 
 from __future__ import annotations
@@ -60,6 +63,30 @@ class SecretRedactingFilter(logging.Filter):
 
 _FILTER: Final = SecretRedactingFilter()
 
+# httpx logs every request at INFO with its full URL: a user looked up by UPN (`/users/ann%40contoso.com`)
+# or a directory search (`$search="displayName:..."`) would put personal data into every log at INFO.
+HTTP_CLIENT_LOGGERS: Final = ("httpx",)
+_URL = re.compile(r"\bhttps?://[^\s\"']+")
+_PERSONAL_SEGMENT = re.compile(r"[^/]*(?:@|%40)[^/]*")
+
+
+def without_personal_data(url: str) -> str:
+    """`url` without its query and with every path segment naming a UPN or mail address masked."""
+    scheme, _, rest = url.split("?", 1)[0].split("#", 1)[0].partition("//")
+    return f"{scheme}//{_PERSONAL_SEGMENT.sub(MASK, rest)}"
+
+
+class RequestUrlFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = _URL.sub(lambda m: without_personal_data(m.group(0)), message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_URL_FILTER: Final = RequestUrlFilter()
+
 
 def install_log_redaction(names: tuple[str, ...] = LIBRARY_LOGGERS) -> None:
     """Idempotent: each named logger carries the one filter once."""
@@ -67,3 +94,7 @@ def install_log_redaction(names: tuple[str, ...] = LIBRARY_LOGGERS) -> None:
         library_logger = logging.getLogger(name)
         if _FILTER not in library_logger.filters:
             library_logger.addFilter(_FILTER)
+    for name in HTTP_CLIENT_LOGGERS:
+        client_logger = logging.getLogger(name)
+        if _URL_FILTER not in client_logger.filters:
+            client_logger.addFilter(_URL_FILTER)
