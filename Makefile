@@ -85,6 +85,7 @@ bench: setup
 
 bench-scale: setup
 	$(PY) -m benchmarks.bench_scale_subscriptions
+	$(PY) -m benchmarks.bench_scale_subscriptions --tenants 100 --agents 100 --accounts 1
 
 clean:
 	rm -rf $(VENV) .venv-checkov node_modules .azurite .mypy_cache .ruff_cache .pytest_cache teams-app/build \

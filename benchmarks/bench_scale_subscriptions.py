@@ -1,5 +1,5 @@
-"""Scale: one tenant with 10,000 agents over 16 sync accounts: what subscribing them costs, and a
-renewal pass.
+"""Scale: one tenant with 10,000 agents over 16 sync accounts: what subscribing them costs, the time
+until every agent's first presence is applied, one reconcile run, and a renewal pass.
 
 Run from the repository root:
   .venv/bin/python -m benchmarks.bench_scale_subscriptions [--agents 10000] [--accounts 16]
@@ -8,16 +8,21 @@ The stack: Azurite and the Graph simulator (TLS on, strict subscription rules: a
 presence subscription, validation handshake, encryption certificate) each in a process of its own;
 in this process the real SubscriptionService (msgraph-sdk gateway, Table repositories) and a small
 endpoint that answers Graph's validation handshakes as the function app would. The roster and the
-sync accounts are the service's ports, filled directly: their storage is not what is measured.
+sync accounts are the service's ports, filled directly: their storage is not what is measured. The
+agents' rows are written to Table Storage as the roster writes them, and the real presence engine
+and reconcile service run on them (benchmarks/scale_engine.py; the contact center is a counting
+stand-in in which every agent is available).
 
 With `--tenants 100 --agents 100 --accounts 1` it runs the renew timer's work (renew_due) over 100
 tenants instead: its first run (subscribing every tenant), a steady run, and a run where every
-subscription is due, each against the timer's 5-minute period.
+subscription is due, each against the timer's 5-minute period; and the reconcile timer over all 100
+tenants (first and steady run) against its 2-minute period.
 
 Printed: the time to create every subscription (one sync pass, including the first read of every
-agent's presence, which the pass publishes to the queue: the agents' first presence), the Graph calls
-by kind, table operations, CPU seconds of this process and the simulator's, peak memory of this
-process; then the same for a renewal pass that renews every subscription.
+agent's presence, which the pass publishes to the queue), the time for the engine to apply those first
+presences (16 at a time, as the queue trigger would), a reconcile run, the Graph calls by kind, table
+operations, CPU seconds of this process and the simulator's, peak memory of this process and the load
+average; then the same for a renewal pass that renews every subscription.
 """
 
 from __future__ import annotations
@@ -32,9 +37,10 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,15 +48,18 @@ from typing import Any, Final, cast
 from urllib.parse import parse_qs, urlsplit
 
 from benchmarks.bench_presence_sync import call_json, table_endpoint, table_request_log
+from benchmarks.scale_engine import RECONCILE_TIMER_PERIOD_SECONDS, Engine, seed_agents
 from benchmarks.simulator_process import SimulatorProcess, graph_simulator, process_cpu_seconds
 from devstack.azurite import Azurite
 from devstack.dev_certificate import dev_notification_certificate
-from shared.connectors.model import Connector, ConnectorSettings, ConnectorStatus
+from shared.connectors.model import Connector, ConnectorSettings, ConnectorStatus, WebhookContactCenter
 from shared.graph.credentials import app_credential_factory
 from shared.graph.msgraph_gateway import MsGraphGateway
 from shared.graph.ports import DelegatedTokenProvider
 from shared.notifications.client_state import ClientStateSigner
 from shared.notifications.encryption_keys import EncryptionCertificate, EncryptionKeyRing
+from shared.presence.messages import PresenceChange
+from shared.presence.reconcile import ReconcileReport
 from shared.storage.subscription_repository import TableSubscriptionRepository
 from shared.storage.table_store import TableStore
 from shared.subscriptions.model import SyncReport
@@ -140,11 +149,24 @@ class Roster:
 
 
 class CountingQueue:
+    """The presence queue: keeps what a sync pass publishes (the agents' first presences)."""
+
     def __init__(self) -> None:
-        self.published = 0
+        self.messages: list[PresenceChange] = []
+        self._lock = threading.Lock()
+
+    @property
+    def published(self) -> int:
+        return len(self.messages)
 
     def publish(self, changes: Any) -> None:
-        self.published += len(list(changes))
+        with self._lock:
+            self.messages.extend(change for change in changes if isinstance(change, PresenceChange))
+
+    def take(self) -> list[PresenceChange]:
+        with self._lock:
+            taken, self.messages = self.messages, []
+        return taken
 
 
 class Tenants:
@@ -153,7 +175,14 @@ class Tenants:
     def __init__(self, tenant_ids: list[str]) -> None:
         now = datetime.now(UTC)
         self.connectors = {
-            tenant_id: Connector(tenant_id, ConnectorStatus.ACTIVE, ConnectorSettings(), None, now, now)
+            tenant_id: Connector(
+                tenant_id,
+                ConnectorStatus.ACTIVE,
+                ConnectorSettings(),
+                WebhookContactCenter("https://contact-center.example.invalid/hook", "s" * 32),
+                now,
+                now,
+            )
             for tenant_id in tenant_ids
         }
 
@@ -213,7 +242,17 @@ def measure(label: str, run: Any, graph: SimulatorProcess, tenant_ids: set[str],
     calls = graph_calls(graph, tenant_ids, before_requests)
     cpu = (after_cpu.user + after_cpu.system) - (before_cpu.user + before_cpu.system)
     simulator_cpu = (process_cpu_seconds(graph.pid) or 0.0) - before_sim
-    if isinstance(report, SyncReport):
+    if isinstance(report, ReconcileReport):
+        print(f"{label}: {seconds:.1f} s (timer period: {RECONCILE_TIMER_PERIOD_SECONDS // 60} minutes)")
+        print(
+            f"  tenants {report.tenants}, agents {report.agents:,}, repaired {report.repaired}, renewed "
+            f"{report.renewed}, deferred {report.deferred}, getPresencesByUserId {report.graph_reads}, "
+            f"contact-center status reads {report.contact_center_reads}, failed tenants "
+            f"{len(report.failed_tenant_ids)}"
+        )
+    elif isinstance(report, int):
+        print(f"{label}: {seconds:.1f} s, {report:,} presence changes applied by the engine")
+    elif isinstance(report, SyncReport):
         print(f"{label}: {seconds:.1f} s ({report.outcome.value}, {report.passes} passes)")
         print(
             f"  created {report.created}, renewed {report.renewed}, failed {report.failed}, presences "
@@ -232,6 +271,84 @@ def measure(label: str, run: Any, graph: SimulatorProcess, tenant_ids: set[str],
         f"process {peak_memory_mb():.0f} MB; load average {os.getloadavg()[0]:.2f}"
     )
     return report
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What `measure` reads around each run: the Graph simulator's log and the table requests."""
+
+    graph: SimulatorProcess
+    tenant_ids: set[str]
+    tables: Any
+
+    def __call__(self, label: str, run: Callable[[], Any]) -> Any:
+        return measure(label, run, self.graph, self.tenant_ids, self.tables)
+
+
+def apply_first_presences(
+    tenant_ids: list[str], engine: Engine, queue: CountingQueue, observe: Observed, subscribe_seconds: float
+) -> int:
+    """The engine applies what the sync pass published; returns the agents still without a first presence."""
+    started = time.perf_counter()
+    observe(
+        "applying every agent's first presence (engine, 16 at a time)", lambda: engine.apply(queue.take())
+    )
+    applied, agents = engine.applied_agents(tenant_ids)
+    print(
+        f"  agents with their first presence applied: {applied:,} of {agents:,}; from the start of the sync "
+        f"pass {subscribe_seconds + time.perf_counter() - started:.1f} s"
+    )
+    return agents - applied
+
+
+def one_tenant(
+    tenant_id: str,
+    subscribed: SubscriptionService,
+    service: Callable[[timedelta], SubscriptionService],
+    engine: Engine,
+    queue: CountingQueue,
+    observe: Observed,
+) -> int:
+    started = time.perf_counter()
+    first = observe("subscribing every agent (one sync pass)", lambda: subscribed.sync_tenant(tenant_id))
+    missing = apply_first_presences([tenant_id], engine, queue, observe, time.perf_counter() - started)
+    reconciled = observe("one reconcile run", engine.reconcile.run)
+    # Every subscription is renewed when renew_before is nearly the whole lifetime.
+    renewal = observe(
+        "renewal pass (every subscription due)", lambda: service(timedelta(minutes=59)).sync_tenant(tenant_id)
+    )
+    return int(first.failed + renewal.failed + missing + len(reconciled.failed_tenant_ids))
+
+
+def renew_and_reconcile_timers(
+    tenant_ids: list[str],
+    service: Callable[[timedelta], SubscriptionService],
+    engine: Engine,
+    queue: CountingQueue,
+    observe: Observed,
+) -> int:
+    started = time.perf_counter()
+    first = observe(
+        "renew timer, first run (subscribes every tenant)", service(timedelta(minutes=30)).renew_due
+    )
+    failed = int(first.failed)
+    failed += apply_first_presences(tenant_ids, engine, queue, observe, time.perf_counter() - started)
+    for label, renew_before in (
+        ("renew timer, steady run (nothing due)", timedelta(minutes=30)),
+        ("renew timer, every subscription due", timedelta(minutes=59)),
+    ):
+        failed += int(observe(label, service(renew_before).renew_due).failed)
+    for label in ("reconcile timer, first run", "reconcile timer, steady run"):
+        failed += len(observe(label, engine.reconcile.run).failed_tenant_ids)
+    return failed
+
+
+def print_contact_center(engine: Engine) -> None:
+    contact_center = engine.contact_center
+    print(
+        f"contact center (stand-in, every agent available): {contact_center.status_reads:,} status reads, "
+        f"{contact_center.commands:,} commands"
+    )
 
 
 def run(tenant_count: int, agents: int, account_count: int) -> int:
@@ -303,36 +420,19 @@ def run(tenant_count: int, agents: int, account_count: int) -> int:
             )
 
         known = set(tenant_ids)
-        failed = 0
+        seeded = time.perf_counter()
+        batches = seed_agents(store, user_ids)
+        print(f"agent rows written in {batches} batches ({time.perf_counter() - seeded:.1f} s)")
+        subscribed = service(timedelta(minutes=30))
+        engine = Engine(store, cast(Any, tenants), tenants, gateway, subscribed, client_id)
+        observe = Observed(graph, known, tables)
         if tenant_count == 1:
-            tenant_id = tenant_ids[0]
-            first = measure(
-                "subscribing every agent (one sync pass)",
-                lambda: service(timedelta(minutes=30)).sync_tenant(tenant_id),
-                graph,
-                known,
-                tables,
-            )
-            # Every subscription is renewed when renew_before is nearly the whole lifetime.
-            renewal = measure(
-                "renewal pass (every subscription due)",
-                lambda: service(timedelta(minutes=59)).sync_tenant(tenant_id),
-                graph,
-                known,
-                tables,
-            )
-            failed = first.failed + renewal.failed
+            failed = one_tenant(tenant_ids[0], subscribed, service, engine, queue, observe)
         else:
-            runs = (
-                ("renew timer, first run (subscribes every tenant)", timedelta(minutes=30)),
-                ("renew timer, steady run (nothing due)", timedelta(minutes=30)),
-                ("renew timer, every subscription due", timedelta(minutes=59)),
-            )
-            for label, renew_before in runs:
-                report = measure(label, service(renew_before).renew_due, graph, known, tables)
-                failed += report.failed
+            failed = renew_and_reconcile_timers(tenant_ids, service, engine, queue, observe)
+        print_contact_center(engine)
     if failed:
-        print(f"FAILED: {failed} shards or tenants failed", file=sys.stderr)
+        print(f"FAILED: {failed} shards, tenants or agents failed", file=sys.stderr)
         return 1
     return 0
 

@@ -477,7 +477,7 @@ def build_services(
         ),
         contact_center_events=intake,
         webex=webex,
-        webex_events=WebexEventReceiver(connector_repository, webex_authorizations, intake),
+        webex_events=WebexEventReceiver(connector_cache, webex_authorizations, intake),
         presence_mappings=PresenceMappingService(
             mapping_repository,
             connector_repository,

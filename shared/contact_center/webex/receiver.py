@@ -15,10 +15,9 @@ import logging
 from typing import Final
 
 from shared.connectors.exceptions import ConnectorNotActive, ConnectorNotFound
-from shared.connectors.model import ConnectorStatus, WebexContactCenter
-from shared.connectors.ports import ConnectorRepository
+from shared.connectors.model import Connector, ConnectorStatus, WebexContactCenter
 from shared.contact_center.exceptions import AgentEventsTooLarge, InvalidEventSignature
-from shared.contact_center.intake import ContactCenterEventIntake, DroppedEvent, EventReport
+from shared.contact_center.intake import ConnectorLookup, ContactCenterEventIntake, DroppedEvent, EventReport
 from shared.contact_center.webex.contract import MAX_DELIVERY_BYTES, SIGNATURE_HEADER
 from shared.contact_center.webex.envelope import parse_delivery
 from shared.contact_center.webex.ports import WebexAuthorizations
@@ -27,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 _HEX_DIGEST_LENGTH: Final = 64
 _SCHEME: Final = "sha256="
+_REFUSALS: Final = (ConnectorNotFound, InvalidEventSignature, ConnectorNotActive)
 
 
 def webex_signature(raw_body: bytes, secret: str) -> str:
@@ -49,10 +49,13 @@ def verify_webex_signature(raw_body: bytes, header: str | None, secret: str) -> 
 class WebexEventReceiver:
     def __init__(
         self,
-        connectors: ConnectorRepository,
+        connectors: ConnectorLookup,
         authorizations: WebexAuthorizations,
         intake: ContactCenterEventIntake,
     ) -> None:
+        # The same cached lookup the webhook intake uses (bootstrap passes the one CachedConnectors):
+        # no connector read per delivery, a refusal decided on the stored connector only, and a
+        # deactivate honoured within the cache's TTL (10 s; the engine drops what slips in, same cache).
         self._connectors = connectors
         self._authorizations = authorizations
         self._intake = intake
@@ -62,33 +65,19 @@ class WebexEventReceiver:
         ConnectorNotFound or PresenceQueueUnavailable."""
         if len(raw_body) > MAX_DELIVERY_BYTES:
             raise AgentEventsTooLarge(f"a Webex delivery must be at most {MAX_DELIVERY_BYTES} bytes")
-        connector = self._connectors.get(tenant_id)
-        if connector is None:
-            raise ConnectorNotFound(tenant_id)
-        config = connector.contact_center
-        authorization = (
-            self._authorizations.get(tenant_id) if isinstance(config, WebexContactCenter) else None
-        )
-        secret = (
-            authorization.subscription.secret
-            if authorization is not None and authorization.subscription is not None
-            else ""
-        )
-        if not verify_webex_signature(raw_body, signature, secret):
-            logger.warning(
-                "Webex delivery for tenant %s refused: %s signature",
-                tenant_id,
-                "missing" if not signature else "invalid",
-            )
-            raise InvalidEventSignature(
-                f"{SIGNATURE_HEADER} must be the hex HMAC-SHA256 of the raw body keyed with the "
-                "subscription's secret"
-            )
-        assert isinstance(config, WebexContactCenter)  # noqa: S101 - a secret exists only for Webex
-        if connector.status is not ConnectorStatus.ACTIVE:
-            raise ConnectorNotActive(
-                tenant_id, connector.status.value, "agent events are taken only while it is active"
-            )
+        try:
+            config = self._check(tenant_id, self._connectors.get(tenant_id), raw_body, signature)
+        except _REFUSALS:
+            # A cached connector never refuses what storage accepts (reactivated, re-subscribed).
+            try:
+                config = self._check(tenant_id, self._connectors.fresh(tenant_id), raw_body, signature)
+            except InvalidEventSignature:
+                logger.warning(
+                    "Webex delivery for tenant %s refused: %s signature",
+                    tenant_id,
+                    "missing" if not signature else "invalid",
+                )
+                raise
         delivery = parse_delivery(raw_body)
         if delivery.event is None:
             logger.info(
@@ -105,3 +94,29 @@ class WebexEventReceiver:
             dropped = DroppedEvent(delivery.event_id, delivery.event.agent_id, "otherOrganization")
             return self._intake.enqueue(tenant_id, [], (dropped,))
         return self._intake.enqueue(tenant_id, [delivery.event])
+
+    def _check(
+        self, tenant_id: str, connector: Connector | None, raw_body: bytes, signature: str | None
+    ) -> WebexContactCenter:
+        if connector is None:
+            raise ConnectorNotFound(tenant_id)
+        config = connector.contact_center
+        authorization = (
+            self._authorizations.get(tenant_id) if isinstance(config, WebexContactCenter) else None
+        )
+        secret = (
+            authorization.subscription.secret
+            if authorization is not None and authorization.subscription is not None
+            else ""
+        )
+        if not verify_webex_signature(raw_body, signature, secret):
+            raise InvalidEventSignature(
+                f"{SIGNATURE_HEADER} must be the hex HMAC-SHA256 of the raw body keyed with the "
+                "subscription's secret"
+            )
+        assert isinstance(config, WebexContactCenter)  # noqa: S101 - a secret exists only for Webex
+        if connector.status is not ConnectorStatus.ACTIVE:
+            raise ConnectorNotActive(
+                tenant_id, connector.status.value, "agent events are taken only while it is active"
+            )
+        return config

@@ -50,10 +50,9 @@ class Wired:
         self.connectors = FakeConnectorRepository()
         self.authorizations = FakeWebexAuthorizations()
         self.queue = FakeQueue()
-        intake = ContactCenterEventIntake(
-            CachedConnectors(self.connectors, self.clock), FakeAgents({AGENT: USER}), self.queue, self.clock
-        )
-        self.receiver = WebexEventReceiver(self.connectors, self.authorizations, intake)
+        connectors = CachedConnectors(self.connectors, self.clock)
+        intake = ContactCenterEventIntake(connectors, FakeAgents({AGENT: USER}), self.queue, self.clock)
+        self.receiver = WebexEventReceiver(connectors, self.authorizations, intake)
         self.connectors.add(
             Connector(
                 tenant_id=TENANT,
