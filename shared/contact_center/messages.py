@@ -7,13 +7,13 @@ a contact center's re-deliveries are dropped by Service Bus duplicate detection.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from shared.contact_center.model import AgentState
+from shared.presence.envelope import message_digest, read_envelope
 from shared.presence.exceptions import InvalidPresenceMessage
 
 SCHEMA: Final = "agentStateChange"
@@ -45,8 +45,7 @@ class AgentStateChange:
 
     @property
     def message_id(self) -> str:
-        identity = "|".join((SCHEMA, self.tenant_id, self.agent_id, self.event_id))
-        return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+        return message_digest(SCHEMA, self.tenant_id, self.agent_id, self.event_id)
 
     def to_json(self) -> bytes:
         body: dict[str, Any] = {
@@ -69,18 +68,9 @@ class AgentStateChange:
     @classmethod
     def from_json(cls, raw: bytes) -> AgentStateChange:
         """Raise InvalidPresenceMessage (dead-letter it) for anything this version cannot read."""
-        if len(raw) > MAX_MESSAGE_BYTES:
-            raise InvalidPresenceMessage("the agent state message is too large")
-        try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            raise InvalidPresenceMessage("the agent state message is not JSON") from exc
-        if not isinstance(body, dict) or body.get("schema") != SCHEMA:
-            raise InvalidPresenceMessage("the message is not an agent state change")
-        if body.get("version") != VERSION:
-            raise InvalidPresenceMessage(
-                f"agent state message version {body.get('version')!r} is not supported"
-            )
+        body = read_envelope(
+            raw, schema=SCHEMA, version=VERSION, max_bytes=MAX_MESSAGE_BYTES, what="agent state change"
+        )
         try:
             occurred_at = datetime.fromisoformat(_text(body, "occurredAt"))
             return cls(

@@ -10,13 +10,13 @@ messages, so it is handled in order with them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
+from shared.presence.envelope import message_digest, read_envelope
 from shared.presence.exceptions import InvalidPresenceMessage
 from shared.presence.ports import PresenceQueue
 
@@ -44,8 +44,7 @@ class FirstSyncRequest:
     @property
     def message_id(self) -> str:
         # The same agent added twice within Service Bus's duplicate window needs one first read only.
-        identity = "|".join((SCHEMA, self.tenant_id, self.agent_id, self.user_id))
-        return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+        return message_digest(SCHEMA, self.tenant_id, self.agent_id, self.user_id)
 
     def to_json(self) -> bytes:
         body = {
@@ -59,14 +58,9 @@ class FirstSyncRequest:
 
     @classmethod
     def from_json(cls, raw: bytes) -> FirstSyncRequest:
-        if len(raw) > MAX_MESSAGE_BYTES:
-            raise InvalidPresenceMessage("the first-sync message is too large")
-        try:
-            body: Any = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            raise InvalidPresenceMessage("the first-sync message is not JSON") from exc
-        if not isinstance(body, dict) or body.get("schema") != SCHEMA or body.get("version") != VERSION:
-            raise InvalidPresenceMessage("the message is not a first-sync request this version reads")
+        body = read_envelope(
+            raw, schema=SCHEMA, version=VERSION, max_bytes=MAX_MESSAGE_BYTES, what="first-sync request"
+        )
         values = [body.get(name) for name in ("tenantId", "userId", "agentId")]
         if not all(isinstance(value, str) and value for value in values):
             raise InvalidPresenceMessage("the first-sync message lacks tenantId, userId or agentId")

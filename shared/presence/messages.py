@@ -7,12 +7,12 @@ duplicate detection instead of being applied twice.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from shared.presence.envelope import message_digest, read_envelope
 from shared.presence.exceptions import InvalidPresenceMessage
 
 SCHEMA: Final = "presenceChange"
@@ -41,17 +41,14 @@ class PresenceChange:
 
     @property
     def message_id(self) -> str:
-        identity = "|".join(
-            (
-                self.source,
-                self.tenant_id,
-                self.user_id,
-                self.sequence_number or "",
-                self.availability,
-                self.activity,
-            )
+        return message_digest(
+            self.source,
+            self.tenant_id,
+            self.user_id,
+            self.sequence_number or "",
+            self.availability,
+            self.activity,
         )
-        return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
     def to_json(self) -> bytes:
         body: dict[str, Any] = {
@@ -70,16 +67,9 @@ class PresenceChange:
 
     @classmethod
     def from_json(cls, raw: bytes) -> PresenceChange:
-        if len(raw) > MAX_MESSAGE_BYTES:
-            raise InvalidPresenceMessage("the presence message is too large")
-        try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidPresenceMessage("the presence message is not JSON") from exc
-        if not isinstance(body, dict) or body.get("schema") != SCHEMA:
-            raise InvalidPresenceMessage("the message is not a presence change")
-        if body.get("version") != VERSION:
-            raise InvalidPresenceMessage(f"presence message version {body.get('version')!r} is not supported")
+        body = read_envelope(
+            raw, schema=SCHEMA, version=VERSION, max_bytes=MAX_MESSAGE_BYTES, what="presence change"
+        )
         try:
             observed_at = datetime.fromisoformat(str(body["observedAt"]).replace("Z", "+00:00"))
             change = cls(
