@@ -65,6 +65,7 @@ from shared.presence.first_sync import QueuedFirstSync
 from shared.presence.messages import SCHEMA as PRESENCE_CHANGE
 from shared.presence.ports import PresenceQueue
 from shared.presence.reconcile import ReconcileService
+from shared.presence.state_cache import SyncStateCache
 from shared.presence.status_messages import StatusMessages
 from shared.presence.sync_service import PresenceSyncService
 from shared.presence.worker import PresenceWorker
@@ -424,6 +425,7 @@ def build_services(
         statuses=contact_centers,
         reporter=reporter,
         status_messages=StatusMessages(graph),
+        state_cache=SyncStateCache(),
     )
     reconcile = ReconcileService(
         connector_repository,

@@ -25,6 +25,7 @@ from shared.presence.commands import CommandRunner, Target
 from shared.presence.exceptions import AgentSyncStateGone, StaleAgentSyncState, TransientSyncFailure
 from shared.presence.first_sync import FirstSyncRequest
 from shared.presence.messages import PresenceChange
+from shared.presence.state_cache import SyncStateCache
 from shared.presence.status_messages import StatusMessages
 from shared.presence.sync_rules import Outcome, SyncDecision, on_agent_event, on_teams_presence, reconcile
 from shared.presence.sync_state import AgentSyncState, StoredSyncState
@@ -78,7 +79,10 @@ class PresenceSyncService:
         statuses: ContactCenterClients | None = None,
         reporter: OperationsReporter | None = None,
         status_messages: StatusMessages | None = None,
+        state_cache: SyncStateCache | None = None,
     ) -> None:
+        # The rows this process last wrote (state_cache.py): an echo costs one conditional write.
+        self._state_cache = state_cache
         # Teams status messages of groups that configure them (None: not shown).
         self._status_messages = status_messages
         # Where the first contact-center read of an agent comes from (None: no first read).
@@ -213,6 +217,12 @@ class PresenceSyncService:
         new contact-center state, for the group's Teams status message."""
         tenant_id = connector.tenant_id
         assert connector.contact_center is not None  # noqa: S101 - checked by the callers
+        cache = self._state_cache
+        cached = cache.get(tenant_id, user_id) if cache is not None else None
+        if cached is not None and self._apply_cached(
+            connector, cached, decide, what, agent_id=agent_id, agent_state=agent_state
+        ):
+            return
         for attempt in range(1, MAX_DECISION_ATTEMPTS + 1):
             stored = self._states.load(tenant_id, user_id)
             if stored is None:
@@ -278,7 +288,7 @@ class PresenceSyncService:
                 # The agent logged in: make sure his presence is subscribed now, not at the next timer run.
                 self._subscriptions.roster_changed(tenant_id)
             try:
-                self._states.save(stored, state)
+                saved = self._states.save(stored, state)
             except StaleAgentSyncState:
                 logger.info(
                     "tenant %s agent %s: state changed meanwhile; deciding again", tenant_id, stored.agent_id
@@ -288,7 +298,11 @@ class PresenceSyncService:
                 logger.info(
                     "tenant %s agent %s: removed from the roster meanwhile", tenant_id, stored.agent_id
                 )
+                if cache is not None:
+                    cache.evict(tenant_id, user_id)
                 return
+            if cache is not None:
+                cache.put(saved)
             logger.info(
                 "tenant %s agent %s: %s applied (%s; attempt %s)",
                 tenant_id,
@@ -300,6 +314,68 @@ class PresenceSyncService:
             self._reporter.change(tenant_id, ChangeOutcome.APPLIED, decision.outcome.value)
             return
         raise TransientSyncFailure("the agent's sync state kept changing; the message is delivered again")
+
+    def _apply_cached(
+        self,
+        connector: Connector,
+        cached: StoredSyncState,
+        decide: Decide,
+        what: str,
+        *,
+        agent_id: str | None,
+        agent_state: str | None,
+    ) -> bool:
+        """Apply the message on the row this process last wrote, in one write conditional on its ETag.
+        Only a decision that changes the row and sends no command is taken this way (an echo): nothing
+        leaves the process on the strength of a row that may be stale, and the write commits only if
+        the row is still the one cached. False (cache entry dropped) when the engine must read the row
+        and decide again: another decision, a 412 or an agent mismatch."""
+        tenant_id = connector.tenant_id
+        cache = self._state_cache
+        assert cache is not None  # noqa: S101 - only called with a cache
+        if agent_id is not None and cached.agent_id != agent_id:
+            cache.evict(tenant_id, cached.user_id)
+            return False
+        policy = self._mappings.policy(tenant_id, cached.group_id)
+        now = self._clock()
+        decision = decide(cached.state, policy.mappings, now)
+        if (
+            not policy.presence_sync
+            or decision.discarded
+            or decision.outcome is not Outcome.APPLIED
+            or decision.state == cached.state
+            or decision.contact_center is not None
+            or decision.teams is not None
+            or decision.resubscribe
+        ):
+            return False
+        try:
+            saved = self._states.save(cached, decision.state)
+        except StaleAgentSyncState:
+            logger.info(
+                "tenant %s agent %s: cached row outdated (412); reading it", tenant_id, cached.agent_id
+            )
+            cache.evict(tenant_id, cached.user_id)
+            return False
+        except AgentSyncStateGone:
+            cache.evict(tenant_id, cached.user_id)
+            logger.info("tenant %s agent %s: removed from the roster meanwhile", tenant_id, cached.agent_id)
+            return True
+        cache.put(saved)
+        if agent_state is not None and self._status_messages is not None:
+            # The write matched the cached ETag: the decision was made on the row as it is.
+            self._status_messages.follow(
+                tenant_id, cached.user_id, cached.agent_id, policy.status_messages, agent_state, now
+            )
+        logger.info(
+            "tenant %s agent %s: %s applied (%s; on the cached row)",
+            tenant_id,
+            cached.agent_id,
+            what,
+            decision.reason,
+        )
+        self._reporter.change(tenant_id, ChangeOutcome.APPLIED, decision.outcome.value)
+        return True
 
 
 def _not_synced(connector: Connector | None) -> str:

@@ -148,6 +148,29 @@ def test_a_save_over_a_newer_row_is_refused(
     assert current.state == FULL_STATE
 
 
+def test_a_save_on_the_etag_a_save_returned_needs_no_read_and_a_stale_one_is_refused(
+    roster: TableAgentRepository, states: TableAgentSyncStates, tenant_id: str
+) -> None:
+    # GIVEN a row saved once (what the engine's SyncStateCache keeps: the row as written, its ETag)
+    roster.save(tenant_id, "agent-1", ANN, None, NOW)
+    loaded = states.load(tenant_id, ANN)
+    assert loaded is not None
+    written = states.save(loaded, AgentSyncState(teams=FULL_STATE.teams))
+    # WHEN the next save is conditional on the ETag the save returned, with no read between
+    again = states.save(written, FULL_STATE)
+    # THEN it is taken
+    current = states.load(tenant_id, ANN)
+    assert current is not None
+    assert current.state == FULL_STATE
+    assert current.etag == again.etag
+    # AND a save on the outdated ETag (another writer came between) is refused with 412
+    with pytest.raises(StaleAgentSyncState):
+        states.save(written, AgentSyncState())
+    final = states.load(tenant_id, ANN)
+    assert final is not None
+    assert final.state == FULL_STATE
+
+
 def test_a_save_after_the_roster_recorded_a_presence_is_refused(
     roster: TableAgentRepository, states: TableAgentSyncStates, tenant_id: str
 ) -> None:

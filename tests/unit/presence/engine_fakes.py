@@ -49,6 +49,7 @@ from shared.presence.commands import CommandRunner
 from shared.presence.exceptions import AgentSyncStateGone, StaleAgentSyncState
 from shared.presence.messages import PresenceChange
 from shared.presence.reconcile import ReconcileService
+from shared.presence.state_cache import SyncStateCache
 from shared.presence.status_messages import StatusMessages
 from shared.presence.sync_service import PresenceSyncService
 from shared.presence.sync_state import AgentSyncState, ContactCenterView, StoredSyncState, TeamsView
@@ -530,6 +531,8 @@ class Engine:
     sleep: FakeSleep
     tenants: FakeTenants
     reporter: FakeOperationsReporter = field(default_factory=FakeOperationsReporter)
+    # The rows the engine last wrote (shared.presence.state_cache); None: every message reads its row.
+    state_cache: SyncStateCache | None = None
     connector_cache: CachedConnectors = field(init=False)
     mappings: CachedMappings = field(init=False)
     group_rows: FakeGroupRepository = field(init=False)
@@ -553,6 +556,7 @@ class Engine:
             self.clock,
             reporter=self.reporter,
             status_messages=StatusMessages(self.graph),
+            state_cache=self.state_cache,
         )
         self.reconciler = ReconcileService(
             self.tenants,
