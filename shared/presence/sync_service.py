@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -65,6 +66,17 @@ class Resubscriber(Protocol):
     def roster_changed(self, tenant_id: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    """A sync-state row as one read returned it (`stored` None: no such agent)."""
+
+    stored: StoredSyncState | None
+    is_loaded: bool = True
+
+
+NOT_LOADED = _Loaded(None, is_loaded=False)
+
+
 class PresenceSyncService:
     def __init__(
         self,
@@ -107,8 +119,9 @@ class PresenceSyncService:
             self._reporter.change(change.tenant_id, ChangeOutcome.DROPPED, _not_synced(connector))
             return
         # An agent whose contact-center state was never seen: read it first, so this change is decided
-        # on what the agent is doing now rather than on nothing.
-        self._first_read(connector, change.user_id, delivery_count)
+        # on what the agent is doing now rather than on nothing. The row it loaded decides the change
+        # (a change costs one read, not two), unless the first read applied something.
+        loaded = self._first_read(connector, change.user_id, delivery_count)
         self._apply(
             connector,
             change.user_id,
@@ -118,6 +131,7 @@ class PresenceSyncService:
             observed_at=change.observed_at,
             # A group that is not synced still shows its agents' last Teams presence.
             unsynced=lambda: self._recorder.record_teams_presence(change.tenant_id, change),
+            loaded=loaded,
         )
 
     def agent_event(self, body: bytes, *, message_id: str | None, delivery_count: int) -> None:
@@ -155,17 +169,20 @@ class PresenceSyncService:
 
     def _first_read(
         self, connector: Connector, user_id: str, delivery_count: int, *, agent_id: str | None = None
-    ) -> None:
+    ) -> _Loaded:
         """Read the agent's contact-center status once when it was never seen, and apply it like a
-        reconcile read. A failed read is only logged: the reconcile timer reads again."""
+        reconcile read. A failed read is only logged: the reconcile timer reads again.
+
+        Returns the sync-state row as loaded when nothing was written since (the caller may decide on
+        it instead of loading it again), else NOT_LOADED."""
         if self._statuses is None or connector.contact_center is None:
-            return
+            return NOT_LOADED
         tenant_id = connector.tenant_id
         stored = self._states.load(tenant_id, user_id)
         if stored is None or stored.state.contact_center is not None:
-            return
+            return _Loaded(stored)
         if agent_id is not None and stored.agent_id != agent_id:
-            return
+            return _Loaded(stored)
         try:
             client = self._statuses.client_for(tenant_id, connector.contact_center)
             status = client.get_status(stored.agent_id)
@@ -176,12 +193,12 @@ class PresenceSyncService:
                 stored.agent_id,
                 exc.message,
             )
-            return
+            return _Loaded(stored)
         if status is None:
             logger.info(
                 "tenant %s agent %s: the contact center does not know the agent", tenant_id, stored.agent_id
             )
-            return
+            return _Loaded(stored)
         self._apply(
             connector,
             user_id,
@@ -190,6 +207,7 @@ class PresenceSyncService:
             delivery_count,
             agent_id=stored.agent_id,
         )
+        return NOT_LOADED
 
     def _active_connector(self, tenant_id: str) -> Connector | None:
         connector = self._connectors.get(tenant_id)
@@ -210,11 +228,13 @@ class PresenceSyncService:
         observed_at: datetime | None = None,
         unsynced: Callable[[], object] | None = None,
         agent_state: str | None = None,
+        loaded: _Loaded | None = None,
     ) -> None:
         """Decide and apply for the user's agent; `agent_id`: the agent the message is about, when it
         names one; `observed_at`: when the change was seen on its side (the measured delay starts);
         `unsynced`: what to do instead when the agent's group is not synced; `agent_state`: the agent's
-        new contact-center state, for the group's Teams status message."""
+        new contact-center state, for the group's Teams status message; `loaded`: the row as the
+        caller just loaded it, used by the first attempt instead of a second read."""
         tenant_id = connector.tenant_id
         assert connector.contact_center is not None  # noqa: S101 - checked by the callers
         cache = self._state_cache
@@ -224,7 +244,10 @@ class PresenceSyncService:
         ):
             return
         for attempt in range(1, MAX_DECISION_ATTEMPTS + 1):
-            stored = self._states.load(tenant_id, user_id)
+            if attempt == 1 and loaded is not None and loaded.is_loaded:
+                stored = loaded.stored
+            else:
+                stored = self._states.load(tenant_id, user_id)
             if stored is None:
                 logger.info("tenant %s user %s: not an agent; %s ignored", tenant_id, user_id, what)
                 self._reporter.change(tenant_id, ChangeOutcome.DROPPED, "notAnAgent")

@@ -138,3 +138,41 @@ def test_added_agents_are_queued_in_one_batch_and_a_queue_outage_is_only_logged(
     QueuedFirstSync(queue).agents_added(TENANT, [])
     assert len(queue.published) == 1
     QueuedFirstSync(RecordingQueue(fail=True)).agents_added(TENANT, [(AGENT, USER)])
+
+
+def test_a_teams_change_of_a_known_agent_costs_one_read_and_one_write(engine: Engine) -> None:
+    # GIVEN an agent whose contact-center state is known (the first read is not needed)
+    engine.states.add_agent()
+    engine.contact_centers.statuses[(TENANT, AGENT)] = AgentStatus(AgentState.AVAILABLE, changed_at=START)
+    first_sync(engine)
+    engine.states.operations.clear()
+    # WHEN Teams reports Do not disturb
+    engine.teams(teams_change("DoNotDisturb", "DoNotDisturb", "0002", START))
+    # THEN the row the first-read check loaded decided the change: one read, one conditional write
+    assert engine.states.count("load") == 1
+    assert engine.states.count("save") == 1
+    assert engine.contact_centers.commands != []
+
+
+def test_a_row_changed_after_the_first_read_check_is_decided_again_on_a_fresh_read(
+    engine: Engine,
+) -> None:
+    # GIVEN a known agent, and a writer outside the session that changes his row before the save
+    engine.states.add_agent()
+    engine.contact_centers.statuses[(TENANT, AGENT)] = AgentStatus(AgentState.AVAILABLE, changed_at=START)
+    first_sync(engine)
+    engine.states.operations.clear()
+    known = engine.states.state_of()
+    engine.states.before_save.append(lambda: engine.states.write_foreign(TENANT, USER, known))
+    # WHEN Teams reports Do not disturb
+    engine.teams(teams_change("DoNotDisturb", "DoNotDisturb", "0002", START))
+    # THEN the stale save was refused and the change decided again on a second read
+    assert engine.states.count("load") == 2
+    assert engine.states.count("save") == 2
+    assert engine.states.state_of().teams is not None
+
+
+def test_a_teams_change_for_a_user_who_is_no_agent_reads_once(engine: Engine) -> None:
+    engine.teams(teams_change("DoNotDisturb", "DoNotDisturb", "0002", START))
+    assert engine.states.count("load") == 1
+    assert engine.states.count("save") == 0
